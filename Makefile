@@ -1,0 +1,108 @@
+# iotids — one Makefile for the daemon, its tests, the traffic generator and
+# the benchmarks. `make help` lists the targets.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := libpcap jansson yaml-0.1
+DEB_PKGS := build-essential pkg-config clang libpcap-dev libjansson-dev libyaml-dev \
+            libcriterion-dev tcpdump
+SEED    ?= 2026
+
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings -Wshadow -Wvla
+CFLAGS  ?= -O2 -g
+CPPFLAGS += -I. -D_DEFAULT_SOURCE
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC  := $(wildcard capture/*.c features/*.c detector/*.c rules/*.c) $(filter-out cli/main.c,$(wildcard cli/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+GEN_SRC  := $(wildcard pcaps/gen/*.c)
+GEN_OBJ  := $(GEN_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard bench/*.c)
+
+BIN      := iotids
+GEN      := $(BUILD)/iotgen
+TESTBIN  := $(BUILD)/iotids-tests
+DEMO     := pcaps/demo.pcap
+
+.PHONY: all deps demo test asan check-banned bench clean help
+.DEFAULT_GOAL := all
+
+all: $(BIN) $(GEN)
+
+help:
+	@echo "make deps    install missing Debian packages (apt-get, idempotent)"
+	@echo "make         build ./iotids and the traffic generator"
+	@echo "make demo    deps + build + replay the bundled demo capture"
+	@echo "make test    deps + build + run the Criterion suite (what CI runs)"
+	@echo "make asan    the same suite built with ASan + UBSan"
+	@echo "make bench   throughput and memory benchmarks (large generated captures)"
+
+# Installs only what is missing, so it is cheap to call before every build.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	./$(BIN) replay --devices $(DEMO)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libiotids.a: $(LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/cli/main.o $(BUILD)/libiotids.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(GEN): $(GEN_OBJ) $(BUILD)/libiotids.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TESTBIN): $(TEST_OBJ) $(BUILD)/libiotids.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion 2>/dev/null)
+
+# Tests find the binaries through these variables, so the sanitizer run tests
+# the sanitizer build of everything.
+test: deps
+	$(MAKE) --no-print-directory $(BIN) $(GEN) $(TESTBIN) check-banned
+	IOTIDS_BIN=$(abspath $(BIN)) IOTGEN_BIN=$(abspath $(GEN)) TZ=UTC $(TESTBIN) $(TEST_ARGS)
+
+asan: deps
+	$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/iotids \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+		TEST_ARGS="$(TEST_ARGS)" test
+
+check-banned:
+	@if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|gets)[[:space:]]*\(' \
+		$$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]'); then \
+		echo "banned libc call (use a bounded or checked one)"; exit 1; fi
+
+bench: all
+	bash bench/run.sh
+
+clean:
+	rm -rf build build-asan $(BIN)
+
+-include $(LIB_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/cli/main.d

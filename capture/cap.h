@@ -1,0 +1,53 @@
+/*
+ * cap — packet sources behind one function table.
+ *
+ * A source yields packets with capture-time timestamps and the link type of
+ * the bytes. The pipeline never knows which backend fed it: a pcap/pcapng
+ * file now; libpcap live capture and eBPF later, through the same table.
+ */
+#ifndef IOTIDS_CAP_H
+#define IOTIDS_CAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One packet; data is valid until the next cap_next() on the same source. */
+struct cap_packet {
+	uint64_t ts_us;      /* capture time, microseconds since the epoch */
+	uint32_t caplen;     /* bytes in data */
+	uint32_t wirelen;    /* bytes on the wire */
+	const uint8_t *data;
+};
+
+enum cap_status {
+	CAP_PACKET = 1,
+	CAP_END = 0,
+	CAP_ERROR = -1,      /* cap_error() says what; packets before it were good */
+};
+
+struct cap_source;
+
+/* What a backend provides. */
+struct cap_ops {
+	const char *name;
+	enum cap_status (*next)(struct cap_source *s, struct cap_packet *p);
+	/* Bytes consumed and total, for progress; total 0 when unknown. */
+	void (*progress)(const struct cap_source *s, uint64_t *done, uint64_t *total);
+	void (*close)(struct cap_source *s);
+};
+
+/* Opens a pcap or pcapng file (libpcap decides which) without reading it
+ * into memory. NULL on failure, with one line in err naming the file and the
+ * problem (missing, empty, not a capture, unsupported link type ...). */
+struct cap_source *cap_open_file(const char *path, char *err, size_t errlen);
+
+enum cap_status cap_next(struct cap_source *s, struct cap_packet *p);
+int cap_linktype(const struct cap_source *s);
+/* The link type's name ("EN10MB", "LINUX_SLL2" ...). */
+const char *cap_linktype_name(const struct cap_source *s);
+void cap_progress(const struct cap_source *s, uint64_t *done, uint64_t *total);
+/* The last error, "" if none. Names the file and the packet number. */
+const char *cap_error(const struct cap_source *s);
+void cap_close(struct cap_source *s);
+
+#endif

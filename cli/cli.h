@@ -1,0 +1,43 @@
+/*
+ * cli — the iotids command line: a table of subcommands, their shared exit
+ * codes and the output formats of the features a replay prints.
+ */
+#ifndef IOTIDS_CLI_H
+#define IOTIDS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "features/device.h"
+#include "features/flow.h"
+#include "features/window.h"
+
+#define IOTIDS_VERSION "0.1.0"
+
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_RUNTIME = 1, /* bad input, I/O error, interrupted */
+	CLI_EXIT_USAGE = 2,  /* wrong arguments or configuration */
+};
+
+int cmd_replay(int argc, char **argv);
+
+/* RFC 3339 UTC with microseconds: "2026-03-02T06:00:00.000000Z". buf >= 32. */
+char *out_time(uint64_t ts_us, char *buf, size_t len);
+
+/* One JSON object per line (jansson, compact, insertion order). Each returns
+ * 0, or -1 when the object could not be built or written. */
+int out_flow_json(FILE *out, const struct flow *f, enum flow_end why);
+int out_device_json(FILE *out, const struct device *d);
+int out_window_json(FILE *out, const struct dev_window *w);
+
+/* Aligned text tables for people; the header goes first. */
+void out_flow_header(FILE *out);
+void out_flow_text(FILE *out, const struct flow *f, enum flow_end why);
+void out_device_header(FILE *out);
+void out_device_text(FILE *out, const struct device *d);
+void out_window_header(FILE *out);
+void out_window_text(FILE *out, const struct dev_window *w);
+
+#endif

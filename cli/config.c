@@ -1,0 +1,726 @@
+/*
+ * config — loads the YAML configuration file with libyaml's event API.
+ *
+ * Design notes.
+ *
+ * Why the event API: every event carries the mark of where it starts, so each
+ * message can point at the exact key or value, and we see the stream one event
+ * at a time. The loader walks a fixed schema (the tables below) and stops at
+ * the first thing the schema does not expect: it never descends into an
+ * unknown key or into a list or mapping where a scalar belongs. Nesting is
+ * therefore bounded by the schema (at most three mappings deep), whatever the
+ * input, and a garbage file costs one linear pass of libyaml at most.
+ *
+ * Why a copy: the file is applied to a private copy of the caller's config and
+ * copied back only when the whole file has been read. A file that fails on its
+ * last line must not leave half of its settings applied, or the daemon would
+ * run with a configuration nobody wrote.
+ *
+ * Why anchors, aliases and tags are rejected: the file is small and flat, so
+ * they buy nothing, while aliases are the classic way to make a tiny YAML file
+ * expand into a huge one ("billion laughs") and tags would let one value mean
+ * different things to different readers. Refusing them keeps the accepted
+ * language to plain mappings, lists and scalars.
+ */
+#include "cli/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#define MINUTE 60u
+#define HOUR (60u * MINUTE)
+#define DAY (24u * HOUR)
+#define YEAR (365u * DAY)
+
+/* Why a cap: a real file is a few hundred bytes; the cap stops a wrong path
+ * (a disk image, /dev/zero) from being read into memory whole. It is well
+ * above anything a person writes so garbage still reaches the parser. */
+#define MAX_FILE_BYTES (16u << 20)
+
+/* How much of an offending value a message quotes, and room for describe(). */
+#define QUOTE_MAX 40
+#define GOT_MAX (QUOTE_MAX * 2 + 8)
+
+enum kind {
+	KIND_SECTION,   /* a nested mapping, described by .sub */
+	KIND_PREFIXES,  /* a list of CIDR prefixes */
+	KIND_BOOL,
+	KIND_DURATION,  /* seconds, stored in a uint32_t */
+	KIND_UINT,      /* stored in a uint32_t */
+};
+
+struct section;
+
+struct key {
+	const char *name;
+	enum kind kind;
+	size_t off;    /* offset of the field in struct iotids_config */
+	uint32_t min, max;
+	const struct section *sub;
+};
+
+struct section {
+	const char *path;  /* dotted path for messages; NULL at the top level */
+	const struct key *keys;
+	size_t n_keys;
+};
+
+#define FIELD(f) offsetof(struct iotids_config, f)
+
+/* In enum order, so cfg_timeout_name() can index it. */
+static const struct key timeout_keys[CFG_TIMEOUT_COUNT] = {
+	[CFG_TIMEOUT_TCP_SYN] = {"tcp_syn", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP_SYN]), 1, DAY, NULL},
+	[CFG_TIMEOUT_TCP] = {"tcp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP]), 1, DAY, NULL},
+	[CFG_TIMEOUT_TCP_CLOSED] = {"tcp_closed", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP_CLOSED]), 1, DAY, NULL},
+	[CFG_TIMEOUT_UDP] = {"udp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_UDP]), 1, DAY, NULL},
+	[CFG_TIMEOUT_ICMP] = {"icmp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_ICMP]), 1, DAY, NULL},
+	[CFG_TIMEOUT_OTHER] = {"other", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_OTHER]), 1, DAY, NULL},
+};
+static const struct section timeouts_section = {"flows.timeouts", timeout_keys, CFG_TIMEOUT_COUNT};
+
+static const struct key window_keys[] = {
+	{"length", KIND_DURATION, FIELD(window_s), 10, DAY, NULL},
+	{"max_remotes", KIND_UINT, FIELD(window_max_remotes), 1, 4096, NULL},
+};
+static const struct section windows_section = {"windows", window_keys, 2};
+
+static const struct key flow_keys[] = {
+	{"max", KIND_UINT, FIELD(max_flows), 1024, 16777216, NULL},
+	{"timeouts", KIND_SECTION, 0, 0, 0, &timeouts_section},
+};
+static const struct section flows_section = {"flows", flow_keys, 2};
+
+static const struct key device_keys[] = {
+	{"max", KIND_UINT, FIELD(max_devices), 16, 1048576, NULL},
+};
+static const struct section devices_section = {"devices", device_keys, 1};
+
+static const struct key top_keys[] = {
+	{"home_networks", KIND_PREFIXES, 0, 1, CFG_MAX_HOME_NETS, NULL},
+	{"learn_ipv6_prefixes", KIND_BOOL, FIELD(learn_ipv6_prefixes), 0, 0, NULL},
+	{"windows", KIND_SECTION, 0, 0, 0, &windows_section},
+	{"flows", KIND_SECTION, 0, 0, 0, &flows_section},
+	{"devices", KIND_SECTION, 0, 0, 0, &devices_section},
+};
+static const struct section top_section = {NULL, top_keys, 5};
+
+static const char *const default_home_nets[] = {
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+	"169.254.0.0/16", "fc00::/7", "fe80::/10",
+};
+
+void cfg_defaults(struct iotids_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(default_home_nets) / sizeof(default_home_nets[0]); i++) {
+		/* Constant text: a typo here fails the defaults test, not users. */
+		if (ip_prefix_parse(default_home_nets[i], &cfg->home_nets[cfg->n_home_nets]) == 0)
+			cfg->n_home_nets++;
+	}
+	cfg->learn_ipv6_prefixes = true;
+	cfg->window_s = 60;
+	cfg->window_max_remotes = 64;
+	cfg->max_flows = 131072;
+	cfg->timeouts_s[CFG_TIMEOUT_TCP_SYN] = 30;
+	cfg->timeouts_s[CFG_TIMEOUT_TCP] = 10 * MINUTE;
+	cfg->timeouts_s[CFG_TIMEOUT_TCP_CLOSED] = 10;
+	cfg->timeouts_s[CFG_TIMEOUT_UDP] = 2 * MINUTE;
+	cfg->timeouts_s[CFG_TIMEOUT_ICMP] = 30;
+	cfg->timeouts_s[CFG_TIMEOUT_OTHER] = MINUTE;
+	cfg->max_devices = 4096;
+}
+
+const char *cfg_timeout_name(enum cfg_timeout t)
+{
+	if ((unsigned)t >= CFG_TIMEOUT_COUNT)
+		return NULL;
+	return timeout_keys[t].name;
+}
+
+int cfg_parse_duration(const char *s, uint64_t *seconds)
+{
+	uint64_t n = 0, unit = 1;
+	bool too_big = false;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		/* Keep scanning past an overflow so "9999...9x" is still -EINVAL. */
+		if (n > YEAR)
+			too_big = true;
+		else
+			n = n * 10 + (uint64_t)(*p - '0');
+	}
+	switch (*p) {
+	case '\0': break;
+	case 's': break;
+	case 'm': unit = MINUTE; break;
+	case 'h': unit = HOUR; break;
+	case 'd': unit = DAY; break;
+	default: return -EINVAL;
+	}
+	if (*p != '\0' && p[1] != '\0')
+		return -EINVAL;
+	/* n <= 10 * YEAR + 9 here, so n * unit cannot wrap. */
+	if (too_big || n * unit > YEAR)
+		return -ERANGE;
+	*seconds = n * unit;
+	return 0;
+}
+
+/* The largest unit that divides s exactly, so limits read as written. */
+static const char *fmt_duration(uint32_t s, char *buf, size_t size)
+{
+	if (s && s % DAY == 0)
+		snprintf(buf, size, "%ud", (unsigned)(s / DAY));
+	else if (s && s % HOUR == 0)
+		snprintf(buf, size, "%uh", (unsigned)(s / HOUR));
+	else if (s && s % MINUTE == 0)
+		snprintf(buf, size, "%um", (unsigned)(s / MINUTE));
+	else
+		snprintf(buf, size, "%us", (unsigned)s);
+	return buf;
+}
+
+/* Decimal digits only: strtoull alone would take spaces, signs and "-1". */
+static int parse_uint(const char *s, uint64_t *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+struct loader {
+	yaml_parser_t parser;
+	yaml_event_t ev;      /* the current event, valid when have_ev */
+	bool have_ev;
+	const char *path;
+	const unsigned char *text;  /* the file, for positions of reader errors */
+	size_t text_len;
+	char *err;
+	size_t errlen;
+	struct iotids_config cfg;   /* the copy the file is applied to */
+};
+
+static void put_err(struct loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put_err(struct loader *ld, const char *fmt, ...)
+{
+	va_list ap;
+	if (!ld->err || ld->errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ld->err, ld->errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Writes "PATH:LINE:COL: message" (marks are 0-based) and returns -EINVAL. */
+static int fail_at(struct loader *ld, yaml_mark_t m, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct loader *ld, yaml_mark_t m, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	put_err(ld, "%s:%zu:%zu: %s", ld->path, m.line + 1, m.column + 1, msg);
+	return -EINVAL;
+}
+
+/* Copies at most QUOTE_MAX bytes of v into buf as one printable line: control
+ * bytes become '?', and a cut never splits a UTF-8 sequence. */
+static const char *quote(const unsigned char *v, size_t len, char *buf, size_t size)
+{
+	size_t n = len < QUOTE_MAX ? len : QUOTE_MAX;
+	if (n < len)
+		while (n > 0 && (v[n] & 0xc0) == 0x80)
+			n--;
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < size; i++)
+		buf[o++] = (v[i] < 0x20 || v[i] == 0x7f) ? '?' : (char)v[i];
+	if (n < len && o + 4 < size) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* "'value'", "nothing", "a list" or "a mapping", for "got ..." in messages. */
+static const char *describe(const yaml_event_t *ev, char *buf, size_t size)
+{
+	char q[QUOTE_MAX * 2];
+	/* next() refuses aliases, so a node is one of these three. */
+	if (ev->type == YAML_SEQUENCE_START_EVENT)
+		return "a list";
+	if (ev->type == YAML_MAPPING_START_EVENT)
+		return "a mapping";
+	if (ev->data.scalar.length == 0)
+		return "nothing";
+	quote(ev->data.scalar.value, ev->data.scalar.length, q, sizeof(q));
+	snprintf(buf, size, "'%s'", q);
+	return buf;
+}
+
+/* Line and column (0-based, in characters as libyaml counts them) of a byte
+ * offset; reader errors report only the offset. */
+static yaml_mark_t mark_of_offset(const struct loader *ld, size_t off)
+{
+	yaml_mark_t m = {off, 0, 0};
+	for (size_t i = 0; i < off && i < ld->text_len; i++) {
+		unsigned char c = ld->text[i];
+		if (c == '\n' || (c == '\r' && (i + 1 >= ld->text_len || ld->text[i + 1] != '\n'))) {
+			m.line++;
+			m.column = 0;
+		} else if ((c & 0xc0) != 0x80 && c != '\r') {
+			m.column++;
+		}
+	}
+	return m;
+}
+
+static int parser_error(struct loader *ld)
+{
+	const yaml_parser_t *p = &ld->parser;
+	const char *problem = p->problem ? p->problem : "malformed YAML";
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		put_err(ld, "%s: out of memory", ld->path);
+		return -ENOMEM;
+	case YAML_READER_ERROR:
+		if (p->problem_value >= 0)
+			return fail_at(ld, mark_of_offset(ld, p->problem_offset), "%s (byte 0x%02X)",
+				       problem, (unsigned)p->problem_value);
+		return fail_at(ld, mark_of_offset(ld, p->problem_offset), "%s", problem);
+	default:
+		if (p->context)
+			return fail_at(ld, p->problem_mark, "%s %s at line %zu, column %zu", problem,
+				       p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+		return fail_at(ld, p->problem_mark, "%s", problem);
+	}
+}
+
+/* Advances to the next event, refusing anchors, aliases and tags here so no
+ * caller can forget to. */
+static int next(struct loader *ld)
+{
+	if (ld->have_ev) {
+		yaml_event_delete(&ld->ev);
+		ld->have_ev = false;
+	}
+	if (!yaml_parser_parse(&ld->parser, &ld->ev))
+		return parser_error(ld);
+	ld->have_ev = true;
+
+	const yaml_event_t *ev = &ld->ev;
+	const yaml_char_t *anchor = NULL, *tag = NULL;
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT:
+		return fail_at(ld, ev->start_mark, "aliases are not supported");
+	case YAML_SCALAR_EVENT:
+		anchor = ev->data.scalar.anchor;
+		tag = ev->data.scalar.tag;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = ev->data.sequence_start.anchor;
+		tag = ev->data.sequence_start.tag;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = ev->data.mapping_start.anchor;
+		tag = ev->data.mapping_start.tag;
+		break;
+	default:
+		break;
+	}
+	if (anchor)
+		return fail_at(ld, ev->start_mark, "anchors and aliases are not supported");
+	if (tag) {
+		char q[QUOTE_MAX * 2];
+		return fail_at(ld, ev->start_mark, "tags are not supported (found '%s')",
+			       quote(tag, strlen((const char *)tag), q, sizeof(q)));
+	}
+	return 0;
+}
+
+/* A plain empty, "~" or "null" scalar: YAML's way of writing nothing. */
+static bool is_null(const yaml_event_t *ev)
+{
+	if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *v = (const char *)ev->data.scalar.value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+/* The scalar's text, or NULL if it is not a scalar or holds a NUL byte (a
+ * "\0" escape), which no value may contain. */
+static const char *scalar_text(const yaml_event_t *ev)
+{
+	if (ev->type != YAML_SCALAR_EVENT)
+		return NULL;
+	const char *v = (const char *)ev->data.scalar.value;
+	return strlen(v) == ev->data.scalar.length ? v : NULL;
+}
+
+static void key_path(const struct section *sec, const struct key *k, char *buf, size_t size)
+{
+	if (sec->path)
+		snprintf(buf, size, "%s.%s", sec->path, k->name);
+	else
+		snprintf(buf, size, "%s", k->name);
+}
+
+static int parse_mapping(struct loader *ld, const struct section *sec);
+
+/* The current event is the SEQUENCE-START of home_networks. */
+static int parse_prefixes(struct loader *ld, const struct key *k)
+{
+	yaml_mark_t list_mark = ld->ev.start_mark;
+	size_t n = 0;
+	char what[GOT_MAX];
+	int rc;
+
+	for (;;) {
+		if ((rc = next(ld)) != 0)
+			return rc;
+		const yaml_event_t *ev = &ld->ev;
+		if (ev->type == YAML_SEQUENCE_END_EVENT)
+			break;
+		if (n == k->max)
+			return fail_at(ld, ev->start_mark, "%s: more than %u prefixes", k->name,
+				       (unsigned)k->max);
+		if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.length == 0)
+			return fail_at(ld, ev->start_mark, "%s[%zu]: expected a CIDR prefix, got %s", k->name,
+				       n, describe(ev, what, sizeof(what)));
+		const char *v = scalar_text(ev);
+		if (!v || ip_prefix_parse(v, &ld->cfg.home_nets[n]) != 0)
+			return fail_at(ld, ev->start_mark, "%s[%zu]: %s is not a CIDR prefix", k->name, n,
+				       describe(ev, what, sizeof(what)));
+		n++;
+	}
+	if (n < k->min)
+		return fail_at(ld, list_mark, "%s: expected %u to %u CIDR prefixes, got none", k->name,
+			       (unsigned)k->min, (unsigned)k->max);
+	ld->cfg.n_home_nets = n;
+	return 0;
+}
+
+/* The current event is the value of key k in section sec. */
+/* What a scalar key accepts, for messages. */
+static const char *expected(const struct key *k, char *buf, size_t size)
+{
+	char lo[16], hi[16];
+	switch (k->kind) {
+	case KIND_BOOL:
+		snprintf(buf, size, "true or false");
+		break;
+	case KIND_DURATION:
+		snprintf(buf, size, "a duration from %s to %s", fmt_duration(k->min, lo, sizeof(lo)),
+			 fmt_duration(k->max, hi, sizeof(hi)));
+		break;
+	default:
+		snprintf(buf, size, "an integer from %u to %u", (unsigned)k->min, (unsigned)k->max);
+		break;
+	}
+	return buf;
+}
+
+/* Checks text v against scalar key k and stores it in cfg. 0, or -EINVAL
+ * with what was expected in why. */
+static int set_scalar(struct iotids_config *cfg, const struct key *k, const char *v, char *why, size_t size)
+{
+	uint64_t n = 0;
+	switch (k->kind) {
+	case KIND_BOOL:
+		/* Only these two: YAML 1.1 also reads yes/no/on/off as booleans,
+		 * which surprises people who meant a string. */
+		if (strcmp(v, "true") && strcmp(v, "false"))
+			goto bad;
+		bool b = !strcmp(v, "true");
+		memcpy((unsigned char *)cfg + k->off, &b, sizeof(b));
+		return 0;
+	case KIND_DURATION:
+		if (cfg_parse_duration(v, &n) != 0 || n < k->min || n > k->max)
+			goto bad;
+		break;
+	case KIND_UINT:
+		if (parse_uint(v, &n) != 0 || n < k->min || n > k->max)
+			goto bad;
+		break;
+	default:
+		goto bad;
+	}
+	uint32_t v32 = (uint32_t)n;
+	memcpy((unsigned char *)cfg + k->off, &v32, sizeof(v32));
+	return 0;
+bad:
+	expected(k, why, size);
+	return -EINVAL;
+}
+
+static int parse_value(struct loader *ld, const struct section *sec, const struct key *k)
+{
+	const yaml_event_t *ev = &ld->ev;
+	char path[64], what[GOT_MAX];
+	const char *v = scalar_text(ev);
+
+	key_path(sec, k, path, sizeof(path));
+	switch (k->kind) {
+	case KIND_SECTION:
+		if (ev->type == YAML_MAPPING_START_EVENT)
+			return parse_mapping(ld, k->sub);
+		/* A section whose keys are all commented out keeps its defaults. */
+		if (is_null(ev))
+			return 0;
+		return fail_at(ld, ev->start_mark, "%s: expected a mapping, got %s", path,
+			       describe(ev, what, sizeof(what)));
+	case KIND_PREFIXES:
+		if (ev->type == YAML_SEQUENCE_START_EVENT)
+			return parse_prefixes(ld, k);
+		return fail_at(ld, ev->start_mark, "%s: expected a list of %u to %u CIDR prefixes, got %s",
+			       path, (unsigned)k->min, (unsigned)k->max, describe(ev, what, sizeof(what)));
+	default:
+		break;
+	}
+	char why[96];
+	if (!v)
+		expected(k, why, sizeof(why));
+	if (!v || set_scalar(&ld->cfg, k, v, why, sizeof(why)) != 0)
+		return fail_at(ld, ev->start_mark, "%s: expected %s, got %s", path, why,
+			       describe(ev, what, sizeof(what)));
+	return 0;
+}
+
+static void key_list(const struct section *sec, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sec->n_keys && o < size; i++) {
+		int w = snprintf(buf + o, size - o, "%s%s", i ? ", " : "", sec->keys[i].name);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* The current event is the MAPPING-START of section sec. */
+static int parse_mapping(struct loader *ld, const struct section *sec)
+{
+	yaml_mark_t first[8];  /* where each key was seen (sections have <= 6 keys) */
+	uint32_t seen = 0;
+	char where[64], q[QUOTE_MAX * 2], what[GOT_MAX], names[128];
+	int rc;
+
+	if (sec->path)
+		snprintf(where, sizeof(where), "in %s", sec->path);
+	else
+		snprintf(where, sizeof(where), "at the top level");
+
+	for (;;) {
+		if ((rc = next(ld)) != 0)
+			return rc;
+		const yaml_event_t *ev = &ld->ev;
+		if (ev->type == YAML_MAPPING_END_EVENT)
+			return 0;
+		if (ev->type != YAML_SCALAR_EVENT)
+			return fail_at(ld, ev->start_mark, "expected a key %s, got %s", where,
+				       describe(ev, what, sizeof(what)));
+
+		const char *name = (const char *)ev->data.scalar.value;
+		size_t len = ev->data.scalar.length;
+		size_t i;
+		for (i = 0; i < sec->n_keys; i++)
+			if (strlen(sec->keys[i].name) == len && !memcmp(sec->keys[i].name, name, len))
+				break;
+		if (i == sec->n_keys) {
+			key_list(sec, names, sizeof(names));
+			return fail_at(ld, ev->start_mark, "unknown key '%s' %s (expected: %s)",
+				       quote(ev->data.scalar.value, len, q, sizeof(q)), where, names);
+		}
+		if (seen & (1u << i))
+			return fail_at(ld, ev->start_mark, "duplicate key '%s' %s (first at line %zu)",
+				       sec->keys[i].name, where, first[i].line + 1);
+		seen |= 1u << i;
+		first[i] = ev->start_mark;
+
+		if ((rc = next(ld)) != 0 || (rc = parse_value(ld, sec, &sec->keys[i])) != 0)
+			return rc;
+	}
+}
+
+/* Walks STREAM-START, at most one document holding a mapping (or nothing),
+ * STREAM-END. */
+static int parse_stream(struct loader *ld)
+{
+	int rc;
+	char what[GOT_MAX];
+
+	if ((rc = next(ld)) != 0 || (rc = next(ld)) != 0)  /* STREAM-START, then the first document */
+		return rc;
+	if (ld->ev.type == YAML_STREAM_END_EVENT)
+		return 0;  /* no document at all: blank or comments only */
+	if ((rc = next(ld)) != 0)  /* the root node */
+		return rc;
+	if (ld->ev.type == YAML_MAPPING_START_EVENT)
+		rc = parse_mapping(ld, &top_section);
+	else if (!is_null(&ld->ev))
+		rc = fail_at(ld, ld->ev.start_mark, "expected a mapping at the top level, got %s",
+			     describe(&ld->ev, what, sizeof(what)));
+	if (rc != 0 || (rc = next(ld)) != 0 || (rc = next(ld)) != 0)  /* DOCUMENT-END, then what follows */
+		return rc;
+	if (ld->ev.type != YAML_STREAM_END_EVENT)
+		return fail_at(ld, ld->ev.start_mark, "only one YAML document is allowed");
+	return 0;
+}
+
+/* Reads the whole file; on failure writes the message and returns -errno. */
+static int read_file(struct loader *ld, unsigned char **out, size_t *out_len)
+{
+	FILE *f = fopen(ld->path, "rb");
+	struct stat st;
+	unsigned char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc = 0;
+
+	if (!f) {
+		rc = -errno;
+		goto out;
+	}
+	/* fopen() opens a directory happily; reading it fails later with EISDIR,
+	 * but saying so up front gives the same message on every libc. */
+	if (fstat(fileno(f), &st) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= MAX_FILE_BYTES) {
+				put_err(ld, "%s: larger than %u MiB, not a configuration file", ld->path,
+					MAX_FILE_BYTES >> 20);
+				rc = -EFBIG;
+				goto out;
+			}
+			size_t ncap = cap ? cap * 2 : 4096;
+			unsigned char *nbuf = realloc(buf, ncap);
+			if (!nbuf) {
+				put_err(ld, "%s: out of memory", ld->path);
+				rc = -ENOMEM;
+				goto out;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		errno = 0;
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0) {
+			if (ferror(f))
+				rc = errno ? -errno : -EIO;
+			break;
+		}
+	}
+out:
+	if (rc != 0 && rc != -EFBIG && rc != -ENOMEM)
+		put_err(ld, "%s: cannot open: %s", ld->path, strerror(-rc));
+	if (f)
+		fclose(f);
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+int cfg_load(struct iotids_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct loader ld;
+	unsigned char *text = NULL;
+	size_t len = 0;
+	bool parser_ready = false;
+	int rc;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	ld.err = err;
+	ld.errlen = errlen;
+	ld.cfg = *cfg;
+	if (err && errlen)
+		err[0] = '\0';
+
+	if ((rc = read_file(&ld, &text, &len)) != 0)
+		goto out;
+	ld.text = text;
+	ld.text_len = len;
+	if (!yaml_parser_initialize(&ld.parser)) {
+		put_err(&ld, "%s: out of memory", path);
+		rc = -ENOMEM;
+		goto out;
+	}
+	parser_ready = true;
+	/* Fixed so byte offsets of reader errors map to lines and columns. */
+	yaml_parser_set_encoding(&ld.parser, YAML_UTF8_ENCODING);
+	yaml_parser_set_input_string(&ld.parser, text, len);
+
+	if ((rc = parse_stream(&ld)) == 0)
+		*cfg = ld.cfg;
+out:
+	if (ld.have_ev)
+		yaml_event_delete(&ld.ev);
+	if (parser_ready)
+		yaml_parser_delete(&ld.parser);
+	free(text);
+	return rc;
+}
+
+int cfg_set(struct iotids_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct section *sec = &top_section;
+	const char *name = key;
+	for (;;) {
+		const char *dot = strchr(name, '.');
+		size_t len = dot ? (size_t)(dot - name) : strlen(name);
+		const struct key *k = NULL;
+		for (size_t i = 0; i < sec->n_keys; i++)
+			if (strlen(sec->keys[i].name) == len && !strncmp(sec->keys[i].name, name, len))
+				k = &sec->keys[i];
+		if (!k || (dot && k->kind != KIND_SECTION) || (!dot && (k->kind == KIND_SECTION || k->kind == KIND_PREFIXES))) {
+			snprintf(err, errlen, "%s: not a setting that takes one value", key);
+			return -EINVAL;
+		}
+		if (dot) {
+			sec = k->sub;
+			name = dot + 1;
+			continue;
+		}
+		char why[96];
+		struct iotids_config tmp = *cfg;
+		if (set_scalar(&tmp, k, value, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: expected %s, got '%.40s'", key, why, value);
+			return -EINVAL;
+		}
+		*cfg = tmp;
+		return 0;
+	}
+}

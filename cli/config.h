@@ -1,0 +1,65 @@
+/*
+ * config — the iotids configuration file (YAML, read with libyaml).
+ *
+ * cfg_defaults() fills every field; cfg_load() overlays a file on top. A key
+ * the file does not name keeps its current value, so command-line flags
+ * applied after cfg_load() override the file. Unknown keys, wrong types and
+ * out-of-range values are errors reported as "FILE:LINE:COL: message".
+ */
+#ifndef IOTIDS_CONFIG_H
+#define IOTIDS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "features/ipaddr.h"
+
+/* Why 32: a home or factory LAN has a handful of subnets; the list is
+ * scanned for every packet, so it stays short. */
+#define CFG_MAX_HOME_NETS 32
+
+enum cfg_timeout {
+	CFG_TIMEOUT_TCP_SYN,     /* TCP flow whose SYN was never answered */
+	CFG_TIMEOUT_TCP,         /* established TCP */
+	CFG_TIMEOUT_TCP_CLOSED,  /* TCP after FIN both ways or RST */
+	CFG_TIMEOUT_UDP,
+	CFG_TIMEOUT_ICMP,
+	CFG_TIMEOUT_OTHER,
+	CFG_TIMEOUT_COUNT
+};
+
+struct iotids_config {
+	struct ip_prefix home_nets[CFG_MAX_HOME_NETS];
+	size_t n_home_nets;
+	bool learn_ipv6_prefixes;     /* add on-link prefixes from router advertisements */
+	uint32_t window_s;            /* per-device window length, seconds */
+	uint32_t window_max_remotes;  /* remote endpoints listed per window */
+	uint32_t max_flows;
+	uint32_t timeouts_s[CFG_TIMEOUT_COUNT];
+	uint32_t max_devices;
+};
+
+void cfg_defaults(struct iotids_config *cfg);
+
+/* Overlays the YAML file at path on cfg. 0 on success; on error returns a
+ * negative errno, leaves cfg unchanged and writes one line into err. */
+int cfg_load(struct iotids_config *cfg, const char *path, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Sets one scalar key, named by its dotted path as in the file
+ * ("windows.length", "flows.max", "devices.max"), from text, with the file's
+ * syntax and range checks: command-line flags go through here. 0, or -EINVAL
+ * with one line in err and cfg unchanged. */
+int cfg_set(struct iotids_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Parses a duration: a whole number followed by s, m, h or d ("90s", "20m",
+ * "24h", "7d"); a bare number means seconds. 0 on success, -EINVAL on bad
+ * text, -ERANGE past one year. */
+int cfg_parse_duration(const char *s, uint64_t *seconds) __attribute__((warn_unused_result));
+
+/* Name of a timeout as written in the file ("tcp_syn", "tcp", ...). */
+const char *cfg_timeout_name(enum cfg_timeout t);
+
+#endif

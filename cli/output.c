@@ -1,0 +1,303 @@
+/*
+ * output — flows, devices and windows as JSON lines and as text tables.
+ *
+ * JSON goes through jansson so that no string is ever escaped by hand; keys
+ * keep insertion order, so the same replay prints the same bytes.
+ */
+#include <jansson.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+char *out_time(uint64_t ts_us, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ts_us / 1000000u);
+	struct tm tm;
+	if (!gmtime_r(&sec, &tm)) {
+		snprintf(buf, len, "invalid");
+		return buf;
+	}
+	char base[24];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06uZ", base, (unsigned)(ts_us % 1000000u));
+	return buf;
+}
+
+static json_t *json_time(uint64_t ts_us)
+{
+	char buf[40];
+	return json_string(out_time(ts_us, buf, sizeof(buf)));
+}
+
+static json_t *json_ip(const struct ip_addr *ip)
+{
+	char buf[IP_STRLEN];
+	return json_string(ip_format(ip, buf, sizeof(buf)));
+}
+
+static json_t *json_mac(bool has, const uint8_t mac[6])
+{
+	char buf[18];
+	return has ? json_string(dev_mac_format(mac, buf, sizeof(buf))) : json_null();
+}
+
+/* Integers beyond 2^53 lose nothing in jansson (json_int_t is 64-bit). */
+static json_t *json_u64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+static int emit(FILE *out, json_t *o)
+{
+	if (!o)
+		return -1;
+	int rc = json_dumpf(o, out, JSON_COMPACT);
+	json_decref(o);
+	if (rc != 0 || fputc('\n', out) == EOF)
+		return -1;
+	return 0;
+}
+
+/* "SAF" style: the flags a side sent, in tcpdump's letters. */
+static const char *tcp_flag_letters(uint8_t flags, char buf[9])
+{
+	static const char letters[] = "FSRPAUEC";
+	size_t n = 0;
+	for (int i = 0; i < 8; i++)
+		if (flags & (1u << i))
+			buf[n++] = letters[i];
+	buf[n] = '\0';
+	return buf;
+}
+
+static json_t *side_json(const struct flow_side *s, bool tcp)
+{
+	char flags[9];
+	json_t *o = json_object();
+	json_object_set_new(o, "packets", json_u64(s->packets));
+	json_object_set_new(o, "bytes", json_u64(s->bytes));
+	if (tcp) {
+		json_object_set_new(o, "tcp_flags", json_string(tcp_flag_letters(s->tcp_flags, flags)));
+		json_object_set_new(o, "rsts", json_integer(s->rsts));
+	}
+	return o;
+}
+
+/* The MAC of the flow's local device, as the flow's "device". */
+static const uint8_t *flow_device_mac(const struct flow *f)
+{
+	switch (f->dir) {
+	case FLOW_DIR_OUTBOUND:
+	case FLOW_DIR_LOCAL:
+		return f->has_src_mac ? f->src_mac : NULL;
+	case FLOW_DIR_INBOUND:
+		return f->has_dst_mac ? f->dst_mac : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static uint64_t flow_first(const struct flow *f)
+{
+	if (!f->rev.packets)
+		return f->fwd.first_us;
+	if (!f->fwd.packets)
+		return f->rev.first_us;
+	return f->fwd.first_us < f->rev.first_us ? f->fwd.first_us : f->rev.first_us;
+}
+
+static uint64_t flow_last(const struct flow *f)
+{
+	return f->fwd.last_us > f->rev.last_us ? f->fwd.last_us : f->rev.last_us;
+}
+
+int out_flow_json(FILE *out, const struct flow *f, enum flow_end why)
+{
+	char pbuf[8];
+	bool tcp = f->proto == 6;
+	const uint8_t *dev = flow_device_mac(f);
+	json_t *o = json_object();
+	if (!o)
+		return -1;
+	json_object_set_new(o, "type", json_string("flow"));
+	json_object_set_new(o, "id", json_u64(f->id));
+	json_object_set_new(o, "src", json_ip(&f->src));
+	json_object_set_new(o, "dst", json_ip(&f->dst));
+	json_object_set_new(o, "sport", json_integer(f->sport));
+	json_object_set_new(o, "dport", json_integer(f->dport));
+	json_object_set_new(o, "transport", json_string(flow_proto_name(f->proto, pbuf, sizeof(pbuf))));
+	json_object_set_new(o, "packets", json_u64(f->fwd.packets + f->rev.packets));
+	json_object_set_new(o, "bytes", json_u64(f->fwd.bytes + f->rev.bytes));
+	json_object_set_new(o, "device", json_mac(dev != NULL, dev));
+	json_object_set_new(o, "direction", json_string(flow_dir_name(f->dir)));
+	json_object_set_new(o, "src_mac", json_mac(f->has_src_mac, f->src_mac));
+	json_object_set_new(o, "dst_mac", json_mac(f->has_dst_mac, f->dst_mac));
+	json_object_set_new(o, "first_seen", json_time(flow_first(f)));
+	json_object_set_new(o, "last_seen", json_time(flow_last(f)));
+	json_object_set_new(o, "state", json_string(flow_state_name(f->state)));
+	json_object_set_new(o, "end", json_string(flow_end_name(why)));
+	json_object_set_new(o, "failed", json_boolean(f->failed));
+	if (tcp)
+		json_object_set_new(o, "syn_unanswered", json_boolean(flow_syn_unanswered(f)));
+	json_object_set_new(o, "fwd", side_json(&f->fwd, tcp));
+	json_object_set_new(o, "rev", side_json(&f->rev, tcp));
+	return emit(out, o);
+}
+
+static json_t *ips_json(const struct device *d)
+{
+	json_t *a = json_array();
+	for (uint8_t i = 0; i < d->n_ips; i++)
+		json_array_append_new(a, json_ip(&d->ips[i]));
+	return a;
+}
+
+int out_device_json(FILE *out, const struct device *d)
+{
+	json_t *o = json_object();
+	if (!o)
+		return -1;
+	json_object_set_new(o, "type", json_string("device"));
+	json_object_set_new(o, "id", json_u64(d->id));
+	json_object_set_new(o, "mac", json_mac(d->has_mac, d->mac));
+	json_object_set_new(o, "ips", ips_json(d));
+	json_object_set_new(o, "first_seen", json_time(d->first_us));
+	json_object_set_new(o, "last_seen", json_time(d->last_us));
+	json_object_set_new(o, "packets_out", json_u64(d->packets_out));
+	json_object_set_new(o, "packets_in", json_u64(d->packets_in));
+	json_object_set_new(o, "bytes_out", json_u64(d->bytes_out));
+	json_object_set_new(o, "bytes_in", json_u64(d->bytes_in));
+	json_object_set_new(o, "flows_out", json_u64(d->flows_out));
+	json_object_set_new(o, "flows_in", json_u64(d->flows_in));
+	return emit(out, o);
+}
+
+int out_window_json(FILE *out, const struct dev_window *w)
+{
+	char pbuf[8];
+	json_t *o = json_object();
+	json_t *rs = json_array();
+	if (!o || !rs) {
+		json_decref(o);
+		json_decref(rs);
+		return -1;
+	}
+	for (uint32_t i = 0; i < w->n_remotes; i++) {
+		const struct win_remote *r = &w->remotes[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "ip", json_ip(&r->ip));
+		json_object_set_new(x, "port", json_integer(r->port));
+		json_object_set_new(x, "transport", json_string(flow_proto_name(r->proto, pbuf, sizeof(pbuf))));
+		json_object_set_new(x, "local", json_boolean(r->local));
+		json_object_set_new(x, "inbound", json_boolean(r->inbound));
+		json_object_set_new(x, "flows", json_integer(r->flows));
+		json_object_set_new(x, "packets", json_u64(r->packets));
+		json_object_set_new(x, "bytes", json_u64(r->bytes));
+		json_array_append_new(rs, x);
+	}
+	json_object_set_new(o, "type", json_string("window"));
+	json_object_set_new(o, "device", json_mac(w->dev->has_mac, w->dev->mac));
+	json_object_set_new(o, "ips", ips_json(w->dev));
+	json_object_set_new(o, "start", json_time(w->start_us));
+	json_object_set_new(o, "end", json_time(w->end_us));
+	json_object_set_new(o, "partial", json_boolean(w->partial));
+	json_object_set_new(o, "packets_out", json_u64(w->packets_out));
+	json_object_set_new(o, "packets_in", json_u64(w->packets_in));
+	json_object_set_new(o, "bytes_out", json_u64(w->bytes_out));
+	json_object_set_new(o, "bytes_in", json_u64(w->bytes_in));
+	json_object_set_new(o, "flows_out", json_integer(w->flows_out));
+	json_object_set_new(o, "flows_in", json_integer(w->flows_in));
+	json_object_set_new(o, "remote_hosts", json_integer(w->remote_hosts));
+	json_object_set_new(o, "remote_ports", json_integer(w->remote_ports));
+	json_object_set_new(o, "lan_peers", json_integer(w->lan_peers));
+	json_object_set_new(o, "failed_conns", json_integer(w->failed_conns));
+	json_object_set_new(o, "dns_queries", json_integer(w->dns_queries));
+	json_object_set_new(o, "remotes", rs);
+	json_object_set_new(o, "remotes_dropped", json_integer(w->remotes_dropped));
+	return emit(out, o);
+}
+
+/* "addr:port", with IPv6 in brackets. */
+static const char *endpoint(const struct ip_addr *ip, uint16_t port, char *buf, size_t len)
+{
+	char a[IP_STRLEN];
+	ip_format(ip, a, sizeof(a));
+	snprintf(buf, len, ip_is_v4(ip) ? "%s:%u" : "[%s]:%u", a, (unsigned)port);
+	return buf;
+}
+
+void out_flow_header(FILE *out)
+{
+	fprintf(out, "%-6s %-46s %-46s %-8s %9s %12s %-17s %-11s %s\n", "PROTO", "SOURCE", "DESTINATION", "DIR",
+		"PACKETS", "BYTES", "DEVICE", "STATE", "END");
+}
+
+void out_flow_text(FILE *out, const struct flow *f, enum flow_end why)
+{
+	char pbuf[8], s[IP_STRLEN + 10], d[IP_STRLEN + 10], mac[18] = "-";
+	const uint8_t *dev = flow_device_mac(f);
+	if (dev)
+		dev_mac_format(dev, mac, sizeof(mac));
+	fprintf(out, "%-6s %-46s %-46s %-8s %9llu %12llu %-17s %-11s %s\n",
+		flow_proto_name(f->proto, pbuf, sizeof(pbuf)), endpoint(&f->src, f->sport, s, sizeof(s)),
+		endpoint(&f->dst, f->dport, d, sizeof(d)), flow_dir_name(f->dir),
+		(unsigned long long)(f->fwd.packets + f->rev.packets), (unsigned long long)(f->fwd.bytes + f->rev.bytes),
+		mac, flow_state_name(f->state), flow_end_name(why));
+}
+
+void out_device_header(FILE *out)
+{
+	fprintf(out, "%-17s %-27s %-20s %-20s %9s %9s %12s %12s %7s\n", "DEVICE", "ADDRESSES", "FIRST SEEN",
+		"LAST SEEN", "PKTS OUT", "PKTS IN", "BYTES OUT", "BYTES IN", "FLOWS");
+}
+
+/* Seconds resolution is enough for a table. */
+static char *short_time(uint64_t ts_us, char *buf, size_t len)
+{
+	char full[40];
+	out_time(ts_us, full, sizeof(full));
+	snprintf(buf, len, "%.19s", full);
+	return buf;
+}
+
+void out_device_text(FILE *out, const struct device *d)
+{
+	char id[IP_STRLEN], ips[256] = "", a[IP_STRLEN], t1[24], t2[24];
+	size_t used = 0;
+	if (d->has_mac)
+		dev_mac_format(d->mac, id, sizeof(id));
+	else
+		ip_format(&d->key_ip, id, sizeof(id));
+	for (uint8_t i = 0; i < d->n_ips && used < sizeof(ips); i++) {
+		int n = snprintf(ips + used, sizeof(ips) - used, "%s%s", i ? "," : "", ip_format(&d->ips[i], a, sizeof(a)));
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	fprintf(out, "%-17s %-27s %-20s %-20s %9llu %9llu %12llu %12llu %7llu\n", id, d->n_ips ? ips : "-",
+		short_time(d->first_us, t1, sizeof(t1)), short_time(d->last_us, t2, sizeof(t2)),
+		(unsigned long long)d->packets_out, (unsigned long long)d->packets_in,
+		(unsigned long long)d->bytes_out, (unsigned long long)d->bytes_in,
+		(unsigned long long)(d->flows_out + d->flows_in));
+}
+
+void out_window_header(FILE *out)
+{
+	fprintf(out, "%-20s %-17s %8s %8s %10s %10s %6s %6s %6s %6s %6s %6s %6s %7s\n", "WINDOW START", "DEVICE",
+		"PKT OUT", "PKT IN", "BYTES OUT", "BYTES IN", "FL OUT", "FL IN", "HOSTS", "PORTS", "PEERS", "FAILED",
+		"DNS", "REMOTES");
+}
+
+void out_window_text(FILE *out, const struct dev_window *w)
+{
+	char t[24], id[IP_STRLEN];
+	if (w->dev->has_mac)
+		dev_mac_format(w->dev->mac, id, sizeof(id));
+	else
+		ip_format(&w->dev->key_ip, id, sizeof(id));
+	fprintf(out, "%-20s %-17s %8llu %8llu %10llu %10llu %6u %6u %6u %6u %6u %6u %6u %7u%s\n",
+		short_time(w->start_us, t, sizeof(t)), id, (unsigned long long)w->packets_out,
+		(unsigned long long)w->packets_in, (unsigned long long)w->bytes_out, (unsigned long long)w->bytes_in,
+		w->flows_out, w->flows_in, w->remote_hosts, w->remote_ports, w->lan_peers, w->failed_conns,
+		w->dns_queries, w->n_remotes + w->remotes_dropped, w->partial ? " (partial)" : "");
+}

@@ -1,0 +1,444 @@
+/*
+ * replay — runs a capture file through the pipeline and reports.
+ *
+ * Tables stream out as flows end and windows close, so a replay of any size
+ * holds only the live state in memory. A read error mid-file (a truncated
+ * capture) still reports everything read before it and exits 1. SIGINT and
+ * SIGTERM stop reading at the next packet; what was read is still flushed
+ * and reported.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/cap.h"
+#include "cli/cli.h"
+#include "cli/config.h"
+#include "features/tracker.h"
+
+enum show { SHOW_FLOWS = 1, SHOW_DEVICES = 2, SHOW_WINDOWS = 4 };
+
+struct replay {
+	const char *path;
+	unsigned show;
+	bool json;
+	FILE *out;
+	bool write_failed;
+	uint64_t flows_printed, windows_printed;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static const char replay_usage[] =
+	"usage: iotids replay [options] FILE\n"
+	"\n"
+	"Runs a pcap or pcapng capture through iotids in capture time and prints a\n"
+	"summary: packets, bytes, malformed packets by reason, flows, devices.\n"
+	"\n"
+	"  --flows            print every flow as it ends\n"
+	"  --devices          print the device table at the end\n"
+	"  --windows          print every per-device window record\n"
+	"  --json             JSON lines instead of tables (with no table chosen,\n"
+	"                     the summary as one JSON object)\n"
+	"  --config PATH      configuration file (YAML; see docs/configuration.md)\n"
+	"  --home-net CIDR    a home network (repeatable; replaces the list)\n"
+	"  --window DUR       window length, e.g. 60s, 5m\n"
+	"  --max-flows N      flow table cap\n"
+	"  --max-devices N    device table cap\n"
+	"  -h, --help         this help\n"
+	"\n"
+	"Exit status: 0 ok, 1 unreadable or damaged input or write error, 2 usage.\n";
+
+static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
+{
+	struct replay *r = ctx;
+	if (!(r->show & SHOW_FLOWS))
+		return;
+	if (r->json) {
+		if (out_flow_json(r->out, f, why) != 0)
+			r->write_failed = true;
+	} else {
+		if (r->flows_printed == 0)
+			out_flow_header(r->out);
+		out_flow_text(r->out, f, why);
+	}
+	r->flows_printed++;
+}
+
+static void on_window(void *ctx, const struct dev_window *w)
+{
+	struct replay *r = ctx;
+	if (!(r->show & SHOW_WINDOWS))
+		return;
+	if (r->json) {
+		if (out_window_json(r->out, w) != 0)
+			r->write_failed = true;
+	} else {
+		if (r->windows_printed == 0)
+			out_window_header(r->out);
+		out_window_text(r->out, w);
+	}
+	r->windows_printed++;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void human_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KB", "MB", "GB", "TB"};
+	double v = (double)b;
+	int u = 0;
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* Progress on a terminal only: "\r" lines would garble a log file. */
+struct progress {
+	bool on;
+	double start, last;
+};
+
+static void progress_show(struct progress *p, const struct cap_source *src, uint64_t packets, bool done)
+{
+	double t = now_s();
+	if (!p->on || (!done && t - p->last < 0.5))
+		return;
+	p->last = t;
+	uint64_t pos, total;
+	cap_progress(src, &pos, &total);
+	char a[24], b[24], eta[32] = "";
+	human_bytes(pos, a, sizeof(a));
+	human_bytes(total, b, sizeof(b));
+	double el = t - p->start;
+	double pps = el > 0 ? (double)packets / el : 0;
+	if (total > 0 && pos > 0 && pos < total && el > 0) {
+		double rest = el * (double)(total - pos) / (double)pos;
+		snprintf(eta, sizeof(eta), "  ETA %d:%02d", (int)rest / 60, (int)rest % 60);
+	}
+	fprintf(stderr, "\r\033[K%s / %s (%.0f%%)  %.2f Mpkt/s%s", a, b,
+		total ? 100.0 * (double)pos / (double)total : 0.0, pps / 1e6, eta);
+	if (done)
+		fputs("\r\033[K", stderr);
+}
+
+static void print_summary_text(FILE *out, const struct replay *r, const struct cap_source *src,
+			       const struct tracker *t)
+{
+	const struct trk_stats *ts = trk_stats(t);
+	const struct dec_stats *ds = dec_stats(trk_decoder(t));
+	const struct flow_stats *fs = flow_table_stats(trk_flows(t));
+	const struct dev_stats *vs = dev_table_stats(trk_devices(t));
+	char b[24], t1[40], t2[40];
+	human_bytes(ts->bytes, b, sizeof(b));
+	fprintf(out, "file        %s (%s)\n", r->path, cap_linktype_name(src));
+	fprintf(out, "packets     %llu (%s)\n", (unsigned long long)ts->packets, b);
+	if (ts->packets)
+		fprintf(out, "time        %s .. %s\n", out_time(ts->first_us, t1, sizeof(t1)),
+			out_time(ts->last_us, t2, sizeof(t2)));
+	fprintf(out, "decoded     %llu, not IP/ARP %llu\n", (unsigned long long)ds->by_result[DEC_OK],
+		(unsigned long long)ds->by_result[DEC_OTHER]);
+	fprintf(out, "malformed   %llu\n", (unsigned long long)dec_malformed_total(trk_decoder(t)));
+	for (int i = DEC_OTHER + 1; i < DEC_RESULT_COUNT; i++)
+		if (ds->by_result[i])
+			fprintf(out, "  %-24s %llu (%s)\n", dec_result_name((enum dec_result)i),
+				(unsigned long long)ds->by_result[i],
+				dec_result_is_truncation((enum dec_result)i) ? "truncated" : "invalid");
+	if (ds->payload_cut)
+		fprintf(out, "cut short   %llu IP datagrams longer than their frame (headers decoded)\n",
+			(unsigned long long)ds->payload_cut);
+	if (ds->fragments)
+		fprintf(out, "fragments   %llu (%llu without their first fragment)\n",
+			(unsigned long long)ds->fragments, (unsigned long long)ds->fragments_unattributed);
+	fprintf(out, "flows       %llu (peak %llu at once; ended idle %llu, closed %llu, evicted %llu, at end %llu)\n",
+		(unsigned long long)fs->created, (unsigned long long)fs->peak,
+		(unsigned long long)fs->ended[FLOW_END_IDLE], (unsigned long long)fs->ended[FLOW_END_CLOSED],
+		(unsigned long long)fs->ended[FLOW_END_EVICTED], (unsigned long long)fs->ended[FLOW_END_FLUSH]);
+	fprintf(out, "devices     %llu (evicted %llu)\n", (unsigned long long)vs->active, (unsigned long long)vs->evicted);
+	struct ip_prefix learned[LAN_MAX_LEARNED];
+	size_t n = lan_learned(trk_lan(t), learned, LAN_MAX_LEARNED);
+	for (size_t i = 0; i < n && i < LAN_MAX_LEARNED; i++) {
+		char p[IP_PREFIX_STRLEN];
+		fprintf(out, "lan prefix  %s (from router advertisements)\n", ip_prefix_format(&learned[i], p, sizeof(p)));
+	}
+}
+
+static json_t *summary_json(const struct replay *r, const struct cap_source *src, const struct tracker *t,
+			    const char *error)
+{
+	const struct trk_stats *ts = trk_stats(t);
+	const struct dec_stats *ds = dec_stats(trk_decoder(t));
+	const struct flow_stats *fs = flow_table_stats(trk_flows(t));
+	const struct dev_stats *vs = dev_table_stats(trk_devices(t));
+	char t1[40];
+	json_t *o = json_object(), *mal = json_object(), *fl = json_object(), *ended = json_object();
+	json_t *dv = json_object(), *pfx = json_array();
+	json_object_set_new(o, "type", json_string("summary"));
+	json_object_set_new(o, "file", json_string(r->path));
+	json_object_set_new(o, "linktype", json_string(cap_linktype_name(src)));
+	json_object_set_new(o, "packets", json_integer((json_int_t)ts->packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)ts->bytes));
+	json_object_set_new(o, "first_seen", ts->packets ? json_string(out_time(ts->first_us, t1, sizeof(t1))) : json_null());
+	json_object_set_new(o, "last_seen", ts->packets ? json_string(out_time(ts->last_us, t1, sizeof(t1))) : json_null());
+	json_object_set_new(o, "decoded", json_integer((json_int_t)ds->by_result[DEC_OK]));
+	json_object_set_new(o, "other", json_integer((json_int_t)ds->by_result[DEC_OTHER]));
+	for (int i = DEC_OTHER + 1; i < DEC_RESULT_COUNT; i++)
+		if (ds->by_result[i])
+			json_object_set_new(mal, dec_result_name((enum dec_result)i),
+					    json_integer((json_int_t)ds->by_result[i]));
+	json_object_set_new(o, "malformed_total", json_integer((json_int_t)dec_malformed_total(trk_decoder(t))));
+	json_object_set_new(o, "malformed", mal);
+	json_object_set_new(o, "payload_cut", json_integer((json_int_t)ds->payload_cut));
+	json_object_set_new(o, "fragments", json_integer((json_int_t)ds->fragments));
+	json_object_set_new(o, "fragments_unattributed", json_integer((json_int_t)ds->fragments_unattributed));
+	json_object_set_new(o, "timestamps_backwards", json_integer((json_int_t)ts->ts_backwards));
+	json_object_set_new(fl, "created", json_integer((json_int_t)fs->created));
+	json_object_set_new(fl, "peak", json_integer((json_int_t)fs->peak));
+	for (int i = 0; i <= FLOW_END_FLUSH; i++)
+		json_object_set_new(ended, flow_end_name((enum flow_end)i), json_integer((json_int_t)fs->ended[i]));
+	json_object_set_new(fl, "ended", ended);
+	json_object_set_new(fl, "without_ports", json_integer((json_int_t)fs->no_ports));
+	json_object_set_new(fl, "alloc_failed", json_integer((json_int_t)fs->alloc_failed));
+	json_object_set_new(fl, "memory_bytes", json_integer((json_int_t)fs->mem_bytes));
+	json_object_set_new(o, "flows", fl);
+	json_object_set_new(dv, "count", json_integer((json_int_t)vs->active));
+	json_object_set_new(dv, "created", json_integer((json_int_t)vs->created));
+	json_object_set_new(dv, "evicted", json_integer((json_int_t)vs->evicted));
+	json_object_set_new(o, "devices", dv);
+	struct ip_prefix learned[LAN_MAX_LEARNED];
+	size_t n = lan_learned(trk_lan(t), learned, LAN_MAX_LEARNED);
+	for (size_t i = 0; i < n && i < LAN_MAX_LEARNED; i++) {
+		char p[IP_PREFIX_STRLEN];
+		json_array_append_new(pfx, json_string(ip_prefix_format(&learned[i], p, sizeof(p))));
+	}
+	json_object_set_new(o, "lan_prefixes_learned", pfx);
+	json_object_set_new(o, "error", error ? json_string(error) : json_null());
+	return o;
+}
+
+/* Command-line settings, applied over the configuration file in order. */
+struct overrides {
+	const char *config_path;
+	const char *home_nets[CFG_MAX_HOME_NETS];
+	size_t n_home_nets;
+	const char *window, *max_flows, *max_devices;
+};
+
+static int build_config(const struct overrides *ov, struct iotids_config *cfg)
+{
+	char err[512];
+	cfg_defaults(cfg);
+	if (ov->config_path && cfg_load(cfg, ov->config_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "iotids: %s\n", err);
+		return -EINVAL;
+	}
+	if ((ov->window && cfg_set(cfg, "windows.length", ov->window, err, sizeof(err)) != 0) ||
+	    (ov->max_flows && cfg_set(cfg, "flows.max", ov->max_flows, err, sizeof(err)) != 0) ||
+	    (ov->max_devices && cfg_set(cfg, "devices.max", ov->max_devices, err, sizeof(err)) != 0)) {
+		fprintf(stderr, "iotids: %s\n", err);
+		return -EINVAL;
+	}
+	if (ov->n_home_nets) {
+		for (size_t i = 0; i < ov->n_home_nets; i++) {
+			if (ip_prefix_parse(ov->home_nets[i], &cfg->home_nets[i]) != 0) {
+				fprintf(stderr, "iotids: --home-net: '%s' is not a CIDR prefix\n", ov->home_nets[i]);
+				return -EINVAL;
+			}
+		}
+		cfg->n_home_nets = ov->n_home_nets;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct replay *r, struct overrides *ov)
+{
+	enum { O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD };
+	static const struct option opts[] = {
+		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
+		{"windows", no_argument, NULL, O_WINDOWS},	{"json", no_argument, NULL, O_JSON},
+		{"config", required_argument, NULL, O_CONFIG},	{"home-net", required_argument, NULL, O_HOME},
+		{"window", required_argument, NULL, O_WINDOW},	{"max-flows", required_argument, NULL, O_MAXF},
+		{"max-devices", required_argument, NULL, O_MAXD}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_FLOWS:
+			r->show |= SHOW_FLOWS;
+			break;
+		case O_DEVICES:
+			r->show |= SHOW_DEVICES;
+			break;
+		case O_WINDOWS:
+			r->show |= SHOW_WINDOWS;
+			break;
+		case O_JSON:
+			r->json = true;
+			break;
+		case O_CONFIG:
+			ov->config_path = optarg;
+			break;
+		case O_HOME:
+			if (ov->n_home_nets == CFG_MAX_HOME_NETS) {
+				fprintf(stderr, "iotids: at most %d --home-net\n", CFG_MAX_HOME_NETS);
+				return -1;
+			}
+			ov->home_nets[ov->n_home_nets++] = optarg;
+			break;
+		case O_WINDOW:
+			ov->window = optarg;
+			break;
+		case O_MAXF:
+			ov->max_flows = optarg;
+			break;
+		case O_MAXD:
+			ov->max_devices = optarg;
+			break;
+		case 'h':
+			fputs(replay_usage, stdout);
+			return 1;
+		default:
+			fprintf(stderr, "iotids replay: unknown or incomplete option '%s'\n%s", argv[optind - 1],
+				replay_usage);
+			return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "iotids replay: %s\n%s", optind == argc ? "no capture file given" : "one capture file at a time",
+			replay_usage);
+		return -1;
+	}
+	r->path = argv[optind];
+	return 0;
+}
+
+static void print_devices(struct replay *r, const struct tracker *t)
+{
+	size_t n = 0;
+	struct device **all = dev_table_list(trk_devices(t), &n);
+	if (!all) {
+		r->write_failed = true;
+		return;
+	}
+	if (!r->json)
+		out_device_header(r->out);
+	for (size_t i = 0; i < n; i++) {
+		if (r->json) {
+			if (out_device_json(r->out, all[i]) != 0)
+				r->write_failed = true;
+		} else {
+			out_device_text(r->out, all[i]);
+		}
+	}
+	free(all);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct replay r = {.out = stdout};
+	struct overrides ov = {0};
+	struct iotids_config cfg;
+	struct cap_source *src = NULL;
+	struct tracker *t = NULL;
+	char err[640] = "";
+	const char *error = NULL;
+	int rc = parse_args(argc, argv, &r, &ov);
+	if (rc != 0)
+		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	if (build_config(&ov, &cfg) != 0)
+		return CLI_EXIT_USAGE;
+
+	src = cap_open_file(r.path, err, sizeof(err));
+	if (!src) {
+		fprintf(stderr, "iotids: %s\n", err);
+		return CLI_EXIT_RUNTIME;
+	}
+	struct trk_cfg tc = {
+		.home_nets = cfg.home_nets,
+		.n_home_nets = cfg.n_home_nets,
+		.learn_ipv6_prefixes = cfg.learn_ipv6_prefixes,
+		.window_s = cfg.window_s,
+		.window_max_remotes = cfg.window_max_remotes,
+		.max_flows = cfg.max_flows,
+		.max_devices = cfg.max_devices,
+		.on_flow_end = on_flow_end,
+		.on_window = on_window,
+		.ctx = &r,
+	};
+	_Static_assert((int)FLOW_TMO_COUNT == (int)CFG_TIMEOUT_COUNT, "timeout classes match the config");
+	memcpy(tc.timeouts_s, cfg.timeouts_s, sizeof(tc.timeouts_s));
+	t = trk_new(&tc);
+	if (!t) {
+		fprintf(stderr, "iotids: out of memory building tables (max_flows %u, max_devices %u)\n", cfg.max_flows,
+			cfg.max_devices);
+		rc = CLI_EXIT_RUNTIME;
+		goto out;
+	}
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	struct progress prog = {.on = isatty(STDERR_FILENO) == 1, .start = now_s()};
+	prog.last = prog.start;
+	int linktype = cap_linktype(src);
+	struct cap_packet p;
+	enum cap_status st;
+	while (!stop_signal && (st = cap_next(src, &p)) == CAP_PACKET) {
+		trk_packet(t, linktype, p.data, p.caplen, p.wirelen, p.ts_us);
+		if ((trk_stats(t)->packets & 0xfff) == 0)
+			progress_show(&prog, src, trk_stats(t)->packets, false);
+	}
+	progress_show(&prog, src, trk_stats(t)->packets, true);
+	if (stop_signal) {
+		snprintf(err, sizeof(err), "%s: interrupted by signal %d after packet %llu", r.path, (int)stop_signal,
+			 (unsigned long long)trk_stats(t)->packets);
+		error = err;
+	} else if (st == CAP_ERROR) {
+		snprintf(err, sizeof(err), "%s", cap_error(src));
+		error = err;
+	}
+	trk_finish(t);
+	if (r.show & SHOW_DEVICES)
+		print_devices(&r, t);
+	if (r.json && !r.show) {
+		json_t *sum = summary_json(&r, src, t, error);
+		if (!sum || json_dumpf(sum, r.out, JSON_COMPACT) != 0 || fputc('\n', r.out) == EOF)
+			r.write_failed = true;
+		json_decref(sum);
+	} else if (!r.json) {
+		if (r.show)
+			fputc('\n', r.out);
+		print_summary_text(r.out, &r, src, t);
+	}
+	rc = error ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+	if (error)
+		fprintf(stderr, "iotids: %s\n", error);
+	if (fflush(r.out) != 0 || ferror(r.out) || r.write_failed) {
+		fprintf(stderr, "iotids: writing output: %s\n", strerror(errno ? errno : EIO));
+		rc = CLI_EXIT_RUNTIME;
+	}
+out:
+	trk_free(t);
+	cap_close(src);
+	return rc;
+}

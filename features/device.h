@@ -1,0 +1,77 @@
+/*
+ * device — the LAN endpoints being watched.
+ *
+ * A device is identified by its MAC address; where the link type carries no
+ * MAC for an endpoint (raw IP captures, the receiver in a Linux cooked
+ * capture) it is found by IP through the address index, which maps each LAN
+ * address to the device that last used it as a source. An address moves to
+ * its new owner when DHCP hands it to another device; a device keeps its most
+ * recent DEV_MAX_IPS addresses.
+ *
+ * The table is capped; when full, the least recently active device is
+ * evicted (on_evict is told first) and counted.
+ */
+#ifndef IOTIDS_DEVICE_H
+#define IOTIDS_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "features/ipaddr.h"
+
+/* Why 8: an IPv4 lease, a link-local and a few SLAAC/privacy IPv6 addresses. */
+#define DEV_MAX_IPS 8
+
+struct device {
+	uint64_t id;            /* first-seen order, from 1 */
+	bool has_mac;
+	uint8_t mac[6];
+	struct ip_addr key_ip;  /* the identity when !has_mac */
+	uint8_t n_ips;
+	struct ip_addr ips[DEV_MAX_IPS]; /* oldest first */
+	uint64_t first_us, last_us;
+	uint64_t packets_out, packets_in, bytes_out, bytes_in;
+	uint64_t flows_out;     /* flows it started */
+	uint64_t flows_in;      /* flows others started toward it */
+	void *win;              /* owned by the window module */
+};
+
+typedef void (*dev_evict_fn)(void *ctx, struct device *d);
+
+struct dev_table_cfg {
+	uint32_t max_devices;
+	uint64_t seed;          /* 0 draws one from the OS */
+	dev_evict_fn on_evict;
+	void *ctx;
+};
+
+struct dev_stats {
+	uint64_t active, peak, created, evicted, alloc_failed;
+};
+
+struct dev_table;
+
+struct dev_table *dev_table_new(const struct dev_table_cfg *cfg);
+void dev_table_free(struct dev_table *t);
+
+/* The device with this MAC, created if absent and create is true; its last
+ * activity becomes now_us. NULL when absent (or no entry could be had). */
+struct device *dev_table_by_mac(struct dev_table *t, const uint8_t mac[6], uint64_t now_us, bool create);
+
+/* The device that owns ip, or (create) a new device identified by ip. */
+struct device *dev_table_by_ip(struct dev_table *t, const struct ip_addr *ip, uint64_t now_us, bool create);
+
+/* Records that d uses ip as its own address, moving it from any other owner. */
+void dev_table_bind_ip(struct dev_table *t, struct device *d, const struct ip_addr *ip);
+
+/* Devices in first-seen order; *n is set to the count. The array is the
+ * caller's to free; the devices stay the table's. NULL if out of memory. */
+struct device **dev_table_list(const struct dev_table *t, size_t *n);
+
+const struct dev_stats *dev_table_stats(const struct dev_table *t);
+
+/* "aa:bb:cc:dd:ee:ff"; buf >= 18 bytes. */
+char *dev_mac_format(const uint8_t mac[6], char *buf, size_t len);
+
+#endif

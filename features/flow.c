@@ -1,0 +1,429 @@
+#include "features/flow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "features/hash.h"
+#include "features/pool.h"
+
+#define PROTO_ICMP 1
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+#define PROTO_ICMPV6 58
+
+struct flow_entry {
+	struct flow f;
+	struct lru_link lru;
+	uint32_t hnext;
+};
+
+struct flow_table {
+	struct flow_table_cfg cfg;
+	struct pool *pool;
+	uint32_t *buckets;
+	uint32_t mask;
+	struct lru_list lists[FLOW_TMO_COUNT];
+	uint64_t now_us;
+	uint64_t next_id;
+	struct flow_stats stats;
+};
+
+/* Both directions of a conversation hash alike: the lower endpoint goes first. */
+struct flow_key {
+	const struct ip_addr *a, *b;
+	uint16_t pa, pb;
+	uint8_t proto;
+};
+
+static struct flow_key key_canonical(const struct ip_addr *s, const struct ip_addr *d, uint16_t sp, uint16_t dp,
+				     uint8_t proto)
+{
+	int c = ip_compare(s, d);
+	if (c < 0 || (c == 0 && sp <= dp))
+		return (struct flow_key){s, d, sp, dp, proto};
+	return (struct flow_key){d, s, dp, sp, proto};
+}
+
+static uint32_t key_bucket(const struct flow_table *t, const struct flow_key *k)
+{
+	uint64_t h = hash_bytes16(t->cfg.seed, k->a->b);
+	h = hash_bytes16(h, k->b->b);
+	h = hash_mix(h, (uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->proto);
+	return (uint32_t)hash_final(h) & t->mask;
+}
+
+static bool key_matches(const struct flow *f, const struct flow_key *k)
+{
+	if (f->proto != k->proto)
+		return false;
+	if (f->sport == k->pa && f->dport == k->pb && ip_equal(&f->src, k->a) && ip_equal(&f->dst, k->b))
+		return true;
+	return f->sport == k->pb && f->dport == k->pa && ip_equal(&f->src, k->b) && ip_equal(&f->dst, k->a);
+}
+
+static struct flow_entry *entry_at(const struct flow_table *t, uint32_t idx)
+{
+	return pool_at(t->pool, idx);
+}
+
+static uint64_t flow_last(const struct flow *f)
+{
+	return f->fwd.last_us > f->rev.last_us ? f->fwd.last_us : f->rev.last_us;
+}
+
+static uint64_t deadline(const struct flow_table *t, const struct flow *f)
+{
+	return flow_last(f) + (uint64_t)t->cfg.timeout_s[f->tmo] * 1000000u;
+}
+
+struct flow_table *flow_table_new(const struct flow_table_cfg *cfg)
+{
+	if (cfg->max_flows == 0 || cfg->max_flows > (1u << 30))
+		return NULL;
+	struct flow_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cfg = *cfg;
+	if (t->cfg.seed == 0)
+		t->cfg.seed = hash_random_seed();
+	uint32_t nb = 1;
+	while (nb < cfg->max_flows)
+		nb <<= 1;
+	t->mask = nb - 1;
+	t->buckets = malloc((size_t)nb * sizeof(*t->buckets));
+	t->pool = pool_new(sizeof(struct flow_entry), cfg->max_flows);
+	if (!t->buckets || !t->pool) {
+		flow_table_free(t);
+		return NULL;
+	}
+	memset(t->buckets, 0xff, (size_t)nb * sizeof(*t->buckets));
+	for (int i = 0; i < FLOW_TMO_COUNT; i++)
+		lru_init(&t->lists[i], offsetof(struct flow_entry, lru));
+	t->next_id = 1;
+	return t;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (!t)
+		return;
+	pool_free(t->pool);
+	free(t->buckets);
+	free(t);
+}
+
+static uint32_t find_idx(const struct flow_table *t, const struct flow_key *k, uint32_t **link_out)
+{
+	uint32_t *link = &t->buckets[key_bucket(t, k)];
+	while (*link != POOL_NONE) {
+		struct flow_entry *e = entry_at(t, *link);
+		if (key_matches(&e->f, k)) {
+			if (link_out)
+				*link_out = link;
+			return *link;
+		}
+		link = &e->hnext;
+	}
+	return POOL_NONE;
+}
+
+/* Unlinks the flow from its bucket and list, reports it, frees the entry. */
+static void end_flow(struct flow_table *t, uint32_t idx, enum flow_end why)
+{
+	struct flow_entry *e = entry_at(t, idx);
+	struct flow_key k = key_canonical(&e->f.src, &e->f.dst, e->f.sport, e->f.dport, e->f.proto);
+	uint32_t *link = NULL;
+	find_idx(t, &k, &link);
+	*link = e->hnext;
+	lru_remove(t->pool, &t->lists[e->f.tmo], idx);
+	if (t->cfg.on_end)
+		t->cfg.on_end(t->cfg.ctx, &e->f, why);
+	pool_release(t->pool, idx);
+	t->stats.active--;
+	t->stats.ended[why]++;
+}
+
+static enum flow_tmo tmo_class(const struct flow *f)
+{
+	switch (f->proto) {
+	case PROTO_TCP:
+		if (f->state == FLOW_ST_CLOSED)
+			return FLOW_TMO_TCP_CLOSED;
+		if (f->state == FLOW_ST_SYN_SENT)
+			return FLOW_TMO_TCP_SYN;
+		return FLOW_TMO_TCP;
+	case PROTO_UDP:
+		return FLOW_TMO_UDP;
+	case PROTO_ICMP:
+	case PROTO_ICMPV6:
+		return FLOW_TMO_ICMP;
+	default:
+		return FLOW_TMO_OTHER;
+	}
+}
+
+/* Evicts, among the least recently used flow of each class, the one whose
+ * timeout comes first. */
+static bool evict_one(struct flow_table *t)
+{
+	uint32_t victim = POOL_NONE;
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < FLOW_TMO_COUNT; i++) {
+		uint32_t idx = t->lists[i].head;
+		if (idx == POOL_NONE)
+			continue;
+		uint64_t d = deadline(t, &entry_at(t, idx)->f);
+		if (d < best) {
+			best = d;
+			victim = idx;
+		}
+	}
+	if (victim == POOL_NONE)
+		return false;
+	end_flow(t, victim, FLOW_END_EVICTED);
+	return true;
+}
+
+/* Whether the first packet seen is an answer, so its receiver initiated. */
+static bool first_packet_is_answer(const struct pkt_meta *m)
+{
+	if (m->proto == PROTO_TCP) {
+		if (m->tcp_flags & TCP_SYN)
+			return m->tcp_flags & TCP_ACK;
+	} else if (m->proto == PROTO_ICMP) {
+		return m->icmp_type == 0;
+	} else if (m->proto == PROTO_ICMPV6) {
+		return m->icmp_type == 129;
+	} else if (m->proto != PROTO_UDP) {
+		return false;
+	}
+	/* Joined mid-conversation: a well-known port answering an ephemeral one. */
+	return m->sport < 1024 && m->dport >= 1024;
+}
+
+static uint32_t create(struct flow_table *t, const struct pkt_meta *m, const struct flow_key *k)
+{
+	uint32_t idx = pool_alloc(t->pool);
+	if (idx == POOL_NONE && evict_one(t))
+		idx = pool_alloc(t->pool);
+	if (idx == POOL_NONE) {
+		t->stats.alloc_failed++;
+		return POOL_NONE;
+	}
+	struct flow_entry *e = entry_at(t, idx);
+	struct flow *f = &e->f;
+	f->id = t->next_id++;
+	f->proto = m->proto;
+	if (first_packet_is_answer(m)) {
+		f->src = m->dst;
+		f->dst = m->src;
+		f->sport = m->dport;
+		f->dport = m->sport;
+	} else {
+		f->src = m->src;
+		f->dst = m->dst;
+		f->sport = m->sport;
+		f->dport = m->dport;
+	}
+	f->tmo = (uint8_t)tmo_class(f);
+	uint32_t b = key_bucket(t, k);
+	e->hnext = t->buckets[b];
+	t->buckets[b] = idx;
+	lru_push(t->pool, &t->lists[f->tmo], idx);
+	t->stats.created++;
+	t->stats.mem_bytes = sizeof(*t) + pool_bytes(t->pool) + ((size_t)t->mask + 1) * sizeof(*t->buckets);
+	if (++t->stats.active > t->stats.peak)
+		t->stats.peak = t->stats.active;
+	return idx;
+}
+
+static void tcp_track(struct flow *f, bool forward, uint8_t flags)
+{
+	if (f->state == FLOW_ST_CLOSED)
+		return;
+	if (flags & TCP_RST) {
+		/* A RST answering a SYN is a refused connection. */
+		if (!forward && f->state == FLOW_ST_SYN_SENT)
+			f->failed = true;
+		f->state = FLOW_ST_CLOSED;
+		return;
+	}
+	if (forward && (flags & TCP_SYN) && !(flags & TCP_ACK)) {
+		if (f->state == FLOW_ST_ACTIVE && f->rev.packets == 0)
+			f->state = FLOW_ST_SYN_SENT;
+	} else if (!forward && (flags & TCP_SYN) && (flags & TCP_ACK)) {
+		f->state = FLOW_ST_ESTABLISHED;
+	} else if (f->state == FLOW_ST_SYN_SENT && !forward) {
+		f->state = FLOW_ST_ESTABLISHED;
+	}
+	if ((f->fwd.tcp_flags & TCP_FIN) && (f->rev.tcp_flags & TCP_FIN))
+		f->state = FLOW_ST_CLOSED;
+}
+
+static bool is_new_syn(const struct pkt_meta *m)
+{
+	return m->proto == PROTO_TCP && (m->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+}
+
+int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flow_hit *hit)
+{
+	if (m->l3 != DEC_L3_IPV4 && m->l3 != DEC_L3_IPV6)
+		return -1;
+	if (!m->has_ports && (m->proto == PROTO_TCP || m->proto == PROTO_UDP)) {
+		t->stats.no_ports++;
+		return -1;
+	}
+	if (m->ts_us > t->now_us)
+		t->now_us = m->ts_us;
+
+	struct flow_key k = key_canonical(&m->src, &m->dst, m->sport, m->dport, m->proto);
+	uint32_t idx = find_idx(t, &k, NULL);
+	if (idx != POOL_NONE) {
+		struct flow *old = &entry_at(t, idx)->f;
+		/* Expiry is lazy and bounded, so a flow may be found past its
+		 * timeout, or closed and reopened with a new SYN: either way the
+		 * old conversation is over. */
+		if (deadline(t, old) <= t->now_us) {
+			end_flow(t, idx, FLOW_END_IDLE);
+			idx = POOL_NONE;
+		} else if (old->state == FLOW_ST_CLOSED && is_new_syn(m)) {
+			end_flow(t, idx, FLOW_END_CLOSED);
+			idx = POOL_NONE;
+		}
+	}
+	hit->created = idx == POOL_NONE;
+	hit->failed_now = false;
+	if (hit->created && (idx = create(t, m, &k)) == POOL_NONE)
+		return -1;
+	struct flow *f = &entry_at(t, idx)->f;
+	hit->flow = f;
+	/* A flow from an endpoint to itself counts every packet as forward. */
+	hit->forward = f->sport == m->sport && ip_equal(&f->src, &m->src);
+	struct flow_side *s = hit->forward ? &f->fwd : &f->rev;
+	if (s->packets == 0)
+		s->first_us = m->ts_us;
+	s->packets++;
+	s->bytes += m->wirelen;
+	if (m->ts_us > s->last_us)
+		s->last_us = m->ts_us;
+	if (f->proto == PROTO_TCP) {
+		s->tcp_flags |= m->tcp_flags;
+		if ((m->tcp_flags & TCP_RST) && s->rsts < UINT16_MAX)
+			s->rsts++;
+		bool was_failed = f->failed;
+		tcp_track(f, hit->forward, m->tcp_flags);
+		hit->failed_now = f->failed && !was_failed;
+	}
+	enum flow_tmo c = tmo_class(f);
+	if (c != f->tmo) {
+		lru_remove(t->pool, &t->lists[f->tmo], idx);
+		f->tmo = (uint8_t)c;
+		lru_push(t->pool, &t->lists[c], idx);
+	} else {
+		lru_touch(t->pool, &t->lists[c], idx);
+	}
+	return 0;
+}
+
+struct flow *flow_table_find(struct flow_table *t, const struct ip_addr *a, const struct ip_addr *b, uint16_t pa,
+			     uint16_t pb, uint8_t proto)
+{
+	struct flow_key k = key_canonical(a, b, pa, pb, proto);
+	uint32_t idx = find_idx(t, &k, NULL);
+	return idx == POOL_NONE ? NULL : &entry_at(t, idx)->f;
+}
+
+size_t flow_table_expire(struct flow_table *t, uint64_t now_us, size_t budget)
+{
+	size_t n = 0;
+	if (now_us > t->now_us)
+		t->now_us = now_us;
+	for (int i = 0; i < FLOW_TMO_COUNT && n < budget; i++) {
+		while (n < budget) {
+			uint32_t idx = t->lists[i].head;
+			if (idx == POOL_NONE || deadline(t, &entry_at(t, idx)->f) > t->now_us)
+				break;
+			struct flow *f = &entry_at(t, idx)->f;
+			end_flow(t, idx, f->state == FLOW_ST_CLOSED ? FLOW_END_CLOSED : FLOW_END_IDLE);
+			n++;
+		}
+	}
+	return n;
+}
+
+struct id_idx {
+	uint64_t id;
+	uint32_t idx;
+};
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct id_idx *)a)->id, y = ((const struct id_idx *)b)->id;
+	return (x > y) - (x < y);
+}
+
+void flow_table_flush(struct flow_table *t)
+{
+	size_t n = 0;
+	struct id_idx *order = malloc((size_t)(pool_used(t->pool) + 1) * sizeof(*order));
+	if (!order) {
+		/* Out of memory at the very end: flush in list order instead. */
+		for (int i = 0; i < FLOW_TMO_COUNT; i++)
+			while (t->lists[i].head != POOL_NONE)
+				end_flow(t, t->lists[i].head, FLOW_END_FLUSH);
+		return;
+	}
+	for (int i = 0; i < FLOW_TMO_COUNT; i++)
+		for (uint32_t idx = t->lists[i].head; idx != POOL_NONE; idx = entry_at(t, idx)->lru.next)
+			order[n++] = (struct id_idx){entry_at(t, idx)->f.id, idx};
+	qsort(order, n, sizeof(*order), by_id);
+	for (size_t i = 0; i < n; i++)
+		end_flow(t, order[i].idx, FLOW_END_FLUSH);
+	free(order);
+}
+
+const struct flow_stats *flow_table_stats(const struct flow_table *t)
+{
+	return &t->stats;
+}
+
+bool flow_syn_unanswered(const struct flow *f)
+{
+	return f->proto == PROTO_TCP && (f->fwd.tcp_flags & TCP_SYN) && !(f->rev.tcp_flags & TCP_SYN);
+}
+
+const char *flow_end_name(enum flow_end why)
+{
+	static const char *const names[] = {"idle", "closed", "evicted", "flush"};
+	return (unsigned)why <= FLOW_END_FLUSH ? names[why] : "unknown";
+}
+
+const char *flow_dir_name(enum flow_dir dir)
+{
+	static const char *const names[] = {"transit", "outbound", "inbound", "local"};
+	return (unsigned)dir <= FLOW_DIR_LOCAL ? names[dir] : "unknown";
+}
+
+const char *flow_state_name(enum flow_state st)
+{
+	static const char *const names[] = {"active", "syn_sent", "established", "closed"};
+	return (unsigned)st <= FLOW_ST_CLOSED ? names[st] : "unknown";
+}
+
+const char *flow_proto_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case PROTO_TCP:
+		return "tcp";
+	case PROTO_UDP:
+		return "udp";
+	case PROTO_ICMP:
+		return "icmp";
+	case PROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		snprintf(buf, len, "%u", (unsigned)proto);
+		return buf;
+	}
+}

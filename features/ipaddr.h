@@ -1,0 +1,57 @@
+/*
+ * ipaddr — one address type for IPv4 and IPv6.
+ *
+ * IPv4 addresses are stored v4-mapped (::ffff:a.b.c.d) so that every table
+ * keys, hashes and compares one 16-byte value whatever the family. Prefix
+ * lengths of IPv4 prefixes are kept in IPv4 terms (0..32) next to the family.
+ */
+#ifndef IOTIDS_IPADDR_H
+#define IOTIDS_IPADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ip_addr {
+	uint8_t b[16];
+};
+
+struct ip_prefix {
+	struct ip_addr addr; /* host bits cleared */
+	uint8_t len;         /* 0..32 for IPv4, 0..128 for IPv6 */
+};
+
+/* Longest text ip_format writes, with its NUL (INET6_ADDRSTRLEN). */
+#define IP_STRLEN 46
+/* Longest text ip_prefix_format writes, with its NUL. */
+#define IP_PREFIX_STRLEN (IP_STRLEN + 4)
+
+void ip_from_v4(struct ip_addr *ip, const uint8_t v4[4]);
+void ip_from_v6(struct ip_addr *ip, const uint8_t v6[16]);
+bool ip_is_v4(const struct ip_addr *ip);
+/* The IPv4 address in host order; meaningful only when ip_is_v4(). */
+uint32_t ip_v4_host(const struct ip_addr *ip);
+
+bool ip_equal(const struct ip_addr *a, const struct ip_addr *b);
+/* memcmp order: a total order used to canonicalise flow keys. */
+int ip_compare(const struct ip_addr *a, const struct ip_addr *b);
+
+bool ip_is_unspecified(const struct ip_addr *ip);
+bool ip_is_multicast(const struct ip_addr *ip);  /* 224/4, ff00::/8 */
+bool ip_is_broadcast(const struct ip_addr *ip);  /* 255.255.255.255 */
+
+/* Writes the usual text form (dotted quad for IPv4); never fails when
+ * len >= IP_STRLEN. Returns buf. */
+char *ip_format(const struct ip_addr *ip, char *buf, size_t len);
+
+/* Parses a bare IPv4 or IPv6 address. 0 on success, -EINVAL otherwise. */
+int ip_parse(const char *s, struct ip_addr *ip) __attribute__((warn_unused_result));
+
+/* Parses "addr/len" or a bare address (a host prefix). Host bits beyond len
+ * are cleared, as most people write 192.168.1.1/24 meaning the network.
+ * 0 on success, -EINVAL on a bad address or length. */
+int ip_prefix_parse(const char *s, struct ip_prefix *p) __attribute__((warn_unused_result));
+bool ip_prefix_contains(const struct ip_prefix *p, const struct ip_addr *ip);
+char *ip_prefix_format(const struct ip_prefix *p, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * tracker — the feature pipeline for one stream of packets:
+ * decode -> LAN classification -> flow table -> devices -> windows.
+ *
+ * It knows nothing of where packets come from (a file, a live interface or
+ * eBPF events); every capture source feeds trk_packet() with capture-time
+ * timestamps, which is what makes a replay deterministic.
+ */
+#ifndef IOTIDS_TRACKER_H
+#define IOTIDS_TRACKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "features/decode.h"
+#include "features/device.h"
+#include "features/flow.h"
+#include "features/ipaddr.h"
+#include "features/lan.h"
+#include "features/window.h"
+
+/* Flows ended per packet at most by expiry: bounded work per packet. */
+#define TRK_EXPIRE_BUDGET 8
+
+struct trk_cfg {
+	const struct ip_prefix *home_nets;
+	size_t n_home_nets;
+	bool learn_ipv6_prefixes;
+	uint32_t window_s;
+	uint32_t window_max_remotes;
+	uint32_t max_flows;
+	uint32_t timeouts_s[FLOW_TMO_COUNT];
+	uint32_t max_devices;
+	/* Optional observers; flow pointers are valid during the call only. */
+	void (*on_flow_end)(void *ctx, const struct flow *f, enum flow_end why);
+	win_emit_fn on_window;
+	void *ctx;
+};
+
+struct trk_stats {
+	uint64_t packets;
+	uint64_t bytes;           /* wire bytes */
+	uint64_t first_us, last_us;
+	uint64_t ts_backwards;    /* packets older than one already seen */
+	uint64_t no_memory;       /* window state that could not be allocated */
+};
+
+struct tracker;
+
+/* NULL on a bad configuration or allocation failure. */
+struct tracker *trk_new(const struct trk_cfg *cfg);
+/* Frees everything; call trk_finish first to see the last flows and windows. */
+void trk_free(struct tracker *t);
+
+void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+		uint64_t ts_us);
+
+/* End of input: ends every flow and emits the last windows. */
+void trk_finish(struct tracker *t);
+
+const struct trk_stats *trk_stats(const struct tracker *t);
+const struct decoder *trk_decoder(const struct tracker *t);
+const struct flow_table *trk_flows(const struct tracker *t);
+const struct dev_table *trk_devices(const struct tracker *t);
+const struct lan *trk_lan(const struct tracker *t);
+
+#endif
