@@ -5,7 +5,7 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := libpcap jansson yaml-0.1
 DEB_PKGS := build-essential pkg-config clang libpcap-dev libjansson-dev libyaml-dev \
-            libcriterion-dev tcpdump
+            libcriterion-dev tcpdump time jq
 SEED    ?= 2026
 
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings -Wshadow -Wvla
@@ -26,14 +26,14 @@ GEN_SRC  := $(wildcard pcaps/gen/*.c)
 GEN_OBJ  := $(GEN_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 BIN      := iotids
 GEN      := $(BUILD)/iotgen
 TESTBIN  := $(BUILD)/iotids-tests
 DEMO     := pcaps/demo.pcap
 
-.PHONY: all deps demo test asan check-banned bench clean help
+.PHONY: all deps demo test asan check-banned bench clean help golden demo-pcap
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(GEN)
@@ -94,13 +94,28 @@ asan: deps
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 		TEST_ARGS="$(TEST_ARGS)" test
 
+# Rewrites the golden outputs listed in tests/golden/TESTLIST.
+golden: $(BIN)
+	@grep -v '^#' tests/golden/TESTLIST | while IFS='	' read -r out args; do \
+		[ -n "$$out" ] || continue; echo "  GOLDEN  tests/golden/$$out"; \
+		TZ=UTC ./$(BIN) $$args > tests/golden/$$out; done
+
+# The bundled demo capture, from its seed (a test checks it still matches).
+demo-pcap: $(GEN)
+	$(GEN) home --seed $(SEED) -o $(DEMO)
+
 check-banned:
 	@if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|gets)[[:space:]]*\(' \
 		$$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]'); then \
 		echo "banned libc call (use a bounded or checked one)"; exit 1; fi
 
-bench: all
-	bash bench/run.sh
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+bench: deps
+	$(MAKE) --no-print-directory all $(BENCH_BIN)
+	BUILD=$(BUILD) bash bench/run.sh
 
 clean:
 	rm -rf build build-asan $(BIN)

@@ -247,8 +247,8 @@ void out_flow_text(FILE *out, const struct flow *f, enum flow_end why)
 
 void out_device_header(FILE *out)
 {
-	fprintf(out, "%-17s %-27s %-20s %-20s %9s %9s %12s %12s %7s\n", "DEVICE", "ADDRESSES", "FIRST SEEN",
-		"LAST SEEN", "PKTS OUT", "PKTS IN", "BYTES OUT", "BYTES IN", "FLOWS");
+	fprintf(out, "%-17s %-19s %-19s %9s %9s %12s %12s %6s  %s\n", "DEVICE", "FIRST SEEN", "LAST SEEN",
+		"PKTS OUT", "PKTS IN", "BYTES OUT", "BYTES IN", "FLOWS", "ADDRESSES");
 }
 
 /* Seconds resolution is enough for a table. */
@@ -274,11 +274,11 @@ void out_device_text(FILE *out, const struct device *d)
 			break;
 		used += (size_t)n;
 	}
-	fprintf(out, "%-17s %-27s %-20s %-20s %9llu %9llu %12llu %12llu %7llu\n", id, d->n_ips ? ips : "-",
+	fprintf(out, "%-17s %-19s %-19s %9llu %9llu %12llu %12llu %6llu  %s\n", id,
 		short_time(d->first_us, t1, sizeof(t1)), short_time(d->last_us, t2, sizeof(t2)),
 		(unsigned long long)d->packets_out, (unsigned long long)d->packets_in,
 		(unsigned long long)d->bytes_out, (unsigned long long)d->bytes_in,
-		(unsigned long long)(d->flows_out + d->flows_in));
+		(unsigned long long)(d->flows_out + d->flows_in), d->n_ips ? ips : "-");
 }
 
 void out_window_header(FILE *out)

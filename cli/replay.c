@@ -402,7 +402,7 @@ int cmd_replay(int argc, char **argv)
 	prog.last = prog.start;
 	int linktype = cap_linktype(src);
 	struct cap_packet p;
-	enum cap_status st;
+	enum cap_status st = CAP_END;
 	while (!stop_signal && (st = cap_next(src, &p)) == CAP_PACKET) {
 		trk_packet(t, linktype, p.data, p.caplen, p.wirelen, p.ts_us);
 		if ((trk_stats(t)->packets & 0xfff) == 0)

@@ -41,7 +41,8 @@
 struct frag_slot {
 	struct ip_addr src, dst;
 	uint32_t id;
-	uint8_t proto;
+	uint8_t key_proto;  /* IPv4 protocol, or the IPv6 Fragment header's next header */
+	uint8_t l4_proto;   /* the transport the first fragment carried */
 	bool used;
 	uint16_t sport, dport;
 };
@@ -115,29 +116,31 @@ static uint32_t frag_index(const struct ip_addr *src, const struct ip_addr *dst,
 	return (h ^ h >> 16) % FRAG_SLOTS;
 }
 
-static void frag_remember(struct decoder *d, const struct pkt_meta *m, uint32_t id)
+static void frag_remember(struct decoder *d, const struct pkt_meta *m, uint32_t id, uint8_t key_proto)
 {
-	struct frag_slot *s = &d->frags[frag_index(&m->src, &m->dst, id, m->proto)];
+	struct frag_slot *s = &d->frags[frag_index(&m->src, &m->dst, id, key_proto)];
 	s->src = m->src;
 	s->dst = m->dst;
 	s->id = id;
-	s->proto = m->proto;
+	s->key_proto = key_proto;
+	s->l4_proto = m->proto;
 	s->used = true;
 	s->sport = m->sport;
 	s->dport = m->dport;
 }
 
-static void frag_attribute(struct decoder *d, struct pkt_meta *m, uint32_t id)
+/* A later fragment takes the ports and transport of its first fragment. */
+static bool frag_attribute(struct decoder *d, struct pkt_meta *m, uint32_t id, uint8_t key_proto)
 {
-	const struct frag_slot *s = &d->frags[frag_index(&m->src, &m->dst, id, m->proto)];
-	if (s->used && s->id == id && s->proto == m->proto && ip_equal(&s->src, &m->src) &&
-	    ip_equal(&s->dst, &m->dst)) {
-		m->sport = s->sport;
-		m->dport = s->dport;
-		m->has_ports = true;
-		return;
-	}
-	d->stats.fragments_unattributed++;
+	const struct frag_slot *s = &d->frags[frag_index(&m->src, &m->dst, id, key_proto)];
+	if (!s->used || s->id != id || s->key_proto != key_proto || !ip_equal(&s->src, &m->src) ||
+	    !ip_equal(&s->dst, &m->dst))
+		return false;
+	m->proto = s->l4_proto;
+	m->sport = s->sport;
+	m->dport = s->dport;
+	m->has_ports = true;
+	return true;
 }
 
 /*
@@ -264,14 +267,16 @@ static enum dec_result decode_l4(struct dec_ctx *x, struct cursor *c, uint32_t d
 
 /* Fragment bookkeeping shared by IPv4 and IPv6 once the fragment fields are
  * known: the first fragment is decoded and remembered, later ones borrow its
- * ports. */
-static enum dec_result decode_fragment(struct dec_ctx *x, struct cursor *c, uint32_t offset, uint32_t id)
+ * ports. key_proto is what every fragment of the datagram names alike: the
+ * IPv4 protocol, or the next header of the IPv6 Fragment header. */
+static enum dec_result decode_fragment(struct dec_ctx *x, struct cursor *c, uint32_t offset, uint32_t id,
+				       uint8_t key_proto)
 {
 	x->m->is_fragment = true;
 	x->d->stats.fragments++;
 	if (offset != 0) {
-		if (x->m->proto == IPPROTO_TCP_ || x->m->proto == IPPROTO_UDP_)
-			frag_attribute(x->d, x->m, id);
+		if (!frag_attribute(x->d, x->m, id, key_proto))
+			x->d->stats.fragments_unattributed++;
 		x->m->payload = cur_ptr(c);
 		x->m->payload_len = (uint32_t)cur_left(c);
 		return DEC_OK;
@@ -279,7 +284,7 @@ static enum dec_result decode_fragment(struct dec_ctx *x, struct cursor *c, uint
 	/* The transport header may declare the whole datagram: no upper bound here. */
 	enum dec_result r = decode_l4(x, c, UINT32_MAX);
 	if (r == DEC_OK && (x->m->proto == IPPROTO_TCP_ || x->m->proto == IPPROTO_UDP_))
-		frag_remember(x->d, x->m, id);
+		frag_remember(x->d, x->m, id, key_proto);
 	return r;
 }
 
@@ -320,7 +325,7 @@ static enum dec_result decode_ipv4(struct dec_ctx *x, struct cursor *c)
 	uint32_t offset = ((uint32_t)(flags_hi & 0x1f) << 8 | flags_lo) * 8;
 	bool more = flags_hi & 0x20;
 	if (offset != 0 || more)
-		return decode_fragment(x, c, offset, id);
+		return decode_fragment(x, c, offset, id, m->proto);
 	return decode_l4(x, c, declared);
 }
 
@@ -352,6 +357,7 @@ static enum dec_result decode_ipv6(struct dec_ctx *x, struct cursor *c)
 
 	bool frag = false;
 	uint32_t frag_off = 0, frag_id = 0;
+	uint8_t frag_nh = 0;
 	for (int n = 0;; n++) {
 		uint8_t next, hl;
 		size_t len;
@@ -366,7 +372,7 @@ static enum dec_result decode_ipv6(struct dec_ctx *x, struct cursor *c)
 		default:
 			m->proto = nh;
 			if (frag)
-				return decode_fragment(x, c, frag_off, frag_id);
+				return decode_fragment(x, c, frag_off, frag_id, frag_nh);
 			return decode_l4(x, c, declared);
 		}
 		if (n == DEC_MAX_IPV6_EXT)
@@ -380,6 +386,7 @@ static enum dec_result decode_ipv6(struct dec_ctx *x, struct cursor *c)
 				return DEC_IPV6_EXT_TRUNCATED;
 			frag = true;
 			frag_off = (uint32_t)(offflags & 0xfff8);
+			frag_nh = next;
 			len = 8;
 		} else if (nh == IPPROTO_AH_) {
 			len = ((size_t)hl + 2) * 4;
@@ -390,6 +397,12 @@ static enum dec_result decode_ipv6(struct dec_ctx *x, struct cursor *c)
 			return DEC_IPV6_EXT_TRUNCATED;
 		declared = declared >= len ? declared - (uint32_t)len : 0;
 		nh = next;
+		if (frag && frag_off != 0) {
+			/* After a later fragment's Fragment header comes data, even
+			 * when nh names another extension header (RFC 8200 4.5). */
+			m->proto = nh;
+			return decode_fragment(x, c, frag_off, frag_id, frag_nh);
+		}
 	}
 }
 

@@ -180,6 +180,7 @@ static uint32_t remote_slot(struct win_table *w, struct win_acc *a, const struct
 		return NO_REMOTE;
 	}
 	struct win_remote *r = &a->remotes[a->w.n_remotes];
+	memset(r, 0, sizeof(*r));
 	r->ip = *ip;
 	r->port = port;
 	r->proto = proto;

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# iotids benchmark: replay throughput as a ratio of a plain libpcap read loop
+# over the same file in the same run, and peak memory.
+#
+#   make bench                      # defaults below
+#   MIX_PACKETS=1000000 FLOOD_PACKETS=2000000 make bench   # quicker
+#
+# Captures are generated once into $BENCH_DATA (default build/bench-data) and
+# reused; delete the folder to regenerate. Each figure is the best of $RUNS
+# runs with the file in the page cache, so disk speed is not measured.
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+DATA=${BENCH_DATA:-$BUILD/bench-data}
+MIX_PACKETS=${MIX_PACKETS:-5000000}
+FLOOD_PACKETS=${FLOOD_PACKETS:-10000000}
+RUNS=${RUNS:-3}
+IOTIDS=${IOTIDS:-./iotids}
+GEN=$BUILD/iotgen
+FLOOR=$BUILD/bench/readfloor
+
+mkdir -p "$DATA"
+
+gen() { # kind packets -> path
+	local f="$DATA/$1-$2.pcap"
+	if [ ! -s "$f" ]; then
+		echo "generating $f" >&2
+		"$GEN" "$1" --seed 1 --packets "$2" -o "$f.tmp" >&2
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+best_floor() { # file -> "packets pps"
+	local best=0 n=0
+	for _ in $(seq "$RUNS"); do
+		read -r n _ pps < <("$FLOOR" "$1")
+		best=$(awk -v a="$best" -v b="$pps" 'BEGIN{print (b>a)?b:a}')
+	done
+	echo "$n $best"
+}
+
+# Runs iotids replay; prints "pps peak_rss_kib" (best pps, largest RSS) and
+# leaves the summary JSON in $DATA/last.json.
+best_replay() { # file packets [extra args]
+	local f=$1 n=$2; shift 2
+	local best=0 rss=0
+	for _ in $(seq "$RUNS"); do
+		local t0 t1 m
+		t0=$(date +%s.%N)
+		m=$(/usr/bin/time -f '%M' "$IOTIDS" replay --json "$@" "$f" 2>&1 >"$DATA/last.json" | tail -n 1)
+		t1=$(date +%s.%N)
+		best=$(awk -v a="$best" -v n="$n" -v t0="$t0" -v t1="$t1" 'BEGIN{p=n/(t1-t0); print (p>a)?p:a}')
+		rss=$(( m > rss ? m : rss ))
+	done
+	echo "$best $rss"
+}
+
+mix=$(gen mix "$MIX_PACKETS")
+flood=$(gen synflood "$FLOOD_PACKETS")
+flood_small=$(gen synflood $((FLOOD_PACKETS / 4)))
+cat "$mix" "$flood" "$flood_small" >/dev/null
+
+printf '\n%-22s %10s %14s %14s %7s %8s %10s\n' capture packets "floor pkt/s" "iotids pkt/s" ratio target "peak RSS"
+report() { # name file target
+	local name=$1 f=$2 target=$3
+	read -r n floor < <(best_floor "$f")
+	read -r pps rss < <(best_replay "$f" "$n")
+	local ratio
+	ratio=$(awk -v a="$pps" -v b="$floor" 'BEGIN{printf "%.2f", a/b}')
+	local verdict
+	verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN{print (r>=t)?"ok":"MISSED"}')
+	printf '%-22s %10d %14.0f %14.0f %7s %8s %7d MiB  %s\n' "$name" "$n" "$floor" "$pps" "$ratio" ">=$target" \
+		$((rss / 1024)) "$verdict"
+	echo "$rss" >"$DATA/$name.rss"
+}
+report iot-mix "$mix" 0.80
+report syn-flood "$flood" 0.30
+cp "$DATA/last.json" "$DATA/flood.json"
+report syn-flood-quarter "$flood_small" 0.30
+
+# Memory per tracked flow: the flow table's own accounting at the cap, and
+# the growth of the whole process from a run that never fills the table to
+# one that does, divided by the cap.
+tiny=$(gen synflood 1000)
+read -r _ rss_tiny < <(RUNS=1 best_replay "$tiny" 1000)
+table_bytes=$(jq '.flows.memory_bytes' "$DATA/flood.json")
+peak=$(jq '.flows.peak' "$DATA/flood.json")
+evicted=$(jq '.flows.ended.evicted' "$DATA/flood.json")
+created=$(jq '.flows.created' "$DATA/flood.json")
+rss_full=$(cat "$DATA/syn-flood.rss")
+rss_quarter=$(cat "$DATA/syn-flood-quarter.rss")
+echo
+echo "syn-flood flows: created $created, evicted $evicted, peak $peak tracked at once"
+awk -v b="$table_bytes" -v p="$peak" 'BEGIN{printf "flow table bytes per tracked flow: %.0f (target <= 300)\n", b/p}'
+awk -v a="$rss_full" -v t="$rss_tiny" -v p="$peak" \
+	'BEGIN{printf "process growth per tracked flow:   %.0f bytes (peak RSS %d KiB at the cap, %d KiB with 1000 packets)\n", (a-t)*1024/p, a, t}'
+awk -v a="$rss_full" -v q="$rss_quarter" -v n="$FLOOD_PACKETS" \
+	'BEGIN{printf "memory once the cap is reached:    %d KiB after %d packets, %d KiB after %d (%+.1f%%)\n", q, n/4, a, n, (a-q)*100/q}'

@@ -1,0 +1,416 @@
+/*
+ * End-to-end tests of `iotids replay`: the binary under test is
+ * $IOTIDS_BIN and the generator $IOTGEN_BIN (make test sets both). Golden
+ * cases are listed in one table, tests/golden/TESTLIST: expected output file
+ * and arguments. `make golden` rewrites the expected files from it.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEMO "pcaps/demo.pcap"
+
+#define TESTLIST "tests/golden/TESTLIST"
+
+struct run {
+	char *out;
+	size_t out_len;
+	char *err;
+	int status;
+};
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/iotids-replay-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(replay, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 300);
+
+static const char *bin(const char *var)
+{
+	const char *b = getenv(var);
+	cr_assert_not_null(b, "%s is not set; run the tests through make test", var);
+	return b;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	size_t got;
+	while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += got;
+		if (cap - n - 1 == 0) {
+			char *grown = realloc(buf, cap * 2);
+			if (!grown) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/* Runs "$IOTIDS_BIN args" through the shell with stdout and stderr kept. */
+static struct run run_iotids(const char *args)
+{
+	char cmd[4096], out[128], err[128];
+	struct run r = {0};
+	snprintf(out, sizeof(out), "%s/stdout", tmpdir);
+	snprintf(err, sizeof(err), "%s/stderr", tmpdir);
+	snprintf(cmd, sizeof(cmd), "TZ=UTC '%s' %s >'%s' 2>'%s'", bin("IOTIDS_BIN"), args, out, err);
+	int st = system(cmd);
+	cr_assert(WIFEXITED(st), "iotids did not exit normally: %s", cmd);
+	r.status = WEXITSTATUS(st);
+	r.out = slurp(out, &r.out_len);
+	r.err = slurp(err, NULL);
+	cr_assert(r.out && r.err);
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static void gen(const char *args)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "'%s' %s >/dev/null", bin("IOTGEN_BIN"), args);
+	cr_assert_eq(system(cmd), 0, "generator failed: %s", cmd);
+}
+
+static json_t *parse_json_line(const char *line)
+{
+	json_error_t e;
+	json_t *o = json_loads(line, JSON_DISABLE_EOF_CHECK, &e);
+	cr_assert_not_null(o, "not JSON (%s): %.200s", e.text, line);
+	return o;
+}
+
+Test(replay, every_golden_case_prints_its_expected_file)
+{
+	FILE *list = fopen(TESTLIST, "r");
+	cr_assert_not_null(list, "%s: %s", TESTLIST, strerror(errno));
+	char line[512];
+	int cases = 0;
+	while (fgets(line, sizeof(line), list)) {
+		char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+		if (line[0] == '#' || !tab)
+			continue;
+		*tab = '\0';
+		if (nl)
+			*nl = '\0';
+		char expected[600];
+		snprintf(expected, sizeof(expected), "tests/golden/%s", line);
+		struct run r = run_iotids(tab + 1);
+		size_t n = 0;
+		char *want = slurp(expected, &n);
+		cr_assert_not_null(want, "missing %s (make golden writes it)", expected);
+		cr_expect_eq(r.status, 0, "%s: exit %d: %s", tab + 1, r.status, r.err);
+		cr_expect(n == r.out_len && memcmp(want, r.out, n) == 0, "iotids %s differs from %s; got:\n%s", tab + 1,
+			  expected, r.out);
+		free(want);
+		run_free(&r);
+		cases++;
+	}
+	fclose(list);
+	cr_expect_geq(cases, 3);
+}
+
+Test(replay, the_demo_capture_is_regenerated_byte_for_byte_from_its_seed)
+{
+	char path[128], cmd[256];
+	snprintf(path, sizeof(path), "%s/demo.pcap", tmpdir);
+	snprintf(cmd, sizeof(cmd), "home --seed 2026 -o '%s'", path);
+	gen(cmd);
+	size_t a = 0, b = 0;
+	char *x = slurp(DEMO, &a), *y = slurp(path, &b);
+	cr_assert(x && y);
+	cr_expect(a == b && memcmp(x, y, a) == 0, "pcaps/demo.pcap is not what 'iotgen home --seed 2026' writes");
+	free(x);
+	free(y);
+}
+
+Test(replay, two_replays_of_the_same_capture_print_the_same_bytes)
+{
+	struct run a = run_iotids("replay --flows --windows --devices --json " DEMO);
+	struct run b = run_iotids("replay --flows --windows --devices --json " DEMO);
+	cr_assert_eq(a.status, 0, "%s", a.err);
+	cr_assert_gt(a.out_len, 1000);
+	cr_expect(a.out_len == b.out_len && memcmp(a.out, b.out, a.out_len) == 0);
+	run_free(&a);
+	run_free(&b);
+}
+
+Test(replay, json_objects_carry_the_contract_fields)
+{
+	struct run r = run_iotids("replay --flows --devices --windows --json " DEMO);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	size_t flows = 0, devices = 0, windows = 0;
+	for (char *line = r.out, *eol; *line; line = eol + 1) {
+		eol = strchr(line, '\n');
+		cr_assert_not_null(eol, "output does not end with a newline");
+		*eol = '\0';
+		json_t *o = parse_json_line(line);
+		const char *type = json_string_value(json_object_get(o, "type"));
+		cr_assert_not_null(type);
+		if (!strcmp(type, "flow")) {
+			static const char *const keys[] = {"src", "dst", "sport", "dport", "transport", "packets", "bytes", "device"};
+			for (size_t k = 0; k < 8; k++)
+				cr_assert(json_object_get(o, keys[k]), "flow lacks %s: %s", keys[k], line);
+			cr_assert(json_integer_value(json_object_get(o, "packets")) > 0);
+			flows++;
+		} else if (!strcmp(type, "device")) {
+			const char *mac = json_string_value(json_object_get(o, "mac"));
+			cr_assert_not_null(mac, "device without a MAC in an Ethernet capture: %s", line);
+			cr_assert_eq(strlen(mac), 17);
+			for (int i = 0; i < 17; i++)
+				cr_assert(i % 3 == 2 ? mac[i] == ':' : (mac[i] >= '0' && mac[i] <= '9') || (mac[i] >= 'a' && mac[i] <= 'f'),
+					  "MAC not lower-case colon form: %s", mac);
+			cr_assert(json_is_array(json_object_get(o, "ips")));
+			devices++;
+		} else if (!strcmp(type, "window")) {
+			cr_assert(json_is_array(json_object_get(o, "remotes")));
+			windows++;
+		} else {
+			cr_assert_fail("unexpected type %s", type);
+		}
+		json_decref(o);
+	}
+	cr_expect_gt(flows, 100);
+	cr_expect_geq(devices, 6);
+	cr_expect_gt(windows, 100);
+	run_free(&r);
+}
+
+Test(replay, every_device_of_the_demo_manifest_is_found_with_its_address)
+{
+	char path[128], cmd[256];
+	snprintf(path, sizeof(path), "%s/demo.json", tmpdir);
+	snprintf(cmd, sizeof(cmd), "home --seed 2026 -o %s/d.pcap --manifest '%s'", tmpdir, path);
+	gen(cmd);
+	json_error_t e;
+	json_t *man = json_load_file(path, 0, &e);
+	cr_assert_not_null(man, "%s", e.text);
+	struct run r = run_iotids("replay --devices --json " DEMO);
+	cr_assert_eq(r.status, 0);
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(man, "devices"), i, d)
+	{
+		const char *mac = json_string_value(json_object_get(d, "mac"));
+		const char *ip = json_string_value(json_object_get(d, "ipv4"));
+		cr_assert(mac && ip);
+		char needle[128];
+		snprintf(needle, sizeof(needle), "\"mac\":\"%s\",\"ips\":[", mac);
+		char *at = strstr(r.out, needle);
+		cr_expect_not_null(at, "device %s missing from --devices", mac);
+		if (!at)
+			continue;
+		char *eol = strchr(at, '\n');
+		char quoted[64];
+		snprintf(quoted, sizeof(quoted), "\"%s\"", ip);
+		char *hit = strstr(at, quoted);
+		cr_expect(hit && (!eol || hit < eol), "device %s lacks its address %s", mac, ip);
+	}
+	json_decref(man);
+	run_free(&r);
+}
+
+Test(replay, a_missing_file_is_one_clear_line_and_exit_1)
+{
+	struct run r = run_iotids("replay /nonexistent/x.pcap");
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "/nonexistent/x.pcap: cannot open: No such file or directory"), "%s", r.err);
+	cr_expect_eq(strchr(r.err, '\n') - r.err + 1, (long)strlen(r.err), "more than one line: %s", r.err);
+	run_free(&r);
+}
+
+Test(replay, an_empty_file_is_reported_as_empty)
+{
+	char args[256];
+	snprintf(args, sizeof(args), "replay %s/empty.pcap", tmpdir);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/empty.pcap", tmpdir);
+	fclose(fopen(path, "w"));
+	struct run r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "empty.pcap: empty file"), "%s", r.err);
+	run_free(&r);
+}
+
+Test(replay, a_text_file_is_not_a_capture)
+{
+	struct run r = run_iotids("replay README.md");
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "README.md: not a pcap or pcapng file"), "%s", r.err);
+	run_free(&r);
+}
+
+Test(replay, a_truncated_capture_reports_what_it_read_and_exits_1)
+{
+	size_t n = 0;
+	char *demo = slurp(DEMO, &n);
+	cr_assert_not_null(demo);
+	char path[128], args[256];
+	snprintf(path, sizeof(path), "%s/cut.pcap", tmpdir);
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	/* Cut in the middle of a record. */
+	cr_assert_eq(fwrite(demo, 1, n / 2 + 7, f), n / 2 + 7);
+	fclose(f);
+	free(demo);
+	snprintf(args, sizeof(args), "replay --json %s", path);
+	struct run r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "cut.pcap: packet "), "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "truncated"), "%s", r.err);
+	json_t *o = parse_json_line(r.out);
+	cr_expect_gt(json_integer_value(json_object_get(o, "packets")), 100, "the packets before the cut are lost");
+	cr_expect(json_is_string(json_object_get(o, "error")));
+	json_decref(o);
+	run_free(&r);
+}
+
+Test(replay, usage_errors_exit_2_and_help_exits_0)
+{
+	struct run r = run_iotids("replay --bogus " DEMO);
+	cr_expect_eq(r.status, 2);
+	cr_expect_not_null(strstr(r.err, "--bogus"));
+	run_free(&r);
+	r = run_iotids("replay");
+	cr_expect_eq(r.status, 2);
+	run_free(&r);
+	r = run_iotids("replay --max-flows lots " DEMO);
+	cr_expect_eq(r.status, 2);
+	cr_expect_not_null(strstr(r.err, "flows.max: expected an integer"), "%s", r.err);
+	run_free(&r);
+	r = run_iotids("frobnicate");
+	cr_expect_eq(r.status, 2);
+	run_free(&r);
+	r = run_iotids("replay --help");
+	cr_expect_eq(r.status, 0);
+	cr_expect_not_null(strstr(r.out, "usage: iotids replay"));
+	run_free(&r);
+	r = run_iotids("--help");
+	cr_expect_eq(r.status, 0);
+	cr_expect_not_null(strstr(r.out, "replay"));
+	run_free(&r);
+	r = run_iotids("version");
+	cr_expect_eq(r.status, 0);
+	cr_expect_not_null(strstr(r.out, "iotids "));
+	run_free(&r);
+}
+
+Test(replay, a_bad_config_file_names_its_line_and_exits_2)
+{
+	char path[128], args[256];
+	snprintf(path, sizeof(path), "%s/bad.yaml", tmpdir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("windows:\n  lenght: 60s\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "replay --config %s " DEMO, path);
+	struct run r = run_iotids(args);
+	cr_expect_eq(r.status, 2);
+	cr_expect_not_null(strstr(r.err, "bad.yaml:2:3:"), "%s", r.err);
+	run_free(&r);
+}
+
+Test(replay, home_net_flag_changes_what_is_local)
+{
+	/* With only 10/8 as home, the demo's 192.168.1.x devices are remote. */
+	struct run r = run_iotids("replay --json --home-net 10.0.0.0/8 " DEMO);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *o = parse_json_line(r.out);
+	json_t *dev = json_object_get(json_object_get(o, "devices"), "count");
+	struct run d = run_iotids("replay --json " DEMO);
+	json_t *o2 = parse_json_line(d.out);
+	json_t *dev2 = json_object_get(json_object_get(o2, "devices"), "count");
+	cr_expect_lt(json_integer_value(dev), json_integer_value(dev2));
+	json_decref(o);
+	json_decref(o2);
+	run_free(&r);
+	run_free(&d);
+}
+
+static void expect_counts_equal(json_t *got, json_t *want, const char *key)
+{
+	cr_expect_eq(json_integer_value(json_object_get(got, key)), json_integer_value(json_object_get(want, key)),
+		     "%s: got %lld, expected %lld", key, (long long)json_integer_value(json_object_get(got, key)),
+		     (long long)json_integer_value(json_object_get(want, key)));
+}
+
+Test(replay, a_million_labelled_malformed_packets_are_counted_exactly)
+{
+	char cmd[512], args[256], expect[128];
+	snprintf(expect, sizeof(expect), "%s/garbage.json", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' garbage --seed 11 --packets 1000000 -o %s/garbage.pcap >'%s'",
+		 bin("IOTGEN_BIN"), tmpdir, expect);
+	cr_assert_eq(system(cmd), 0);
+	json_error_t e;
+	json_t *want = json_load_file(expect, 0, &e);
+	cr_assert_not_null(want, "%s", e.text);
+	snprintf(args, sizeof(args), "replay --json %s/garbage.pcap", tmpdir);
+	struct run r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *got = parse_json_line(r.out);
+	expect_counts_equal(got, want, "packets");
+	expect_counts_equal(got, want, "decoded");
+	expect_counts_equal(got, want, "other");
+	expect_counts_equal(got, want, "malformed_total");
+	cr_expect(json_equal(json_object_get(got, "malformed"), json_object_get(want, "malformed")),
+		  "per-reason counts differ: got %s", r.out);
+	json_decref(got);
+	json_decref(want);
+	run_free(&r);
+}
+
+Test(replay, a_million_random_packets_are_all_accounted_for)
+{
+	char args[256];
+	snprintf(args, sizeof(args), "noise --seed 5 --packets 1000000 -o %s/noise.pcap", tmpdir);
+	gen(args);
+	snprintf(args, sizeof(args), "replay --json %s/noise.pcap", tmpdir);
+	struct run r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *o = parse_json_line(r.out);
+	json_int_t total = json_integer_value(json_object_get(o, "decoded")) +
+			   json_integer_value(json_object_get(o, "other")) +
+			   json_integer_value(json_object_get(o, "malformed_total"));
+	cr_expect_eq(json_integer_value(json_object_get(o, "packets")), 1000000);
+	cr_expect_eq(total, 1000000);
+	/* Random Ethernet frames: those under 14 bytes alone are ~7% of them. */
+	cr_expect_gt(json_integer_value(json_object_get(json_object_get(o, "malformed"), "eth_truncated")), 50000);
+	json_decref(o);
+	run_free(&r);
+}
