@@ -106,11 +106,6 @@ static uint64_t flow_first(const struct flow *f)
 	return f->fwd.first_us < f->rev.first_us ? f->fwd.first_us : f->rev.first_us;
 }
 
-static uint64_t flow_last(const struct flow *f)
-{
-	return f->fwd.last_us > f->rev.last_us ? f->fwd.last_us : f->rev.last_us;
-}
-
 int out_flow_json(FILE *out, const struct flow *f, enum flow_end why)
 {
 	char pbuf[8];
@@ -133,7 +128,7 @@ int out_flow_json(FILE *out, const struct flow *f, enum flow_end why)
 	json_object_set_new(o, "src_mac", json_mac(f->has_src_mac, f->src_mac));
 	json_object_set_new(o, "dst_mac", json_mac(f->has_dst_mac, f->dst_mac));
 	json_object_set_new(o, "first_seen", json_time(flow_first(f)));
-	json_object_set_new(o, "last_seen", json_time(flow_last(f)));
+	json_object_set_new(o, "last_seen", json_time(f->last_us));
 	json_object_set_new(o, "state", json_string(flow_state_name(f->state)));
 	json_object_set_new(o, "end", json_string(flow_end_name(why)));
 	json_object_set_new(o, "failed", json_boolean(f->failed));

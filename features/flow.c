@@ -13,15 +13,24 @@
 #define PROTO_ICMPV6 58
 
 struct flow_entry {
-	struct flow f;
+	uint32_t hash;
 	struct lru_link lru;
-	uint32_t hnext;
+	struct flow f;
+} __attribute__((aligned(64)));
+
+/* Open addressing with linear probing over twice as many slots as flows.
+ * A slot keeps the flow's hash beside its index, so probing compares hashes
+ * in one cache line and touches a flow entry only on a likely match; that
+ * matters when the table is far larger than the CPU cache (a flood). */
+struct slot {
+	uint32_t hash;
+	uint32_t idx; /* POOL_NONE: empty */
 };
 
 struct flow_table {
 	struct flow_table_cfg cfg;
 	struct pool *pool;
-	uint32_t *buckets;
+	struct slot *slots;
 	uint32_t mask;
 	struct lru_list lists[FLOW_TMO_COUNT];
 	uint64_t now_us;
@@ -45,12 +54,12 @@ static struct flow_key key_canonical(const struct ip_addr *s, const struct ip_ad
 	return (struct flow_key){d, s, dp, sp, proto};
 }
 
-static uint32_t key_bucket(const struct flow_table *t, const struct flow_key *k)
+static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
 {
 	uint64_t h = hash_bytes16(t->cfg.seed, k->a->b);
 	h = hash_bytes16(h, k->b->b);
 	h = hash_mix(h, (uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->proto);
-	return (uint32_t)hash_final(h) & t->mask;
+	return (uint32_t)hash_final(h);
 }
 
 static bool key_matches(const struct flow *f, const struct flow_key *k)
@@ -67,14 +76,9 @@ static struct flow_entry *entry_at(const struct flow_table *t, uint32_t idx)
 	return pool_at(t->pool, idx);
 }
 
-static uint64_t flow_last(const struct flow *f)
-{
-	return f->fwd.last_us > f->rev.last_us ? f->fwd.last_us : f->rev.last_us;
-}
-
 static uint64_t deadline(const struct flow_table *t, const struct flow *f)
 {
-	return flow_last(f) + (uint64_t)t->cfg.timeout_s[f->tmo] * 1000000u;
+	return f->last_us + (uint64_t)t->cfg.timeout_s[f->tmo] * 1000000u;
 }
 
 struct flow_table *flow_table_new(const struct flow_table_cfg *cfg)
@@ -87,17 +91,18 @@ struct flow_table *flow_table_new(const struct flow_table_cfg *cfg)
 	t->cfg = *cfg;
 	if (t->cfg.seed == 0)
 		t->cfg.seed = hash_random_seed();
-	uint32_t nb = 1;
-	while (nb < cfg->max_flows)
-		nb <<= 1;
-	t->mask = nb - 1;
-	t->buckets = malloc((size_t)nb * sizeof(*t->buckets));
+	uint32_t ns = 2;
+	while (ns < 2 * (uint64_t)cfg->max_flows)
+		ns <<= 1;
+	t->mask = ns - 1;
+	t->slots = malloc((size_t)ns * sizeof(*t->slots));
 	t->pool = pool_new(sizeof(struct flow_entry), cfg->max_flows);
-	if (!t->buckets || !t->pool) {
+	if (!t->slots || !t->pool) {
 		flow_table_free(t);
 		return NULL;
 	}
-	memset(t->buckets, 0xff, (size_t)nb * sizeof(*t->buckets));
+	for (uint32_t i = 0; i < ns; i++)
+		t->slots[i].idx = POOL_NONE;
 	for (int i = 0; i < FLOW_TMO_COUNT; i++)
 		lru_init(&t->lists[i], offsetof(struct flow_entry, lru));
 	t->next_id = 1;
@@ -109,33 +114,46 @@ void flow_table_free(struct flow_table *t)
 	if (!t)
 		return;
 	pool_free(t->pool);
-	free(t->buckets);
+	free(t->slots);
 	free(t);
 }
 
-static uint32_t find_idx(const struct flow_table *t, const struct flow_key *k, uint32_t **link_out)
+/* The slot holding the flow of key k, or the empty slot where it would go. */
+static uint32_t find_slot(const struct flow_table *t, const struct flow_key *k, uint32_t hash)
 {
-	uint32_t *link = &t->buckets[key_bucket(t, k)];
-	while (*link != POOL_NONE) {
-		struct flow_entry *e = entry_at(t, *link);
-		if (key_matches(&e->f, k)) {
-			if (link_out)
-				*link_out = link;
-			return *link;
-		}
-		link = &e->hnext;
+	for (uint32_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		const struct slot *s = &t->slots[i];
+		if (s->idx == POOL_NONE || (s->hash == hash && key_matches(&entry_at(t, s->idx)->f, k)))
+			return i;
 	}
-	return POOL_NONE;
 }
 
-/* Unlinks the flow from its bucket and list, reports it, frees the entry. */
+/* Empties slot i and shifts later entries of its probe run back, so that no
+ * lookup stops early at the hole (no tombstones to clean up later). */
+static void slot_delete(struct flow_table *t, uint32_t i)
+{
+	for (uint32_t j = i;;) {
+		j = (j + 1) & t->mask;
+		const struct slot *s = &t->slots[j];
+		if (s->idx == POOL_NONE)
+			break;
+		uint32_t home = s->hash & t->mask;
+		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+			t->slots[i] = *s;
+			i = j;
+		}
+	}
+	t->slots[i].idx = POOL_NONE;
+}
+
+/* Unlinks the flow from its slot and list, reports it, frees the entry. */
 static void end_flow(struct flow_table *t, uint32_t idx, enum flow_end why)
 {
 	struct flow_entry *e = entry_at(t, idx);
-	struct flow_key k = key_canonical(&e->f.src, &e->f.dst, e->f.sport, e->f.dport, e->f.proto);
-	uint32_t *link = NULL;
-	find_idx(t, &k, &link);
-	*link = e->hnext;
+	uint32_t i = e->hash & t->mask;
+	while (t->slots[i].idx != idx)
+		i = (i + 1) & t->mask;
+	slot_delete(t, i);
 	lru_remove(t->pool, &t->lists[e->f.tmo], idx);
 	if (t->cfg.on_end)
 		t->cfg.on_end(t->cfg.ctx, &e->f, why);
@@ -202,7 +220,7 @@ static bool first_packet_is_answer(const struct pkt_meta *m)
 	return m->sport < 1024 && m->dport >= 1024;
 }
 
-static uint32_t create(struct flow_table *t, const struct pkt_meta *m, const struct flow_key *k)
+static uint32_t create(struct flow_table *t, const struct pkt_meta *m, const struct flow_key *k, uint32_t hash)
 {
 	uint32_t idx = pool_alloc(t->pool);
 	if (idx == POOL_NONE && evict_one(t))
@@ -227,12 +245,12 @@ static uint32_t create(struct flow_table *t, const struct pkt_meta *m, const str
 		f->dport = m->dport;
 	}
 	f->tmo = (uint8_t)tmo_class(f);
-	uint32_t b = key_bucket(t, k);
-	e->hnext = t->buckets[b];
-	t->buckets[b] = idx;
+	e->hash = hash;
+	/* Eviction may have shifted slots: look for the free one afresh. */
+	t->slots[find_slot(t, k, hash)] = (struct slot){hash, idx};
 	lru_push(t->pool, &t->lists[f->tmo], idx);
 	t->stats.created++;
-	t->stats.mem_bytes = sizeof(*t) + pool_bytes(t->pool) + ((size_t)t->mask + 1) * sizeof(*t->buckets);
+	t->stats.mem_bytes = sizeof(*t) + pool_bytes(t->pool) + ((size_t)t->mask + 1) * sizeof(*t->slots);
 	if (++t->stats.active > t->stats.peak)
 		t->stats.peak = t->stats.active;
 	return idx;
@@ -278,7 +296,8 @@ int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flo
 		t->now_us = m->ts_us;
 
 	struct flow_key k = key_canonical(&m->src, &m->dst, m->sport, m->dport, m->proto);
-	uint32_t idx = find_idx(t, &k, NULL);
+	uint32_t hash = key_hash(t, &k);
+	uint32_t idx = t->slots[find_slot(t, &k, hash)].idx;
 	if (idx != POOL_NONE) {
 		struct flow *old = &entry_at(t, idx)->f;
 		/* Expiry is lazy and bounded, so a flow may be found past its
@@ -294,7 +313,7 @@ int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flo
 	}
 	hit->created = idx == POOL_NONE;
 	hit->failed_now = false;
-	if (hit->created && (idx = create(t, m, &k)) == POOL_NONE)
+	if (hit->created && (idx = create(t, m, &k, hash)) == POOL_NONE)
 		return -1;
 	struct flow *f = &entry_at(t, idx)->f;
 	hit->flow = f;
@@ -307,6 +326,8 @@ int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flo
 	s->bytes += m->wirelen;
 	if (m->ts_us > s->last_us)
 		s->last_us = m->ts_us;
+	if (m->ts_us > f->last_us)
+		f->last_us = m->ts_us;
 	if (f->proto == PROTO_TCP) {
 		s->tcp_flags |= m->tcp_flags;
 		if ((m->tcp_flags & TCP_RST) && s->rsts < UINT16_MAX)
@@ -330,7 +351,7 @@ struct flow *flow_table_find(struct flow_table *t, const struct ip_addr *a, cons
 			     uint16_t pb, uint8_t proto)
 {
 	struct flow_key k = key_canonical(a, b, pa, pb, proto);
-	uint32_t idx = find_idx(t, &k, NULL);
+	uint32_t idx = t->slots[find_slot(t, &k, key_hash(t, &k))].idx;
 	return idx == POOL_NONE ? NULL : &entry_at(t, idx)->f;
 }
 

@@ -66,14 +66,18 @@ struct flow_side {
 	uint8_t tcp_flags;    /* OR of every flag this side sent */
 };
 
+/* The key, state and last activity come first: with the table's own
+ * bookkeeping they fill the entry's first cache line, which is all that
+ * lookup, expiry and eviction read. */
 struct flow {
-	uint64_t id;          /* creation order, from 1 */
 	struct ip_addr src, dst; /* initiator, responder */
 	uint16_t sport, dport;
 	uint8_t proto;
 	uint8_t dir;          /* enum flow_dir */
 	uint8_t state;        /* enum flow_state */
 	uint8_t tmo;          /* enum flow_tmo */
+	uint64_t last_us;     /* last packet either way */
+	uint64_t id;          /* creation order, from 1 */
 	bool failed;          /* a failed connection (refused, unreachable, unanswered) */
 	bool has_src_mac, has_dst_mac;
 	uint8_t src_mac[6], dst_mac[6];

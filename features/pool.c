@@ -43,7 +43,8 @@ uint32_t pool_alloc(struct pool *p)
 			return POOL_NONE;
 		idx = p->fresh;
 		if ((idx >> POOL_CHUNK_SHIFT) == p->n_chunks) {
-			uint8_t *chunk = malloc(POOL_CHUNK * p->elem_size);
+			/* Cache-line aligned, so an entry sized to whole lines starts on one. */
+			uint8_t *chunk = aligned_alloc(64, POOL_CHUNK * p->elem_size);
 			if (!chunk)
 				return POOL_NONE;
 			p->chunks[p->n_chunks++] = chunk;

@@ -31,6 +31,7 @@ struct win_acc {
 
 struct win_table {
 	struct win_cfg cfg;
+	uint32_t index_slots; /* slots of each accumulator's remote index: a power of two >= 2 * max_remotes */
 	uint64_t len_us;
 	uint64_t epoch;       /* current window number + 1; 0 before the first packet */
 	struct device **active;
@@ -92,6 +93,9 @@ struct win_table *win_new(const struct win_cfg *cfg)
 		return NULL;
 	w->cfg = *cfg;
 	w->len_us = (uint64_t)cfg->length_s * 1000000u;
+	w->index_slots = 2;
+	while (w->index_slots < 2 * cfg->max_remotes)
+		w->index_slots <<= 1;
 	return w;
 }
 
@@ -115,6 +119,20 @@ static void emit(struct win_table *w, struct device *d, bool partial)
 	w->cfg.emit(w->cfg.ctx, &a->w);
 	w->emitted++;
 	a->epoch = 0;
+}
+
+/* The remote list's hash index follows the list in the same allocation:
+ * slot values are list positions + 1, 0 is empty. Open addressing, no
+ * deletions (the whole index is cleared with the window). */
+static uint16_t *remote_index(const struct win_table *w, struct win_acc *a)
+{
+	return (uint16_t *)(a->remotes + w->cfg.max_remotes);
+}
+
+static size_t acc_size(const struct win_table *w)
+{
+	return sizeof(struct win_acc) + (size_t)w->cfg.max_remotes * sizeof(struct win_remote) +
+	       (size_t)w->index_slots * sizeof(uint16_t);
 }
 
 static int by_device_id(const void *x, const void *y)
@@ -145,7 +163,7 @@ static struct win_acc *acc_for(struct win_table *w, struct device *d)
 	if (a && a->epoch == w->epoch)
 		return a;
 	if (!a) {
-		a = malloc(sizeof(*a) + (size_t)w->cfg.max_remotes * sizeof(a->remotes[0]));
+		a = malloc(acc_size(w));
 		if (!a)
 			return NULL;
 		d->win = a;
@@ -159,6 +177,7 @@ static struct win_acc *acc_for(struct win_table *w, struct device *d)
 		w->cap_active = cap;
 	}
 	memset(a, 0, sizeof(*a));
+	memset(remote_index(w, a), 0, (size_t)w->index_slots * sizeof(uint16_t));
 	a->epoch = w->epoch;
 	a->w.start_us = (w->epoch - 1) * w->len_us;
 	a->w.end_us = a->w.start_us + w->len_us;
@@ -170,10 +189,15 @@ static struct win_acc *acc_for(struct win_table *w, struct device *d)
 static uint32_t remote_slot(struct win_table *w, struct win_acc *a, const struct ip_addr *ip, uint16_t port,
 			    uint8_t proto, bool local, bool inbound)
 {
-	for (uint32_t i = 0; i < a->w.n_remotes; i++) {
-		const struct win_remote *r = &a->remotes[i];
+	uint16_t *index = remote_index(w, a);
+	uint32_t mask = w->index_slots - 1;
+	uint64_t h = hash_bytes16(DISTINCT_SEED, ip->b);
+	h = hash_final(hash_mix(h, (uint64_t)port << 16 | (uint64_t)proto << 8 | inbound));
+	uint32_t i = (uint32_t)h & mask;
+	for (; index[i] != 0; i = (i + 1) & mask) {
+		const struct win_remote *r = &a->remotes[index[i] - 1];
 		if (r->port == port && r->proto == proto && r->inbound == inbound && ip_equal(&r->ip, ip))
-			return i;
+			return index[i] - 1u;
 	}
 	if (a->w.n_remotes == w->cfg.max_remotes) {
 		a->w.remotes_dropped++;
@@ -186,6 +210,7 @@ static uint32_t remote_slot(struct win_table *w, struct win_acc *a, const struct
 	r->proto = proto;
 	r->local = local;
 	r->inbound = inbound;
+	index[i] = (uint16_t)(a->w.n_remotes + 1);
 	return a->w.n_remotes++;
 }
 
