@@ -162,6 +162,15 @@ static void end_flow(struct flow_table *t, uint32_t idx, enum flow_end why)
 	t->stats.ended[why]++;
 }
 
+/* A flow whose timeout has passed ends by its timeout, whatever removes it:
+ * expiry, a late packet, eviction or the end of the capture. */
+static enum flow_end end_reason(const struct flow_table *t, const struct flow *f, enum flow_end otherwise)
+{
+	if (deadline(t, f) > t->now_us)
+		return otherwise;
+	return f->state == FLOW_ST_CLOSED ? FLOW_END_CLOSED : FLOW_END_IDLE;
+}
+
 static enum flow_tmo tmo_class(const struct flow *f)
 {
 	switch (f->proto) {
@@ -199,7 +208,7 @@ static bool evict_one(struct flow_table *t)
 	}
 	if (victim == POOL_NONE)
 		return false;
-	end_flow(t, victim, FLOW_END_EVICTED);
+	end_flow(t, victim, end_reason(t, &entry_at(t, victim)->f, FLOW_END_EVICTED));
 	return true;
 }
 
@@ -304,7 +313,7 @@ int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flo
 		 * timeout, or closed and reopened with a new SYN: either way the
 		 * old conversation is over. */
 		if (deadline(t, old) <= t->now_us) {
-			end_flow(t, idx, FLOW_END_IDLE);
+			end_flow(t, idx, end_reason(t, old, FLOW_END_IDLE));
 			idx = POOL_NONE;
 		} else if (old->state == FLOW_ST_CLOSED && is_new_syn(m)) {
 			end_flow(t, idx, FLOW_END_CLOSED);
@@ -365,8 +374,7 @@ size_t flow_table_expire(struct flow_table *t, uint64_t now_us, size_t budget)
 			uint32_t idx = t->lists[i].head;
 			if (idx == POOL_NONE || deadline(t, &entry_at(t, idx)->f) > t->now_us)
 				break;
-			struct flow *f = &entry_at(t, idx)->f;
-			end_flow(t, idx, f->state == FLOW_ST_CLOSED ? FLOW_END_CLOSED : FLOW_END_IDLE);
+			end_flow(t, idx, end_reason(t, &entry_at(t, idx)->f, FLOW_END_IDLE));
 			n++;
 		}
 	}
@@ -392,7 +400,7 @@ void flow_table_flush(struct flow_table *t)
 		/* Out of memory at the very end: flush in list order instead. */
 		for (int i = 0; i < FLOW_TMO_COUNT; i++)
 			while (t->lists[i].head != POOL_NONE)
-				end_flow(t, t->lists[i].head, FLOW_END_FLUSH);
+				end_flow(t, t->lists[i].head, end_reason(t, &entry_at(t, t->lists[i].head)->f, FLOW_END_FLUSH));
 		return;
 	}
 	for (int i = 0; i < FLOW_TMO_COUNT; i++)
@@ -400,7 +408,7 @@ void flow_table_flush(struct flow_table *t)
 			order[n++] = (struct id_idx){entry_at(t, idx)->f.id, idx};
 	qsort(order, n, sizeof(*order), by_id);
 	for (size_t i = 0; i < n; i++)
-		end_flow(t, order[i].idx, FLOW_END_FLUSH);
+		end_flow(t, order[i].idx, end_reason(t, &entry_at(t, order[i].idx)->f, FLOW_END_FLUSH));
 	free(order);
 }
 

@@ -50,6 +50,7 @@ enum flow_dir {
 	FLOW_DIR_LOCAL,       /* device -> device (or LAN multicast) */
 };
 
+/* A flow past its timeout always ends IDLE (or CLOSED), whatever removes it. */
 enum flow_end {
 	FLOW_END_IDLE,        /* idle timeout */
 	FLOW_END_CLOSED,      /* TCP close, then its short timeout, or a new SYN reused the ports */

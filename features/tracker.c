@@ -1,5 +1,6 @@
 #include "features/tracker.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,7 +230,12 @@ void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t c
 	else
 		t->now_us = ts_us;
 	s->last_us = t->now_us;
-	/* Time moves for every packet, even one that fails to decode. */
+	/* Time moves for every packet, even one that fails to decode. Flows
+	 * whose timeout fell in the closing window end before it closes, so an
+	 * unanswered SYN counts in the window where it timed out. */
+	uint64_t end = win_end_us(t->wins);
+	if (end && t->now_us >= end)
+		flow_table_expire(t->flows, end - 1, SIZE_MAX);
 	win_advance(t->wins, t->now_us);
 	flow_table_expire(t->flows, t->now_us, TRK_EXPIRE_BUDGET);
 
@@ -245,6 +251,8 @@ void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t c
 
 void trk_finish(struct tracker *t)
 {
+	/* Timeouts due by the last packet end as such, not as "end of capture". */
+	flow_table_expire(t->flows, t->now_us, SIZE_MAX);
 	flow_table_flush(t->flows);
 	win_flush(t->wins);
 }

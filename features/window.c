@@ -24,6 +24,7 @@ struct distinct {
 struct win_acc {
 	struct dev_window w;
 	uint32_t active_pos;
+	uint32_t gen;         /* which activation this is: flows remember it */
 	uint64_t epoch;       /* window number + 1 it holds; 0 none */
 	struct distinct hosts, ports, peers;
 	struct win_remote remotes[];
@@ -36,6 +37,7 @@ struct win_table {
 	uint64_t epoch;       /* current window number + 1; 0 before the first packet */
 	struct device **active;
 	uint32_t n_active, cap_active;
+	uint32_t last_gen;
 	uint64_t emitted;
 };
 
@@ -179,6 +181,10 @@ static struct win_acc *acc_for(struct win_table *w, struct device *d)
 	memset(a, 0, sizeof(*a));
 	memset(remote_index(w, a), 0, (size_t)w->index_slots * sizeof(uint16_t));
 	a->epoch = w->epoch;
+	/* Never 0, which a new flow holds. */
+	if (++w->last_gen == 0)
+		w->last_gen = 1;
+	a->gen = w->last_gen;
 	a->w.start_us = (w->epoch - 1) * w->len_us;
 	a->w.end_us = a->w.start_us + w->len_us;
 	a->active_pos = w->n_active;
@@ -242,13 +248,13 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 	if (sent && is_dns_query(m))
 		a->w.dns_queries++;
 
-	/* Per flow and device side: the window it was last counted in, and its
-	 * slot in the remote list. */
+	/* Per flow and device side: the accumulator activation it was last
+	 * counted in, and its slot in that activation's remote list. */
 	uint32_t *seen = &f->user[dev_started ? 0 : 2];
 	uint32_t *slot = &f->user[dev_started ? 1 : 3];
-	if (*seen != (uint32_t)w->epoch) {
+	if (*seen != a->gen) {
 		const struct ip_addr *remote = dev_started ? &f->dst : &f->src;
-		*seen = (uint32_t)w->epoch;
+		*seen = a->gen;
 		if (new_flow) {
 			if (dev_started)
 				a->w.flows_out++;
@@ -265,8 +271,7 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 		if (*slot != NO_REMOTE)
 			a->remotes[*slot].flows++;
 	}
-	/* A device evicted and seen again in one window starts a new list. */
-	if (*slot < a->w.n_remotes) {
+	if (*slot != NO_REMOTE) {
 		a->remotes[*slot].packets++;
 		a->remotes[*slot].bytes += m->wirelen;
 	}
@@ -303,6 +308,11 @@ void win_flush(struct win_table *w)
 	for (uint32_t i = 0; i < w->n_active; i++)
 		emit(w, w->active[i], true);
 	w->n_active = 0;
+}
+
+uint64_t win_end_us(const struct win_table *w)
+{
+	return w->epoch ? w->epoch * w->len_us : 0;
 }
 
 uint64_t win_emitted(const struct win_table *w)

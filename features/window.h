@@ -89,5 +89,7 @@ void win_device_gone(struct win_table *w, struct device *d);
 void win_flush(struct win_table *w);
 
 uint64_t win_emitted(const struct win_table *w);
+/* End of the current window in capture time; 0 before the first packet. */
+uint64_t win_end_us(const struct win_table *w);
 
 #endif
