@@ -222,10 +222,17 @@ struct device *dev_table_by_ip(struct dev_table *t, const struct ip_addr *ip, ui
 
 void dev_table_bind_ip(struct dev_table *t, struct device *d, const struct ip_addr *ip)
 {
+	/* Called for every packet a device sends: most are from its newest address. */
+	if (d->n_ips && ip_equal(&d->ips[d->n_ips - 1], ip))
+		return;
 	uint32_t didx = idx_of(t, d);
 	uint32_t *link = ip_link(t, ip);
-	if (*link != POOL_NONE && ipe_at(t, *link)->dev == didx)
+	if (*link != POOL_NONE && ipe_at(t, *link)->dev == didx) {
+		/* In use again: make it the newest, so it is the last to go. */
+		remove_ip(d, ip);
+		d->ips[d->n_ips++] = *ip;
 		return;
+	}
 	if (d->n_ips == DEV_MAX_IPS) {
 		ip_unindex(t, &d->ips[0], didx);
 		remove_ip(d, &d->ips[0]);

@@ -5,8 +5,8 @@
  * MAC for an endpoint (raw IP captures, the receiver in a Linux cooked
  * capture) it is found by IP through the address index, which maps each LAN
  * address to the device that last used it as a source. An address moves to
- * its new owner when DHCP hands it to another device; a device keeps its most
- * recent DEV_MAX_IPS addresses.
+ * its new owner when DHCP hands it to another device; a device keeps the
+ * DEV_MAX_IPS addresses it used most recently.
  *
  * The table is capped; when full, the least recently active device is
  * evicted (on_evict is told first) and counted.
@@ -29,7 +29,7 @@ struct device {
 	uint8_t mac[6];
 	struct ip_addr key_ip;  /* the identity when !has_mac */
 	uint8_t n_ips;
-	struct ip_addr ips[DEV_MAX_IPS]; /* oldest first */
+	struct ip_addr ips[DEV_MAX_IPS]; /* least recently used first */
 	uint64_t first_us, last_us;
 	uint64_t packets_out, packets_in, bytes_out, bytes_in;
 	uint64_t flows_out;     /* flows it started */

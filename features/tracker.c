@@ -62,7 +62,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 static void on_dev_evict(void *ctx, struct device *d)
 {
 	struct tracker *t = ctx;
-	win_device_gone(t->wins, d);
+	win_device_gone(t->wins, d, true);
 }
 
 struct tracker *trk_new(const struct trk_cfg *cfg)
@@ -100,7 +100,7 @@ void trk_free(struct tracker *t)
 		size_t n = 0;
 		struct device **all = dev_table_list(t->devs, &n);
 		for (size_t i = 0; all && i < n; i++)
-			win_device_gone(t->wins, all[i]);
+			win_device_gone(t->wins, all[i], false);
 		free(all);
 	}
 	win_free(t->wins);

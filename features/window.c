@@ -88,7 +88,7 @@ static uint32_t hash_port(uint8_t proto, uint16_t port)
 
 struct win_table *win_new(const struct win_cfg *cfg)
 {
-	if (cfg->length_s == 0 || cfg->max_remotes == 0 || !cfg->emit)
+	if (cfg->length_s == 0 || cfg->max_remotes == 0 || cfg->max_remotes > WIN_MAX_REMOTES || !cfg->emit)
 		return NULL;
 	struct win_table *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -287,13 +287,14 @@ int win_failed(struct win_table *w, struct device *d)
 	return 0;
 }
 
-void win_device_gone(struct win_table *w, struct device *d)
+void win_device_gone(struct win_table *w, struct device *d, bool emit_partial)
 {
 	struct win_acc *a = d->win;
 	if (!a)
 		return;
 	if (a->epoch == w->epoch && w->epoch != 0) {
-		emit(w, d, true);
+		if (emit_partial)
+			emit(w, d, true);
 		struct device *last = w->active[--w->n_active];
 		w->active[a->active_pos] = last;
 		((struct win_acc *)last->win)->active_pos = a->active_pos;
@@ -304,6 +305,8 @@ void win_device_gone(struct win_table *w, struct device *d)
 
 void win_flush(struct win_table *w)
 {
+	if (w->n_active == 0)
+		return; /* active may still be NULL, which qsort must not get */
 	qsort(w->active, w->n_active, sizeof(*w->active), by_device_id);
 	for (uint32_t i = 0; i < w->n_active; i++)
 		emit(w, w->active[i], true);

@@ -23,6 +23,8 @@
 #include "features/flow.h"
 
 #define WIN_DISTINCT_EXACT 32
+/* Remote endpoints listed per window at most (list positions are 16-bit). */
+#define WIN_MAX_REMOTES 4096
 
 /* One remote endpoint the device exchanged traffic with in the window. */
 struct win_remote {
@@ -50,7 +52,7 @@ struct dev_window {
 	uint32_t failed_conns;     /* its connections refused (RST), unreachable (ICMP) or unanswered */
 	uint32_t dns_queries;      /* DNS queries it sent (port 53, QR=0) */
 	uint32_t n_remotes;
-	uint32_t remotes_dropped;  /* remote endpoints past max_remotes, not listed */
+	uint32_t remotes_dropped;  /* flows to endpoints not listed: the list was full */
 	const struct win_remote *remotes; /* in order of first contact */
 };
 
@@ -82,8 +84,9 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 /* Counts one failed connection of d in the current window. */
 int win_failed(struct win_table *w, struct device *d);
 
-/* The device is leaving the table: emit its partial window, free its state. */
-void win_device_gone(struct win_table *w, struct device *d);
+/* The device is leaving the table: emit its partial window (if asked and it
+ * has one) and free its state. */
+void win_device_gone(struct win_table *w, struct device *d, bool emit_partial);
 
 /* End of capture: emit every active window as partial. */
 void win_flush(struct win_table *w);
