@@ -107,8 +107,12 @@ static size_t make(struct prng *r, enum cls c, uint8_t *out)
 {
 	size_t n;
 	switch (c) {
-	case C_OK:
-		return valid_frame(r, out, prng_chance(r, 0.5), prng_chance(r, 0.5));
+	case C_OK: {
+		/* Two draws, two statements: argument order is unspecified in C. */
+		bool v6 = prng_chance(r, 0.5);
+		bool tcp = prng_chance(r, 0.5);
+		return valid_frame(r, out, v6, tcp);
+	}
 	case C_OTHER:
 		n = valid_frame(r, out, false, true);
 		put16(out + 12, 0x88cc); /* LLDP */
