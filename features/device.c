@@ -11,7 +11,12 @@ struct dev_entry {
 	struct device d;
 	struct lru_link lru;
 	uint32_t hnext;
+	bool touched;  /* active since it was placed at the list's tail */
 };
+
+/* The LRU list is kept lazily, as the flow table's: activity sets a flag and
+ * eviction moves flagged heads to the tail first, at most this many. */
+#define EVICT_MOVES 64
 
 /* One row of the address index. */
 struct ip_entry {
@@ -135,7 +140,13 @@ static void remove_ip(struct device *d, const struct ip_addr *ip)
 
 static void evict(struct dev_table *t)
 {
-	uint32_t idx = t->lru.head;
+	uint32_t idx;
+	for (int moves = 0; moves < EVICT_MOVES && dev_at(t, t->lru.head)->touched; moves++) {
+		idx = t->lru.head;
+		dev_at(t, idx)->touched = false;
+		lru_touch(t->devs, &t->lru, idx);
+	}
+	idx = t->lru.head;
 	struct device *d = &dev_at(t, idx)->d;
 	if (t->cfg.on_evict)
 		t->cfg.on_evict(t->cfg.ctx, d);
@@ -198,7 +209,7 @@ static struct device *touch(struct dev_table *t, uint32_t idx, uint64_t now_us)
 	struct device *d = &dev_at(t, idx)->d;
 	if (now_us > d->last_us)
 		d->last_us = now_us;
-	lru_touch(t->devs, &t->lru, idx);
+	dev_at(t, idx)->touched = true;
 	return d;
 }
 

@@ -12,9 +12,14 @@
 #define PROTO_UDP 17
 #define PROTO_ICMPV6 58
 
+/* Stale list heads moved per eviction at most: a bound on the work of one
+ * packet; past it the victim is chosen among heads as they stand. */
+#define EVICT_MOVES 32
+
 struct flow_entry {
 	uint32_t hash;
 	struct lru_link lru;
+	bool touched;         /* a packet came since it was placed at its list's tail */
 	struct flow f;
 } __attribute__((aligned(64)));
 
@@ -162,6 +167,35 @@ static void end_flow(struct flow_table *t, uint32_t idx, enum flow_end why)
 	t->stats.ended[why]++;
 }
 
+/* Lists are kept lazily: a packet only moves last_us; a flow found at the
+ * head of its list with packets newer than its place there ("stale") is
+ * moved to the tail then. That saves touching two cold list neighbours on
+ * every packet (CLOCK-style: one flag in the entry's first cache line
+ * says "touched"). A flow never touched since it was queued (an unanswered
+ * SYN, an idle flow) is met at the head in order and expires on time; one
+ * that went idle after a packet may be met a little late, which only delays
+ * when it is reported: its end reason is still IDLE, and a packet arriving
+ * for it past its timeout still starts a new flow. */
+static void enqueue(struct flow_table *t, uint32_t idx)
+{
+	struct flow_entry *e = entry_at(t, idx);
+	lru_push(t->pool, &t->lists[e->f.tmo], idx);
+	e->touched = false;
+}
+
+/* Requeues stale heads of list i, at most *moves of them; returns the head
+ * (stale only if the moves ran out). */
+static uint32_t fresh_head(struct flow_table *t, int i, size_t *moves)
+{
+	uint32_t idx;
+	while ((idx = t->lists[i].head) != POOL_NONE && entry_at(t, idx)->touched && *moves > 0) {
+		lru_remove(t->pool, &t->lists[i], idx);
+		enqueue(t, idx);
+		(*moves)--;
+	}
+	return idx;
+}
+
 /* A flow whose timeout has passed ends by its timeout, whatever removes it:
  * expiry, a late packet, eviction or the end of the capture. */
 static enum flow_end end_reason(const struct flow_table *t, const struct flow *f, enum flow_end otherwise)
@@ -196,8 +230,9 @@ static bool evict_one(struct flow_table *t)
 {
 	uint32_t victim = POOL_NONE;
 	uint64_t best = UINT64_MAX;
+	size_t moves = EVICT_MOVES;
 	for (int i = 0; i < FLOW_TMO_COUNT; i++) {
-		uint32_t idx = t->lists[i].head;
+		uint32_t idx = fresh_head(t, i, &moves);
 		if (idx == POOL_NONE)
 			continue;
 		uint64_t d = deadline(t, &entry_at(t, idx)->f);
@@ -208,7 +243,18 @@ static bool evict_one(struct flow_table *t)
 	}
 	if (victim == POOL_NONE)
 		return false;
+	int list = entry_at(t, victim)->f.tmo;
 	end_flow(t, victim, end_reason(t, &entry_at(t, victim)->f, FLOW_END_EVICTED));
+	/* A full table evicts on every new flow (a flood): start loading what the
+	 * next eviction will touch, the new head's slot and the lines a reused
+	 * entry is cleared in, while this packet and the next are processed. */
+	uint32_t next = t->lists[list].head;
+	if (next != POOL_NONE) {
+		const struct flow_entry *n = entry_at(t, next);
+		__builtin_prefetch(&t->slots[n->hash & t->mask]);
+		__builtin_prefetch((const char *)n + 64, 1);
+		__builtin_prefetch((const char *)n + 128, 1);
+	}
 	return true;
 }
 
@@ -257,7 +303,7 @@ static uint32_t create(struct flow_table *t, const struct pkt_meta *m, const str
 	e->hash = hash;
 	/* Eviction may have shifted slots: look for the free one afresh. */
 	t->slots[find_slot(t, k, hash)] = (struct slot){hash, idx};
-	lru_push(t->pool, &t->lists[f->tmo], idx);
+	enqueue(t, idx);
 	t->stats.created++;
 	t->stats.mem_bytes = sizeof(*t) + pool_bytes(t->pool) + ((size_t)t->mask + 1) * sizeof(*t->slots);
 	if (++t->stats.active > t->stats.peak)
@@ -349,9 +395,9 @@ int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flo
 	if (c != f->tmo) {
 		lru_remove(t->pool, &t->lists[f->tmo], idx);
 		f->tmo = (uint8_t)c;
-		lru_push(t->pool, &t->lists[c], idx);
-	} else {
-		lru_touch(t->pool, &t->lists[c], idx);
+		enqueue(t, idx);
+	} else if (!hit->created) {
+		entry_at(t, idx)->touched = true;
 	}
 	return 0;
 }
@@ -367,11 +413,12 @@ struct flow *flow_table_find(struct flow_table *t, const struct ip_addr *a, cons
 size_t flow_table_expire(struct flow_table *t, uint64_t now_us, size_t budget)
 {
 	size_t n = 0;
+	size_t moves = budget > SIZE_MAX / 4 ? SIZE_MAX : budget * 4;
 	if (now_us > t->now_us)
 		t->now_us = now_us;
 	for (int i = 0; i < FLOW_TMO_COUNT && n < budget; i++) {
 		while (n < budget) {
-			uint32_t idx = t->lists[i].head;
+			uint32_t idx = fresh_head(t, i, &moves);
 			if (idx == POOL_NONE || deadline(t, &entry_at(t, idx)->f) > t->now_us)
 				break;
 			end_flow(t, idx, end_reason(t, &entry_at(t, idx)->f, FLOW_END_IDLE));

@@ -29,11 +29,6 @@ uint32_t ip_v4_host(const struct ip_addr *ip)
 	return (uint32_t)ip->b[12] << 24 | (uint32_t)ip->b[13] << 16 | (uint32_t)ip->b[14] << 8 | ip->b[15];
 }
 
-bool ip_equal(const struct ip_addr *a, const struct ip_addr *b)
-{
-	return memcmp(a->b, b->b, 16) == 0;
-}
-
 int ip_compare(const struct ip_addr *a, const struct ip_addr *b)
 {
 	return memcmp(a->b, b->b, 16);
