@@ -172,12 +172,16 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 		(unsigned long long)fs->ended[FLOW_END_IDLE], (unsigned long long)fs->ended[FLOW_END_CLOSED],
 		(unsigned long long)fs->ended[FLOW_END_EVICTED], (unsigned long long)fs->ended[FLOW_END_FLUSH]);
 	fprintf(out, "devices     %llu (evicted %llu)\n", (unsigned long long)vs->active, (unsigned long long)vs->evicted);
+	fprintf(out, "windows     %llu device records\n", (unsigned long long)win_emitted(trk_windows(t)));
 	struct ip_prefix learned[LAN_MAX_LEARNED];
 	size_t n = lan_learned(trk_lan(t), learned, LAN_MAX_LEARNED);
 	for (size_t i = 0; i < n && i < LAN_MAX_LEARNED; i++) {
 		char p[IP_PREFIX_STRLEN];
 		fprintf(out, "lan prefix  %s (from router advertisements)\n", ip_prefix_format(&learned[i], p, sizeof(p)));
 	}
+	if (lan_learned_dropped(trk_lan(t)))
+		fprintf(out, "lan prefix  %llu more advertised past the cap of %d, ignored\n",
+			(unsigned long long)lan_learned_dropped(trk_lan(t)), LAN_MAX_LEARNED);
 }
 
 static json_t *summary_json(const struct replay *r, const struct cap_source *src, const struct tracker *t,
@@ -222,6 +226,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	json_object_set_new(dv, "created", json_integer((json_int_t)vs->created));
 	json_object_set_new(dv, "evicted", json_integer((json_int_t)vs->evicted));
 	json_object_set_new(o, "devices", dv);
+	json_object_set_new(o, "windows", json_integer((json_int_t)win_emitted(trk_windows(t))));
 	struct ip_prefix learned[LAN_MAX_LEARNED];
 	size_t n = lan_learned(trk_lan(t), learned, LAN_MAX_LEARNED);
 	for (size_t i = 0; i < n && i < LAN_MAX_LEARNED; i++) {
@@ -229,6 +234,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 		json_array_append_new(pfx, json_string(ip_prefix_format(&learned[i], p, sizeof(p))));
 	}
 	json_object_set_new(o, "lan_prefixes_learned", pfx);
+	json_object_set_new(o, "lan_prefixes_dropped", json_integer((json_int_t)lan_learned_dropped(trk_lan(t))));
 	json_object_set_new(o, "error", error ? json_string(error) : json_null());
 	return o;
 }

@@ -68,11 +68,6 @@ uint32_t pool_used(const struct pool *p)
 	return p->used;
 }
 
-uint32_t pool_cap(const struct pool *p)
-{
-	return p->cap;
-}
-
 size_t pool_bytes(const struct pool *p)
 {
 	size_t max_chunks = ((size_t)p->cap + POOL_CHUNK - 1) / POOL_CHUNK;

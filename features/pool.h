@@ -43,7 +43,6 @@ static inline void *pool_at(const struct pool *p, uint32_t idx)
 }
 
 uint32_t pool_used(const struct pool *p);
-uint32_t pool_cap(const struct pool *p);
 /* Bytes held by the pool itself: chunks and chunk table. */
 size_t pool_bytes(const struct pool *p);
 

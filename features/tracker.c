@@ -281,3 +281,8 @@ const struct lan *trk_lan(const struct tracker *t)
 {
 	return t->lan;
 }
+
+const struct win_table *trk_windows(const struct tracker *t)
+{
+	return t->wins;
+}

@@ -63,5 +63,6 @@ const struct decoder *trk_decoder(const struct tracker *t);
 const struct flow_table *trk_flows(const struct tracker *t);
 const struct dev_table *trk_devices(const struct tracker *t);
 const struct lan *trk_lan(const struct tracker *t);
+const struct win_table *trk_windows(const struct tracker *t);
 
 #endif
