@@ -503,3 +503,32 @@ Test(replay, sigterm_mid_run_reports_every_packet_read_and_exits_1)
 	json_decref(o);
 	free(text);
 }
+
+/* Real device captures beside the project (never copied into it): each
+ * replays cleanly, whatever its link type or format. */
+Test(replay, every_real_capture_in_shared_replays_without_error)
+{
+	static const char *const dirs[] = {"../shared/pcaps/real/iot-sentinel", "../shared/pcaps/real/ndpi-iot"};
+	int files = 0;
+	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "ls %s/*.pcap %s/*.pcapng 2>/dev/null", dirs[d], dirs[d]);
+		FILE *ls = popen(cmd, "r");
+		cr_assert_not_null(ls);
+		char path[512];
+		while (fgets(path, sizeof(path), ls)) {
+			path[strcspn(path, "\n")] = '\0';
+			char args[600];
+			snprintf(args, sizeof(args), "replay --json --flows --devices --windows '%s'", path);
+			struct run r = run_iotids(args);
+			cr_expect_eq(r.status, 0, "%s: exit %d: %s", path, r.status, r.err);
+			cr_expect_gt(r.out_len, 0, "%s: no output", path);
+			run_free(&r);
+			files++;
+		}
+		pclose(ls);
+	}
+	if (files == 0)
+		cr_skip_test("../shared/pcaps/real is absent: no real captures to replay");
+	cr_expect_gt(files, 40);
+}
