@@ -570,6 +570,21 @@ static void dhcp_gw_send(struct hn *n, struct hn_dev *d, uint64_t t, const uint8
 	gw_udp(n, t, d->mac, d->ip4, false, 67, 68, msg, len);
 }
 
+/* The server's half of an exchange: an OFFER or ACK of d's address. */
+static void dhcp_server_reply(struct hn *n, struct hn_dev *d, struct dhcpm_hdr *h, uint8_t type, uint64_t t)
+{
+	uint8_t msg[600];
+	struct wb b;
+
+	h->op = 2;
+	h->type = type;
+	h->yiaddr = d->ip4;
+	h->siaddr = n->gw_ip4;
+	dhcpm_begin(&b, msg, sizeof(msg), h);
+	dhcp_server_opts(n, &b);
+	dhcp_gw_send(n, d, t, msg, dhcpm_end(&b));
+}
+
 uint64_t hn_dhcp_join(struct hn *n, struct hn_dev *d, uint64_t t)
 {
 	uint8_t msg[600];
@@ -584,13 +599,7 @@ uint64_t hn_dhcp_join(struct hn *n, struct hn_dev *d, uint64_t t)
 	dhcp_dev_send(n, d, t, msg, dhcpm_end(&b), false);
 
 	t1 = t + span(&n->rng, 1 * MS, 4 * MS);
-	h.op = 2;
-	h.type = DHCPM_OFFER;
-	h.yiaddr = d->ip4;
-	h.siaddr = n->gw_ip4;
-	dhcpm_begin(&b, msg, sizeof(msg), &h);
-	dhcp_server_opts(n, &b);
-	dhcp_gw_send(n, d, t1, msg, dhcpm_end(&b));
+	dhcp_server_reply(n, d, &h, DHCPM_OFFER, t1);
 
 	t2 = t1 + span(&d->rng, 2 * MS, 30 * MS);
 	h.op = 1;
@@ -603,13 +612,7 @@ uint64_t hn_dhcp_join(struct hn *n, struct hn_dev *d, uint64_t t)
 	dhcp_dev_send(n, d, t2, msg, dhcpm_end(&b), false);
 
 	t3 = t2 + span(&n->rng, 1 * MS, 3 * MS);
-	h.op = 2;
-	h.type = DHCPM_ACK;
-	h.yiaddr = d->ip4;
-	h.siaddr = n->gw_ip4;
-	dhcpm_begin(&b, msg, sizeof(msg), &h);
-	dhcp_server_opts(n, &b);
-	dhcp_gw_send(n, d, t3, msg, dhcpm_end(&b));
+	dhcp_server_reply(n, d, &h, DHCPM_ACK, t3);
 
 	if (d->arp_probe) {
 		/* RFC 5227: probes from 0.0.0.0, then an announcement. */
@@ -637,13 +640,7 @@ uint64_t hn_dhcp_renew(struct hn *n, struct hn_dev *d, uint64_t t)
 	dhcp_client_opts(&b, d, false);
 	dhcp_dev_send(n, d, t, msg, dhcpm_end(&b), true);
 	t1 = t + span(&n->rng, 1 * MS, 3 * MS);
-	h.op = 2;
-	h.type = DHCPM_ACK;
-	h.yiaddr = d->ip4;
-	h.siaddr = n->gw_ip4;
-	dhcpm_begin(&b, msg, sizeof(msg), &h);
-	dhcp_server_opts(n, &b);
-	dhcp_gw_send(n, d, t1, msg, dhcpm_end(&b));
+	dhcp_server_reply(n, d, &h, DHCPM_ACK, t1);
 	return t1;
 }
 
