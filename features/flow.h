@@ -9,11 +9,12 @@
  *
  * Memory is bounded by max_flows. Each flow sits in the LRU list of its
  * timeout class (TCP half-open, TCP established, TCP closed, UDP, ICMP,
- * other); within a list every flow has the same timeout, so the head is
- * always the next to expire and expiry costs O(1) per flow. When the table is
- * full the flow evicted is, among the least recently used of each class, the
- * one nearest its own timeout: a SYN flood's half-open flows go before a
- * camera's hour-long upload.
+ * other); within a list every flow has the same timeout, so expiry looks at
+ * list heads only and costs O(1) per flow. Lists are kept lazily (see
+ * flow.c): a flow seen again is moved back only when it reaches the head.
+ * When the table is full the flow evicted is, among the least recently used
+ * of each class, the one nearest its own timeout: a SYN flood's half-open
+ * flows go before a camera's hour-long upload.
  */
 #ifndef IOTIDS_FLOW_H
 #define IOTIDS_FLOW_H
