@@ -254,6 +254,9 @@ static bool evict_one(struct flow_table *t)
 		__builtin_prefetch(&t->slots[n->hash & t->mask]);
 		__builtin_prefetch((const char *)n + 64, 1);
 		__builtin_prefetch((const char *)n + 128, 1);
+		/* ... and the one after it, which that eviction unlinks it from. */
+		if (n->lru.next != POOL_NONE)
+			__builtin_prefetch(entry_at(t, n->lru.next), 1);
 	}
 	return true;
 }
