@@ -532,3 +532,17 @@ Test(replay, every_real_capture_in_shared_replays_without_error)
 		cr_skip_test("../shared/pcaps/real is absent: no real captures to replay");
 	cr_expect_gt(files, 40);
 }
+
+Test(replay, a_full_disk_is_a_clear_error_and_exit_1)
+{
+	char cmd[512], err[128];
+	snprintf(err, sizeof(err), "%s/full.err", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' replay --flows --json " DEMO " >/dev/full 2>'%s'", bin("IOTIDS_BIN"), err);
+	int st = system(cmd);
+	cr_assert(WIFEXITED(st));
+	cr_expect_eq(WEXITSTATUS(st), 1);
+	char *text = slurp(err, NULL);
+	cr_assert_not_null(text);
+	cr_expect_not_null(strstr(text, "writing output: No space left on device"), "%s", text);
+	free(text);
+}
