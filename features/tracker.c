@@ -232,7 +232,9 @@ void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t c
 	s->last_us = t->now_us;
 	/* Time moves for every packet, even one that fails to decode. Flows
 	 * whose timeout fell in the closing window end before it closes, so an
-	 * unanswered SYN counts in the window where it timed out. */
+	 * unanswered SYN counts in the window where it timed out. That is not
+	 * bounded per packet, only amortised: each flow ends once, and it
+	 * happens once per window. */
 	uint64_t end = win_end_us(t->wins);
 	if (end && t->now_us >= end)
 		flow_table_expire(t->flows, end - 1, SIZE_MAX);
