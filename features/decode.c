@@ -143,6 +143,19 @@ static bool frag_attribute(struct decoder *d, struct pkt_meta *m, uint32_t id, u
 	return true;
 }
 
+/* A DNS query: to port 53, the header's QR bit clear (RFC 1035 4.1.1). Over
+ * TCP a 2-byte length comes first (4.2.2); it must match the segment, as a
+ * query fits in one, so stray bytes to port 53 are not counted. */
+static bool dns_query(const struct pkt_meta *m, bool tcp)
+{
+	uint32_t off = tcp ? 2 : 0;
+	if (m->dport != 53 || !m->payload || m->payload_len < off + 12)
+		return false;
+	if (tcp && ((uint32_t)m->payload[0] << 8 | m->payload[1]) != m->payload_len - 2)
+		return false;
+	return !(m->payload[off + 2] & 0x80);
+}
+
 /*
  * TCP, RFC 9293 section 3.1:
  *   | source port | destination port | sequence | acknowledgment |
@@ -171,6 +184,7 @@ static enum dec_result decode_tcp(struct dec_ctx *x, struct cursor *c, uint32_t 
 	}
 	m->payload = cur_ptr(c);
 	m->payload_len = (uint32_t)cur_left(c);
+	m->dns_query = dns_query(m, true);
 	return DEC_OK;
 }
 
@@ -187,6 +201,7 @@ static enum dec_result decode_udp(struct dec_ctx *x, struct cursor *c, uint32_t 
 	cur_limit(c, len - 8u);
 	m->payload = cur_ptr(c);
 	m->payload_len = (uint32_t)cur_left(c);
+	m->dns_query = dns_query(m, false);
 	return DEC_OK;
 }
 

@@ -98,6 +98,8 @@ struct pkt_meta {
 	uint16_t arp_op;
 	uint8_t arp_sha[6];          /* ARP sender hardware address */
 
+	bool dns_query;              /* to port 53, DNS header with QR clear (UDP or TCP) */
+
 	const uint8_t *payload;      /* L4 payload (ICMP: after the 4-byte header) */
 	uint32_t payload_len;        /* captured payload bytes, never past the packet */
 };

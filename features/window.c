@@ -220,17 +220,6 @@ static uint32_t remote_slot(struct win_table *w, struct win_acc *a, const struct
 	return a->w.n_remotes++;
 }
 
-static bool is_dns_query(const struct pkt_meta *m)
-{
-	if (m->dport != 53 || !m->payload)
-		return false;
-	/* DNS over TCP puts a 2-byte length before the header (RFC 1035 4.2.2). */
-	uint32_t off = m->proto == 6 ? 2 : m->proto == 17 ? 0 : UINT32_MAX;
-	if (off == UINT32_MAX || m->payload_len < off + 12)
-		return false;
-	return !(m->payload[off + 2] & 0x80);
-}
-
 int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_started, bool sent,
 	       bool remote_local, bool new_flow, const struct pkt_meta *m)
 {
@@ -245,7 +234,7 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 		a->w.packets_in++;
 		a->w.bytes_in += m->wirelen;
 	}
-	if (sent && is_dns_query(m))
+	if (sent && m->dns_query)
 		a->w.dns_queries++;
 
 	/* Per flow and device side: the accumulator activation it was last

@@ -751,6 +751,43 @@ Test(decode, udp_gives_payload_pointer_and_length)
 	cr_assert_eq(m.payload[5], 1);
 }
 
+/* Decodes one Ethernet/IPv4 packet carrying payload over UDP or TCP. */
+static bool decodes_as_dns_query(bool tcp, uint16_t sport, uint16_t dport, const void *payload, size_t len)
+{
+	struct tpkt p;
+	tpkt_init(&p);
+	tpkt_eth(&p, MAC_B, MAC_A, TPKT_ETH_IPV4);
+	struct tpkt_ipv4 h = ip4(IP_A, IP_B, tcp ? TPKT_IP_TCP : TPKT_IP_UDP);
+	tpkt_ipv4(&p, &h);
+	if (tcp)
+		tpkt_tcp(&p, sport, dport, TCP_PSH | TCP_ACK, 0);
+	else
+		tpkt_udp(&p, sport, dport);
+	tpkt_bytes(&p, payload, len);
+	tpkt_finish(&p);
+	struct pkt_meta m;
+	ASSERT_RESULT(decode(&p, DLT_EN10MB, &m), DEC_OK);
+	return m.dns_query;
+}
+
+Test(decode, dns_queries_are_recognised_over_udp_and_tcp_and_nothing_else)
+{
+	/* id 0x1234, flags 0x0100 (QR=0, RD), one question */
+	static const uint8_t query[17] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'c', 'o', 'm', 0};
+	/* flags 0x8180: QR=1 */
+	static const uint8_t resp[17] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 3, 'c', 'o', 'm', 0};
+	/* DNS over TCP: a 2-byte length first */
+	static const uint8_t tcpq[19] = {0, 17, 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'c', 'o', 'm', 0};
+	cr_assert(decodes_as_dns_query(false, 40000, 53, query, sizeof(query)));
+	cr_assert(decodes_as_dns_query(true, 40000, 53, tcpq, sizeof(tcpq)));
+	cr_assert_not(decodes_as_dns_query(false, 53, 40000, resp, sizeof(resp)), "an answer");
+	cr_assert_not(decodes_as_dns_query(false, 53, 53, resp, sizeof(resp)), "a response sent to port 53");
+	cr_assert_not(decodes_as_dns_query(false, 40000, 53, query, 11), "shorter than a DNS header");
+	cr_assert_not(decodes_as_dns_query(true, 40000, 53, query, sizeof(query)), "TCP without its length prefix");
+	cr_assert_not(decodes_as_dns_query(false, 5353, 5353, query, sizeof(query)), "mDNS is not port 53");
+	cr_assert_not(decodes_as_dns_query(false, 40000, 53, NULL, 0), "no payload");
+}
+
 Test(decode, udp_length_shorter_than_ip_payload_ends_the_udp_payload)
 {
 	struct tpkt p;
