@@ -39,6 +39,9 @@ struct flow_table {
 	uint32_t mask;
 	struct lru_list lists[FLOW_TMO_COUNT];
 	uint64_t now_us;
+	/* No flow is due before this (a lower bound): most packets need not
+	 * look at the lists at all. */
+	uint64_t next_deadline;
 	uint64_t next_id;
 	struct flow_stats stats;
 };
@@ -181,6 +184,9 @@ static void enqueue(struct flow_table *t, uint32_t idx)
 	struct flow_entry *e = entry_at(t, idx);
 	lru_push(t->pool, &t->lists[e->f.tmo], idx);
 	e->touched = false;
+	uint64_t d = deadline(t, &e->f);
+	if (d < t->next_deadline)
+		t->next_deadline = d;
 }
 
 /* Requeues stale heads of list i, at most *moves of them; returns the head
@@ -419,6 +425,8 @@ size_t flow_table_expire(struct flow_table *t, uint64_t now_us, size_t budget)
 	size_t moves = budget > SIZE_MAX / 4 ? SIZE_MAX : budget * 4;
 	if (now_us > t->now_us)
 		t->now_us = now_us;
+	if (t->now_us < t->next_deadline)
+		return 0;
 	for (int i = 0; i < FLOW_TMO_COUNT && n < budget; i++) {
 		while (n < budget) {
 			uint32_t idx = fresh_head(t, i, &moves);
@@ -427,6 +435,19 @@ size_t flow_table_expire(struct flow_table *t, uint64_t now_us, size_t budget)
 			end_flow(t, idx, end_reason(t, &entry_at(t, idx)->f, FLOW_END_IDLE));
 			n++;
 		}
+	}
+	/* An untouched head bounds its list's deadlines as far as expiry goes
+	 * (lists are lazy, see enqueue); a touched head or a spent budget means
+	 * looking again at the next packet. */
+	t->next_deadline = UINT64_MAX;
+	for (int i = 0; i < FLOW_TMO_COUNT; i++) {
+		uint32_t idx = t->lists[i].head;
+		if (idx == POOL_NONE)
+			continue;
+		const struct flow_entry *e = entry_at(t, idx);
+		uint64_t d = e->touched || n == budget ? t->now_us : deadline(t, &e->f);
+		if (d < t->next_deadline)
+			t->next_deadline = d;
 	}
 	return n;
 }

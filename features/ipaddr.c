@@ -19,41 +19,6 @@ void ip_from_v6(struct ip_addr *ip, const uint8_t v6[16])
 	memcpy(ip->b, v6, 16);
 }
 
-bool ip_is_v4(const struct ip_addr *ip)
-{
-	return memcmp(ip->b, v4_mapped, 12) == 0;
-}
-
-uint32_t ip_v4_host(const struct ip_addr *ip)
-{
-	return (uint32_t)ip->b[12] << 24 | (uint32_t)ip->b[13] << 16 | (uint32_t)ip->b[14] << 8 | ip->b[15];
-}
-
-int ip_compare(const struct ip_addr *a, const struct ip_addr *b)
-{
-	return memcmp(a->b, b->b, 16);
-}
-
-bool ip_is_unspecified(const struct ip_addr *ip)
-{
-	static const uint8_t zero[16];
-	if (ip_is_v4(ip))
-		return ip_v4_host(ip) == 0;
-	return memcmp(ip->b, zero, 16) == 0;
-}
-
-bool ip_is_multicast(const struct ip_addr *ip)
-{
-	if (ip_is_v4(ip))
-		return (ip->b[12] & 0xf0) == 0xe0;
-	return ip->b[0] == 0xff;
-}
-
-bool ip_is_broadcast(const struct ip_addr *ip)
-{
-	return ip_is_v4(ip) && ip_v4_host(ip) == 0xffffffffu;
-}
-
 char *ip_format(const struct ip_addr *ip, char *buf, size_t len)
 {
 	const char *r;

@@ -29,9 +29,19 @@ struct ip_prefix {
 
 void ip_from_v4(struct ip_addr *ip, const uint8_t v4[4]);
 void ip_from_v6(struct ip_addr *ip, const uint8_t v6[16]);
-bool ip_is_v4(const struct ip_addr *ip);
+/* Inline, as ip_equal: both run several times for every packet. */
+static inline bool ip_is_v4(const struct ip_addr *ip)
+{
+	uint64_t hi;
+	memcpy(&hi, ip->b, 8);
+	return hi == 0 && ip->b[8] == 0 && ip->b[9] == 0 && ip->b[10] == 0xff && ip->b[11] == 0xff;
+}
+
 /* The IPv4 address in host order; meaningful only when ip_is_v4(). */
-uint32_t ip_v4_host(const struct ip_addr *ip);
+static inline uint32_t ip_v4_host(const struct ip_addr *ip)
+{
+	return (uint32_t)ip->b[12] << 24 | (uint32_t)ip->b[13] << 16 | (uint32_t)ip->b[14] << 8 | ip->b[15];
+}
 
 /* Inline: the flow table compares keys with it on every packet. */
 static inline bool ip_equal(const struct ip_addr *a, const struct ip_addr *b)
@@ -43,12 +53,39 @@ static inline bool ip_equal(const struct ip_addr *a, const struct ip_addr *b)
 	memcpy(&b1, b->b + 8, 8);
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
-/* memcmp order: a total order used to canonicalise flow keys. */
-int ip_compare(const struct ip_addr *a, const struct ip_addr *b);
+/* A total order (not the numeric one) used to canonicalise flow keys:
+ * negative, zero or positive. */
+static inline int ip_compare(const struct ip_addr *a, const struct ip_addr *b)
+{
+	uint64_t a0, a1, b0, b1;
+	memcpy(&a0, a->b, 8);
+	memcpy(&a1, a->b + 8, 8);
+	memcpy(&b0, b->b, 8);
+	memcpy(&b1, b->b + 8, 8);
+	if (a0 != b0)
+		return a0 < b0 ? -1 : 1;
+	return (a1 > b1) - (a1 < b1);
+}
 
-bool ip_is_unspecified(const struct ip_addr *ip);
-bool ip_is_multicast(const struct ip_addr *ip);  /* 224/4, ff00::/8 */
-bool ip_is_broadcast(const struct ip_addr *ip);  /* 255.255.255.255 */
+static inline bool ip_is_unspecified(const struct ip_addr *ip)
+{
+	uint64_t hi, lo;
+	memcpy(&hi, ip->b, 8);
+	memcpy(&lo, ip->b + 8, 8);
+	return (hi == 0 && lo == 0) || (ip_is_v4(ip) && ip_v4_host(ip) == 0);
+}
+
+/* 224/4, ff00::/8 */
+static inline bool ip_is_multicast(const struct ip_addr *ip)
+{
+	return ip_is_v4(ip) ? (ip->b[12] & 0xf0) == 0xe0 : ip->b[0] == 0xff;
+}
+
+/* 255.255.255.255 */
+static inline bool ip_is_broadcast(const struct ip_addr *ip)
+{
+	return ip_is_v4(ip) && ip_v4_host(ip) == 0xffffffffu;
+}
 
 /* Writes the usual text form (dotted quad for IPv4); never fails when
  * len >= IP_STRLEN. Returns buf. */

@@ -15,7 +15,15 @@ struct net {
 	uint64_t hi, lo, mhi, mlo;
 };
 
+/* IPv4 prefixes apart, in host order: most packets are IPv4 and are
+ * answered with one 32-bit compare per home network. */
+struct net4 {
+	uint32_t net, mask;
+};
+
 struct lan {
+	struct net4 nets4[LAN_MAX_NETS];
+	size_t n_nets4;
 	struct net nets[LAN_MAX_NETS + LAN_MAX_LEARNED];
 	size_t n_nets;
 	struct ip_prefix learned[LAN_MAX_LEARNED];
@@ -51,9 +59,14 @@ struct lan *lan_new(const struct ip_prefix *nets, size_t n_nets, bool learn_ra)
 	struct lan *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
-	for (size_t i = 0; i < n_nets; i++)
-		l->nets[i] = net_of(&nets[i]);
-	l->n_nets = n_nets;
+	for (size_t i = 0; i < n_nets; i++) {
+		if (ip_is_v4(&nets[i].addr)) {
+			uint32_t mask = nets[i].len ? 0xffffffffu << (32 - nets[i].len) : 0;
+			l->nets4[l->n_nets4++] = (struct net4){ip_v4_host(&nets[i].addr) & mask, mask};
+		} else {
+			l->nets[l->n_nets++] = net_of(&nets[i]);
+		}
+	}
 	l->learn_ra = learn_ra;
 	return l;
 }
@@ -65,6 +78,14 @@ void lan_free(struct lan *l)
 
 bool lan_is_local(const struct lan *l, const struct ip_addr *ip)
 {
+	if (ip_is_v4(ip)) {
+		uint32_t a = ip_v4_host(ip);
+		for (size_t i = 0; i < l->n_nets4; i++)
+			if ((a & l->nets4[i].mask) == l->nets4[i].net)
+				return true;
+		/* multicast 224/4, limited broadcast, unspecified */
+		return (a & 0xf0000000u) == 0xe0000000u || a == 0xffffffffu || a == 0;
+	}
 	uint64_t hi, lo;
 	halves(ip, &hi, &lo);
 	for (size_t i = 0; i < l->n_nets; i++) {

@@ -19,8 +19,7 @@ struct tracker {
 
 static bool mac_unicast(const uint8_t mac[6])
 {
-	static const uint8_t zero[6];
-	return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
+	return !(mac[0] & 1) && (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) != 0;
 }
 
 static bool ip_unicast(const struct ip_addr *ip)
