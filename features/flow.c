@@ -309,6 +309,8 @@ static uint32_t create(struct flow_table *t, const struct pkt_meta *m, const str
 		f->dport = m->dport;
 	}
 	f->tmo = (uint8_t)tmo_class(f);
+	/* Before enqueue, which takes the new flow's deadline from it. */
+	f->last_us = m->ts_us;
 	e->hash = hash;
 	/* Eviction may have shifted slots: look for the free one afresh. */
 	t->slots[find_slot(t, k, hash)] = (struct slot){hash, idx};
