@@ -9,7 +9,9 @@
  * DEV_MAX_IPS addresses it used most recently.
  *
  * The table is capped; when full, the least recently active device is
- * evicted (on_evict is told first) and counted.
+ * evicted (on_evict is told first) and counted. Recency is kept lazily, as
+ * in the flow table: activity sets a flag, and eviction skips flagged
+ * devices (at most EVICT_MOVES of them) before choosing.
  */
 #ifndef IOTIDS_DEVICE_H
 #define IOTIDS_DEVICE_H
