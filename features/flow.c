@@ -284,6 +284,11 @@ static bool first_packet_is_answer(const struct pkt_meta *m)
 	return m->sport < 1024 && m->dport >= 1024;
 }
 
+static bool is_new_syn(const struct pkt_meta *m)
+{
+	return m->proto == PROTO_TCP && (m->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+}
+
 static uint32_t create(struct flow_table *t, const struct pkt_meta *m, const struct flow_key *k, uint32_t hash)
 {
 	uint32_t idx = pool_alloc(t->pool);
@@ -308,6 +313,9 @@ static uint32_t create(struct flow_table *t, const struct pkt_meta *m, const str
 		f->sport = m->sport;
 		f->dport = m->dport;
 	}
+	/* A flow opened by a SYN starts half-open, in its own list at once. */
+	if (is_new_syn(m))
+		f->state = FLOW_ST_SYN_SENT;
 	f->tmo = (uint8_t)tmo_class(f);
 	/* Before enqueue, which takes the new flow's deadline from it. */
 	f->last_us = m->ts_us;
@@ -343,11 +351,6 @@ static void tcp_track(struct flow *f, bool forward, uint8_t flags)
 	}
 	if ((f->fwd.tcp_flags & TCP_FIN) && (f->rev.tcp_flags & TCP_FIN))
 		f->state = FLOW_ST_CLOSED;
-}
-
-static bool is_new_syn(const struct pkt_meta *m)
-{
-	return m->proto == PROTO_TCP && (m->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
 }
 
 int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flow_hit *hit)
