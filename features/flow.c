@@ -191,7 +191,7 @@ static void enqueue(struct flow_table *t, uint32_t idx)
 
 /* Requeues stale heads of list i, at most *moves of them; returns the head
  * (stale only if the moves ran out). */
-static uint32_t fresh_head(struct flow_table *t, int i, size_t *moves)
+static inline uint32_t fresh_head(struct flow_table *t, int i, size_t *moves)
 {
 	uint32_t idx;
 	while ((idx = t->lists[i].head) != POOL_NONE && entry_at(t, idx)->touched && *moves > 0) {
@@ -238,9 +238,9 @@ static bool evict_one(struct flow_table *t)
 	uint64_t best = UINT64_MAX;
 	size_t moves = EVICT_MOVES;
 	for (int i = 0; i < FLOW_TMO_COUNT; i++) {
-		uint32_t idx = fresh_head(t, i, &moves);
-		if (idx == POOL_NONE)
+		if (t->lists[i].head == POOL_NONE)
 			continue;
+		uint32_t idx = fresh_head(t, i, &moves);
 		uint64_t d = deadline(t, &entry_at(t, idx)->f);
 		if (d < best) {
 			best = d;

@@ -10,9 +10,10 @@ struct pool *pool_new(size_t elem_size, uint32_t cap)
 	struct pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	uint32_t max_chunks = (uint32_t)(((uint64_t)cap + POOL_CHUNK - 1) / POOL_CHUNK);
-	p->chunks = calloc(max_chunks, sizeof(*p->chunks));
-	if (!p->chunks) {
+	/* Cache-line aligned, so an entry sized to whole lines starts on one. */
+	size_t bytes = ((size_t)cap * elem_size + 63) / 64 * 64;
+	p->base = aligned_alloc(64, bytes);
+	if (!p->base) {
 		free(p);
 		return NULL;
 	}
@@ -26,9 +27,7 @@ void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
-	for (uint32_t i = 0; i < p->n_chunks; i++)
-		free(p->chunks[i]);
-	free(p->chunks);
+	free(p->base);
 	free(p);
 }
 
@@ -41,15 +40,7 @@ uint32_t pool_alloc(struct pool *p)
 	} else {
 		if (p->fresh == p->cap)
 			return POOL_NONE;
-		idx = p->fresh;
-		if ((idx >> POOL_CHUNK_SHIFT) == p->n_chunks) {
-			/* Cache-line aligned, so an entry sized to whole lines starts on one. */
-			uint8_t *chunk = aligned_alloc(64, POOL_CHUNK * p->elem_size);
-			if (!chunk)
-				return POOL_NONE;
-			p->chunks[p->n_chunks++] = chunk;
-		}
-		p->fresh++;
+		idx = p->fresh++;
 	}
 	memset(pool_at(p, idx), 0, p->elem_size);
 	p->used++;
@@ -70,8 +61,7 @@ uint32_t pool_used(const struct pool *p)
 
 size_t pool_bytes(const struct pool *p)
 {
-	size_t max_chunks = ((size_t)p->cap + POOL_CHUNK - 1) / POOL_CHUNK;
-	return sizeof(*p) + max_chunks * sizeof(*p->chunks) + (size_t)p->n_chunks * POOL_CHUNK * p->elem_size;
+	return sizeof(*p) + (size_t)p->fresh * p->elem_size;
 }
 
 static struct lru_link *link_of(struct pool *p, const struct lru_list *l, uint32_t idx)

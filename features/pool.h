@@ -1,11 +1,13 @@
 /*
  * pool — fixed-size entries addressed by a 32-bit index, and LRU lists.
  *
- * The flow and device tables keep their entries here. Entries are allocated
- * in chunks as the table fills, so a quiet LAN costs little, and never moved,
- * so an index (4 bytes, half a pointer) is a stable handle used for hash
- * chains and list links. The pool never holds more than its cap: what to do
- * when it is full (evict) is the table's decision.
+ * The flow and device tables keep their entries here. The pool reserves
+ * room for its cap in one allocation, which the kernel backs with memory
+ * only as entries are first used, so a quiet LAN costs little, an index is
+ * one multiply away from its entry, and entries never move: an index
+ * (4 bytes, half a pointer) is a stable handle for hash slots and list
+ * links. The pool never holds more than its cap: what to do when it is full
+ * (evict) is the table's decision.
  */
 #ifndef IOTIDS_POOL_H
 #define IOTIDS_POOL_H
@@ -14,16 +16,12 @@
 #include <stdint.h>
 
 #define POOL_NONE UINT32_MAX
-/* Entries per chunk: small enough that a near-empty table stays small. */
-#define POOL_CHUNK_SHIFT 10
-#define POOL_CHUNK (1u << POOL_CHUNK_SHIFT)
 
 /* Fields are private; they are here only so pool_at() can be inline. */
 struct pool {
-	uint8_t **chunks;
+	uint8_t *base;
 	size_t elem_size;
 	uint32_t cap;       /* entries at most */
-	uint32_t n_chunks;  /* chunks allocated */
 	uint32_t used;
 	uint32_t free_head; /* released entries, linked through their first 4 bytes */
 	uint32_t fresh;     /* next never-used index */
@@ -33,17 +31,17 @@ struct pool {
 struct pool *pool_new(size_t elem_size, uint32_t cap);
 void pool_free(struct pool *p);
 
-/* A zeroed entry, or POOL_NONE when the pool is at its cap or out of memory. */
+/* A zeroed entry, or POOL_NONE when the pool is at its cap. */
 uint32_t pool_alloc(struct pool *p);
 void pool_release(struct pool *p, uint32_t idx);
 
 static inline void *pool_at(const struct pool *p, uint32_t idx)
 {
-	return p->chunks[idx >> POOL_CHUNK_SHIFT] + (size_t)(idx & (POOL_CHUNK - 1)) * p->elem_size;
+	return p->base + (size_t)idx * p->elem_size;
 }
 
 uint32_t pool_used(const struct pool *p);
-/* Bytes held by the pool itself: chunks and chunk table. */
+/* Bytes of entries ever used (what the pool costs in memory so far). */
 size_t pool_bytes(const struct pool *p);
 
 /* A doubly linked list threaded through entries; head is the least recently
