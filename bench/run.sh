@@ -31,10 +31,10 @@ gen() { # kind packets -> path
 	echo "$f"
 }
 
-best_floor() { # file -> "packets pps"
+best_floor() { # [--buffer BYTES] file -> "packets pps"
 	local best=0 n=0
 	for _ in $(seq "$RUNS"); do
-		read -r n _ pps < <("$FLOOR" "$1")
+		read -r n _ pps < <("$FLOOR" "$@")
 		best=$(awk -v a="$best" -v b="$pps" 'BEGIN{print (b>a)?b:a}')
 	done
 	echo "$n $best"
@@ -61,17 +61,26 @@ flood=$(gen synflood "$FLOOD_PACKETS")
 flood_small=$(gen synflood $((FLOOD_PACKETS / 4)))
 cat "$mix" "$flood" "$flood_small" >/dev/null
 
-printf '\n%-22s %10s %14s %14s %7s %8s %10s\n' capture packets "floor pkt/s" "iotids pkt/s" ratio target "peak RSS"
+# Two floors: the plain pcap_next_ex loop the targets are set against, and
+# the same loop reading through the 256 KiB buffer iotids reads with, which
+# is the cost of reading alone: its ratio is the share of time iotids spends
+# outside reading.
+echo
+echo '"floor": plain pcap_next_ex loop (the targets'"'"' reference); "buf floor": the same loop'
+echo 'reading through the 256 KiB buffer iotids uses. ratio = iotids/floor, buf ratio = iotids/buf floor.'
+printf '\n%-18s %9s %12s %12s %12s %6s %7s %9s %9s\n' capture packets "floor pkt/s" \
+	"buf floor" "iotids pkt/s" ratio target "buf ratio" "peak RSS"
 report() { # name file target
 	local name=$1 f=$2 target=$3
 	read -r n floor < <(best_floor "$f")
+	read -r _ buffloor < <(best_floor --buffer 262144 "$f")
 	read -r pps rss < <(best_replay "$f" "$n")
-	local ratio
+	local ratio bratio verdict
 	ratio=$(awk -v a="$pps" -v b="$floor" 'BEGIN{printf "%.2f", a/b}')
-	local verdict
+	bratio=$(awk -v a="$pps" -v b="$buffloor" 'BEGIN{printf "%.2f", a/b}')
 	verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN{print (r>=t)?"ok":"MISSED"}')
-	printf '%-22s %10d %14.0f %14.0f %7s %8s %7d MiB  %s\n' "$name" "$n" "$floor" "$pps" "$ratio" ">=$target" \
-		$((rss / 1024)) "$verdict"
+	printf '%-18s %9d %12.0f %12.0f %12.0f %6s %7s %9s %5d MiB  %s\n' "$name" "$n" "$floor" "$buffloor" "$pps" \
+		"$ratio" ">=$target" "$bratio" $((rss / 1024)) "$verdict"
 	echo "$rss" >"$DATA/$name.rss"
 }
 report iot-mix "$mix" 0.80

@@ -157,6 +157,7 @@ static void evict(struct dev_table *t)
 		link = &dev_at(t, *link)->hnext;
 	*link = dev_at(t, idx)->hnext;
 	lru_remove(t->devs, &t->lru, idx);
+	d->has_mac = false; /* handles to it must no longer match */
 	pool_release(t->devs, idx);
 	t->stats.active--;
 	t->stats.evicted++;
@@ -221,6 +222,24 @@ struct device *dev_table_by_mac(struct dev_table *t, const uint8_t mac[6], uint6
 			return touch(t, idx, now_us);
 	}
 	return create_it ? create(t, mac, NULL, now_us) : NULL;
+}
+
+uint32_t dev_table_handle(const struct dev_table *t, const struct device *d)
+{
+	/* The device is the first member of its entry. */
+	return pool_index(t->devs, d);
+}
+
+struct device *dev_table_by_handle(struct dev_table *t, uint32_t h, const uint8_t mac[6], uint64_t now_us)
+{
+	if (h >= t->devs->cap)
+		return NULL;
+	/* Released entries have has_mac cleared (see evict), and a MAC has one
+	 * live device at most, so a match is that device. */
+	const struct device *d = &dev_at(t, h)->d;
+	if (!d->has_mac || memcmp(d->mac, mac, 6) != 0)
+		return NULL;
+	return touch(t, h, now_us);
 }
 
 struct device *dev_table_by_ip(struct dev_table *t, const struct ip_addr *ip, uint64_t now_us, bool create_it)

@@ -64,6 +64,15 @@ struct device *dev_table_by_mac(struct dev_table *t, const uint8_t mac[6], uint6
 /* The device that owns ip, or (create) a new device identified by ip. */
 struct device *dev_table_by_ip(struct dev_table *t, const struct ip_addr *ip, uint64_t now_us, bool create);
 
+/* A handle for a MAC-keyed device that a caller may keep across packets
+ * (a flow remembers its devices): it stays valid while the device lives,
+ * and dev_table_by_handle tells when it no longer is. */
+uint32_t dev_table_handle(const struct dev_table *t, const struct device *d);
+
+/* The device behind handle h if it is still the live device of mac (its
+ * last activity becomes now_us); NULL otherwise: look it up by MAC. */
+struct device *dev_table_by_handle(struct dev_table *t, uint32_t h, const uint8_t mac[6], uint64_t now_us);
+
 /* Records that d uses ip as its own address, moving it from any other owner. */
 void dev_table_bind_ip(struct dev_table *t, struct device *d, const struct ip_addr *ip);
 

@@ -84,7 +84,9 @@ struct flow {
 	bool has_src_mac, has_dst_mac;
 	uint8_t src_mac[6], dst_mac[6];
 	struct flow_side fwd, rev;
-	uint32_t user[4];     /* owned by the caller (window bookkeeping) */
+	/* Owned by the caller (the tracker: window bookkeeping, and the
+	 * devices at each end so later packets skip their lookups). */
+	uint32_t user[6];
 };
 
 typedef void (*flow_end_fn)(void *ctx, struct flow *f, enum flow_end why);

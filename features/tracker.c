@@ -173,10 +173,32 @@ static void count_window(struct tracker *t, struct device *d, struct flow *f, bo
 		t->stats.no_memory++;
 }
 
+/* The device at one end of a packet of flow f, through the handle the flow
+ * keeps for that end (flow->user[FLOW_DEV_SLOT + end], 0 = none, else
+ * handle + 1) when it still matches the packet's MAC, else by lookup. */
+#define FLOW_DEV_SLOT 4
+
+static struct device *flow_end_device(struct tracker *t, struct flow *f, const struct pkt_meta *m, bool sender,
+				      bool local, bool initiator)
+{
+	uint32_t *cached = &f->user[FLOW_DEV_SLOT + (initiator ? 0 : 1)];
+	const uint8_t *mac = sender ? m->src_mac : m->dst_mac;
+	bool has_mac = sender ? m->has_src_mac : m->has_dst_mac;
+	if (*cached && local && has_mac) {
+		struct device *d = dev_table_by_handle(t->devs, *cached - 1, mac, m->ts_us);
+		if (d) {
+			if (sender && !ip_is_unspecified(&m->src))
+				dev_table_bind_ip(t->devs, d, &m->src);
+			return d;
+		}
+	}
+	struct device *d = endpoint_device(t, m, sender, local);
+	*cached = d && d->has_mac ? dev_table_handle(t->devs, d) + 1 : 0;
+	return d;
+}
+
 static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 {
-	bool src_local = lan_is_local(t->lan, &m->src);
-	bool dst_local = lan_is_local(t->lan, &m->dst);
 	if (m->proto == PROTO_ICMPV6)
 		lan_learn_ra(t->lan, m);
 	if (m->has_inner)
@@ -186,16 +208,26 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	if (flow_table_update(t->flows, m, &hit) != 0)
 		return;
 	struct flow *f = hit.flow;
-	struct device *snd = endpoint_device(t, m, true, src_local);
-	struct device *rcv = endpoint_device(t, m, false, dst_local);
+	bool src_local, dst_local;
 	if (hit.created) {
+		src_local = lan_is_local(t->lan, &m->src);
+		dst_local = lan_is_local(t->lan, &m->dst);
 		bool init_local = hit.forward ? src_local : dst_local;
 		bool resp_local = hit.forward ? dst_local : src_local;
 		f->dir = init_local && resp_local ? FLOW_DIR_LOCAL
 			 : init_local		  ? FLOW_DIR_OUTBOUND
 			 : resp_local		  ? FLOW_DIR_INBOUND
 						  : FLOW_DIR_TRANSIT;
+	} else {
+		/* The ends of a flow are where they were when it began, even if
+		 * a router advertisement has since added an on-link prefix. */
+		bool init_local = f->dir == FLOW_DIR_LOCAL || f->dir == FLOW_DIR_OUTBOUND;
+		bool resp_local = f->dir == FLOW_DIR_LOCAL || f->dir == FLOW_DIR_INBOUND;
+		src_local = hit.forward ? init_local : resp_local;
+		dst_local = hit.forward ? resp_local : init_local;
 	}
+	struct device *snd = flow_end_device(t, f, m, true, src_local, hit.forward);
+	struct device *rcv = flow_end_device(t, f, m, false, dst_local, !hit.forward);
 	set_flow_macs(f, hit.forward, snd, rcv);
 	if (snd) {
 		snd->packets_out++;

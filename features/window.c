@@ -35,6 +35,7 @@ struct win_table {
 	uint32_t index_slots; /* slots of each accumulator's remote index: a power of two >= 2 * max_remotes */
 	uint64_t len_us;
 	uint64_t epoch;       /* current window number + 1; 0 before the first packet */
+	uint64_t end_us;      /* end of the current window (epoch * len_us), 0 before */
 	struct device **active;
 	uint32_t n_active, cap_active;
 	uint32_t last_gen;
@@ -145,6 +146,9 @@ static int by_device_id(const void *x, const void *y)
 
 void win_advance(struct win_table *w, uint64_t now_us)
 {
+	/* Every packet comes here: compare before dividing. */
+	if (now_us < w->end_us)
+		return;
 	uint64_t epoch = now_us / w->len_us + 1;
 	if (epoch <= w->epoch)
 		return;
@@ -155,6 +159,7 @@ void win_advance(struct win_table *w, uint64_t now_us)
 	}
 	w->n_active = 0;
 	w->epoch = epoch;
+	w->end_us = epoch * w->len_us;
 }
 
 /* The accumulator of d for the current window, reset and listed as active
@@ -304,7 +309,7 @@ void win_flush(struct win_table *w)
 
 uint64_t win_end_us(const struct win_table *w)
 {
-	return w->epoch ? w->epoch * w->len_us : 0;
+	return w->end_us;
 }
 
 uint64_t win_emitted(const struct win_table *w)

@@ -289,6 +289,29 @@ Test(device, at_the_cap_the_least_recently_active_device_is_evicted)
 	cr_assert_eq(d->id, 4);
 }
 
+/* ---- handles ---- */
+
+Test(device, a_handle_finds_its_device_and_counts_as_activity)
+{
+	struct device *a = by_mac(1, 1 * S);
+	uint32_t h = dev_table_handle(tbl, a);
+	cr_assert_eq(dev_table_by_handle(tbl, h, mac(1), 5 * S), a);
+	cr_assert_eq(a->last_us, 5 * S);
+	cr_assert_null(dev_table_by_handle(tbl, h, mac(2), 6 * S), "a handle must not answer for another MAC");
+	cr_assert_null(dev_table_by_handle(tbl, UINT32_MAX - 1, mac(1), 6 * S));
+}
+
+Test(device, a_handle_to_an_evicted_device_no_longer_matches)
+{
+	dev_table_free(tbl);
+	tbl = table(1);
+	uint32_t ha = dev_table_handle(tbl, by_mac(1, 1 * S));
+	struct device *b = by_mac(2, 2 * S); /* evicts a; its entry is reused */
+	cr_assert_eq(ev.n, 1);
+	cr_assert_null(dev_table_by_handle(tbl, ha, mac(1), 3 * S), "the evicted device answered its handle");
+	cr_assert_eq(dev_table_by_handle(tbl, dev_table_handle(tbl, b), mac(2), 3 * S), b);
+}
+
 Test(device, looking_an_address_up_counts_as_activity)
 {
 	dev_table_free(tbl);
