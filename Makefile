@@ -3,9 +3,10 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libpcap jansson yaml-0.1
+PKGS    := libpcap jansson yaml-0.1 libndpi libpsl
 DEB_PKGS := build-essential pkg-config clang libpcap-dev libjansson-dev libyaml-dev \
-            libcriterion-dev tcpdump time jq
+            libcriterion-dev tcpdump time jq libndpi-dev libndpi-bin libpsl-dev publicsuffix \
+            ieee-data
 SEED    ?= 2026
 
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings -Wshadow -Wvla
