@@ -323,6 +323,8 @@ static enum dec_result decode_fragment(struct dec_ctx *x, struct cursor *c, uint
 static enum dec_result decode_ipv4(struct dec_ctx *x, struct cursor *c)
 {
 	struct pkt_meta *m = x->m;
+	const uint8_t *hdr = cur_ptr(c);
+	size_t avail = cur_left(c);
 	uint8_t h[20];
 	if (!cur_bytes(c, h, sizeof(h)))
 		return DEC_IPV4_TRUNCATED;
@@ -346,6 +348,8 @@ static enum dec_result decode_ipv4(struct dec_ctx *x, struct cursor *c)
 		x->d->stats.payload_cut++;
 	/* Ethernet pads short frames: the IP length, not the frame, ends the datagram. */
 	cur_limit(c, declared);
+	m->l3_hdr = hdr;
+	m->l3_len = (uint32_t)(avail < total ? avail : total);
 	uint32_t offset = ((uint32_t)(h[6] & 0x1f) << 8 | h[7]) * 8;
 	bool more = h[6] & 0x20;
 	if (offset != 0 || more)
@@ -361,6 +365,8 @@ static enum dec_result decode_ipv4(struct dec_ctx *x, struct cursor *c)
 static enum dec_result decode_ipv6(struct dec_ctx *x, struct cursor *c)
 {
 	struct pkt_meta *m = x->m;
+	const uint8_t *hdr = cur_ptr(c);
+	size_t avail = cur_left(c);
 	uint8_t h[40];
 	if (!cur_bytes(c, h, sizeof(h)))
 		return DEC_IPV6_TRUNCATED;
@@ -376,6 +382,8 @@ static enum dec_result decode_ipv6(struct dec_ctx *x, struct cursor *c)
 		x->d->stats.payload_cut++;
 	cur_limit(c, plen);
 	uint32_t declared = plen;
+	m->l3_hdr = hdr;
+	m->l3_len = (uint32_t)(avail < 40u + plen ? avail : 40u + plen);
 
 	bool frag = false;
 	uint32_t frag_off = 0, frag_id = 0;

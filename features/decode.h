@@ -100,6 +100,8 @@ struct pkt_meta {
 
 	bool dns_query;              /* to port 53, DNS header with QR clear (UDP or TCP) */
 
+	const uint8_t *l3_hdr;       /* the IP header (what nDPI reads), NULL for non-IP */
+	uint32_t l3_len;             /* captured bytes from l3_hdr to the datagram's end */
 	const uint8_t *payload;      /* L4 payload (ICMP: after the 4-byte header) */
 	uint32_t payload_len;        /* captured payload bytes, never past the packet */
 };
