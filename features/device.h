@@ -37,6 +37,10 @@ struct device {
 	uint64_t flows_out;     /* flows it started */
 	uint64_t flows_in;      /* flows others started toward it */
 	void *win;              /* owned by the window module */
+	void *ident;            /* owned by the identity module */
+	struct {
+		uint32_t head, tail, count;
+	} dns;                  /* owned by the DNS answer cache */
 };
 
 typedef void (*dev_evict_fn)(void *ctx, struct device *d);

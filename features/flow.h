@@ -59,6 +59,16 @@ enum flow_end {
 	FLOW_END_FLUSH,       /* end of capture */
 };
 
+/* Where a flow's destination name came from, most trusted first. */
+enum flow_name_source {
+	FLOW_NAME_NONE = 0,
+	FLOW_NAME_DNS,        /* the name the device asked DNS for, whose answer held this address */
+	FLOW_NAME_SNI,        /* TLS or QUIC ClientHello server name */
+	FLOW_NAME_HTTP,       /* HTTP Host header */
+};
+
+struct iname;
+
 struct flow_side {
 	uint64_t packets;
 	uint64_t bytes;       /* frame bytes on the wire */
@@ -87,6 +97,16 @@ struct flow {
 	/* Owned by the caller (the tracker: window bookkeeping, and the
 	 * devices at each end so later packets skip their lookups). */
 	uint32_t user[6];
+	/* Application layer, owned by the caller (the tracker and its nDPI
+	 * module); zero on creation, untouched by the table. */
+	uint16_t l7_master, l7_app; /* nDPI protocol ids (0: unknown) */
+	uint16_t l7_category;       /* nDPI category id */
+	uint8_t l7_state;           /* detection progress (see dpi.h) */
+	uint8_t l7_packets;         /* packets given to detection */
+	uint8_t name_source;        /* enum flow_name_source */
+	uint32_t l7_slot;           /* detection state while it runs */
+	struct iname *name;         /* destination name (a reference), NULL when none */
+	struct iname *cname;        /* CNAME chain of the DNS answer that named it, NULL when none */
 };
 
 typedef void (*flow_end_fn)(void *ctx, struct flow *f, enum flow_end why);

@@ -1,0 +1,60 @@
+/*
+ * dnscache — which name each device asked for, by answer address.
+ *
+ * When a device resolves api.tuya.com and gets 52.4.1.7, a flow from that
+ * device to 52.4.1.7 is "api.tuya.com", whatever the address's reverse DNS
+ * or whichever other names share it behind a CDN. Entries are per device
+ * (two devices can reach one CDN address under different names) and keep
+ * the queried name and the CNAME chain of the answer.
+ *
+ * An entry is used until its TTL has passed plus DNSC_GRACE_S: devices keep
+ * using an address well past its TTL (connection reuse, stub resolvers that
+ * cache), and a flow to an address resolved 70 s ago with a 60 s TTL is
+ * still that name. A newer answer for the same address replaces the entry.
+ *
+ * Memory is bounded twice: per device (its oldest entry goes first, so a
+ * device flooding answers only evicts its own) and overall (the oldest entry
+ * of any device goes first). Both evictions are counted.
+ */
+#ifndef IOTIDS_DNSCACHE_H
+#define IOTIDS_DNSCACHE_H
+
+#include <stdint.h>
+
+#include "features/device.h"
+#include "features/intern.h"
+#include "features/ipaddr.h"
+
+#define DNSC_GRACE_S 600
+
+struct dnsc_stats {
+	uint64_t entries, peak;
+	uint64_t added, replaced;
+	uint64_t evicted_device;  /* a device's own cap */
+	uint64_t evicted_total;   /* the overall cap */
+	uint64_t hits, misses, expired;
+};
+
+struct dns_cache;
+
+/* NULL on allocation failure or a zero cap. Names are referenced in names. */
+struct dns_cache *dnsc_new(uint32_t max_entries, uint32_t max_per_device, struct intern *names, uint64_t seed);
+void dnsc_free(struct dns_cache *c);
+
+/* Records that d got addr in an answer to its query for qname (chain: the
+ * CNAMEs in between, NULL if none), valid for ttl_s from now_us. The cache
+ * takes its own references. */
+void dnsc_add(struct dns_cache *c, struct device *d, const struct ip_addr *addr, struct iname *qname,
+	      struct iname *chain, uint32_t ttl_s, uint64_t now_us);
+
+/* The name d asked for that answered addr, or NULL (unknown or expired).
+ * *chain gets the CNAME chain (or NULL). No reference is taken. */
+struct iname *dnsc_lookup(struct dns_cache *c, const struct device *d, const struct ip_addr *addr,
+			  uint64_t now_us, struct iname **chain);
+
+/* Drops every entry of d (it is leaving the device table). */
+void dnsc_device_gone(struct dns_cache *c, struct device *d);
+
+const struct dnsc_stats *dnsc_stats(const struct dns_cache *c);
+
+#endif

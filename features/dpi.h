@@ -1,0 +1,67 @@
+/*
+ * dpi — application protocols by nDPI (libndpi from Debian), per flow.
+ *
+ * A flow gets nDPI state at its first packet with payload (handshakes carry
+ * nothing to classify, and a SYN flood then costs no state at all), is fed
+ * until nDPI is done or DPI_MAX_PACKETS have been given, and its state is
+ * freed at once, so a flow whose detection is over costs nothing beyond its
+ * table entry. States are capped (max_states); a flow that finds none is
+ * left unclassified and counted. The result lives in the flow (l7_*), and
+ * the server name nDPI saw (TLS/QUIC SNI, HTTP Host) is handed to the
+ * caller to name the flow when DNS did not.
+ */
+#ifndef IOTIDS_DPI_H
+#define IOTIDS_DPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "features/decode.h"
+#include "features/flow.h"
+
+/* Why 32: nDPI classifies almost everything in its first 10 packets; TLS
+ * with a long certificate chain may take 15-20. */
+#define DPI_MAX_PACKETS 32
+/* nDPI keeps at most 79 characters of a server name. */
+#define DPI_HOST_MAX 80
+
+enum dpi_state {
+	DPI_WAITING = 0,  /* no payload yet */
+	DPI_RUNNING,      /* nDPI state attached */
+	DPI_DONE,         /* classified, or nDPI gave up */
+	DPI_NO_STATE,     /* no state was free: not classified */
+};
+
+struct dpi_result {
+	bool finished;             /* detection ended with this call */
+	uint8_t host_source;       /* enum flow_name_source; NONE: no host */
+	char host[DPI_HOST_MAX];   /* safe text (see text.h) */
+};
+
+struct dpi_stats {
+	uint64_t active, peak;     /* flows with nDPI state */
+	uint64_t classified;       /* ended with a protocol */
+	uint64_t unknown;          /* nDPI gave up without one */
+	uint64_t no_state;         /* flows left out: max_states reached */
+};
+
+struct dpi;
+
+/* NULL with a message in err on failure. */
+struct dpi *dpi_new(uint32_t max_states, char *err, size_t errlen);
+void dpi_free(struct dpi *d);
+
+/* Feeds packet m of flow f (TCP and UDP only) until detection ends. */
+void dpi_packet(struct dpi *d, struct flow *f, const struct pkt_meta *m, struct dpi_result *out);
+
+/* The flow is ending: ends a running detection with what nDPI has. */
+void dpi_flow_end(struct dpi *d, struct flow *f, struct dpi_result *out);
+
+/* "TLS.Amazon", "DNS", "Unknown" ... into buf. */
+const char *dpi_proto_name(const struct dpi *d, uint16_t master, uint16_t app, char *buf, size_t len);
+const char *dpi_category_name(const struct dpi *d, uint16_t category);
+
+const struct dpi_stats *dpi_stats(const struct dpi *d);
+
+#endif
