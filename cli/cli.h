@@ -10,7 +10,10 @@
 #include <stdio.h>
 
 #include "features/device.h"
+#include "features/domain.h"
+#include "features/dpi.h"
 #include "features/flow.h"
+#include "features/oui.h"
 #include "features/window.h"
 
 #define IOTIDS_VERSION "0.1.0"
@@ -26,17 +29,25 @@ int cmd_replay(int argc, char **argv);
 /* RFC 3339 UTC with microseconds: "2026-03-02T06:00:00.000000Z". buf >= 32. */
 char *out_time(uint64_t ts_us, char *buf, size_t len);
 
+/* What output needs to turn ids into words; any member may be NULL (nDPI
+ * off: no protocol names; no registry: no vendors or domains). */
+struct out_ctx {
+	const struct dpi *dpi;
+	const struct oui_db *oui;
+	const struct domain_db *psl;
+};
+
 /* One JSON object per line (jansson, compact, insertion order). Each returns
  * 0, or -1 when the object could not be built or written. */
-int out_flow_json(FILE *out, const struct flow *f, enum flow_end why);
-int out_device_json(FILE *out, const struct device *d);
-int out_window_json(FILE *out, const struct dev_window *w);
+int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why);
+int out_device_json(FILE *out, const struct out_ctx *c, const struct device *d);
+int out_window_json(FILE *out, const struct out_ctx *c, const struct dev_window *w);
 
 /* Aligned text tables for people; the header goes first. */
 void out_flow_header(FILE *out);
-void out_flow_text(FILE *out, const struct flow *f, enum flow_end why);
+void out_flow_text(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why);
 void out_device_header(FILE *out);
-void out_device_text(FILE *out, const struct device *d);
+void out_device_text(FILE *out, const struct out_ctx *c, const struct device *d);
 void out_window_header(FILE *out);
 void out_window_text(FILE *out, const struct dev_window *w);
 

@@ -33,6 +33,9 @@
 
 #include <yaml.h>
 
+#include "features/domain.h"
+#include "features/oui.h"
+
 #define MINUTE 60u
 #define HOUR (60u * MINUTE)
 #define DAY (24u * HOUR)
@@ -53,6 +56,7 @@ enum kind {
 	KIND_BOOL,
 	KIND_DURATION,  /* seconds, stored in a uint32_t */
 	KIND_UINT,      /* stored in a uint32_t */
+	KIND_PATH,      /* an absolute file or directory path, stored in char[CFG_PATH_MAX] */
 };
 
 struct section;
@@ -101,14 +105,36 @@ static const struct key device_keys[] = {
 };
 static const struct section devices_section = {"devices", device_keys, 1};
 
+static const struct key dpi_keys[] = {
+	{"enabled", KIND_BOOL, FIELD(dpi), 0, 0, NULL},
+	{"max_states", KIND_UINT, FIELD(max_dpi_states), 16, 1048576, NULL},
+};
+static const struct section dpi_section = {"dpi", dpi_keys, 2};
+
+static const struct key names_keys[] = {
+	{"max", KIND_UINT, FIELD(max_names), 1024, 16777216, NULL},
+	{"dns_cache", KIND_UINT, FIELD(dns_cache_max), 1024, 16777216, NULL},
+	{"dns_cache_per_device", KIND_UINT, FIELD(dns_cache_per_device), 16, 1048576, NULL},
+};
+static const struct section names_section = {"names", names_keys, 3};
+
+static const struct key identity_keys[] = {
+	{"oui_dir", KIND_PATH, FIELD(oui_dir), 0, 0, NULL},
+	{"public_suffix_list", KIND_PATH, FIELD(psl_path), 0, 0, NULL},
+};
+static const struct section identity_section = {"identity", identity_keys, 2};
+
 static const struct key top_keys[] = {
 	{"home_networks", KIND_PREFIXES, 0, 1, CFG_MAX_HOME_NETS, NULL},
 	{"learn_ipv6_prefixes", KIND_BOOL, FIELD(learn_ipv6_prefixes), 0, 0, NULL},
 	{"windows", KIND_SECTION, 0, 0, 0, &windows_section},
 	{"flows", KIND_SECTION, 0, 0, 0, &flows_section},
 	{"devices", KIND_SECTION, 0, 0, 0, &devices_section},
+	{"dpi", KIND_SECTION, 0, 0, 0, &dpi_section},
+	{"names", KIND_SECTION, 0, 0, 0, &names_section},
+	{"identity", KIND_SECTION, 0, 0, 0, &identity_section},
 };
-static const struct section top_section = {NULL, top_keys, 5};
+static const struct section top_section = {NULL, top_keys, 8};
 
 static const char *const default_home_nets[] = {
 	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
@@ -128,12 +154,21 @@ void cfg_defaults(struct iotids_config *cfg)
 	cfg->window_max_remotes = 64;
 	cfg->max_flows = 131072;
 	cfg->timeouts_s[CFG_TIMEOUT_TCP_SYN] = 30;
-	cfg->timeouts_s[CFG_TIMEOUT_TCP] = 10 * MINUTE;
+	/* IoT keepalive connections (MQTT, FCM, cloud control channels) idle
+	 * 15-30 minutes between packets; an hour keeps them one flow. */
+	cfg->timeouts_s[CFG_TIMEOUT_TCP] = HOUR;
 	cfg->timeouts_s[CFG_TIMEOUT_TCP_CLOSED] = 10;
 	cfg->timeouts_s[CFG_TIMEOUT_UDP] = 2 * MINUTE;
 	cfg->timeouts_s[CFG_TIMEOUT_ICMP] = 30;
 	cfg->timeouts_s[CFG_TIMEOUT_OTHER] = MINUTE;
 	cfg->max_devices = 4096;
+	cfg->dpi = true;
+	cfg->max_dpi_states = 16384;
+	cfg->max_names = 262144;
+	cfg->dns_cache_max = 65536;
+	cfg->dns_cache_per_device = 1024;
+	snprintf(cfg->oui_dir, sizeof(cfg->oui_dir), "%s", OUI_DEFAULT_DIR);
+	snprintf(cfg->psl_path, sizeof(cfg->psl_path), "%s", DOMAIN_DEFAULT_PSL);
 }
 
 const char *cfg_timeout_name(enum cfg_timeout t)
@@ -434,6 +469,9 @@ static const char *expected(const struct key *k, char *buf, size_t size)
 		snprintf(buf, size, "a duration from %s to %s", fmt_duration(k->min, lo, sizeof(lo)),
 			 fmt_duration(k->max, hi, sizeof(hi)));
 		break;
+	case KIND_PATH:
+		snprintf(buf, size, "an absolute path (shorter than %d characters)", CFG_PATH_MAX);
+		break;
 	default:
 		snprintf(buf, size, "an integer from %u to %u", (unsigned)k->min, (unsigned)k->max);
 		break;
@@ -463,6 +501,11 @@ static int set_scalar(struct iotids_config *cfg, const struct key *k, const char
 		if (parse_uint(v, &n) != 0 || n < k->min || n > k->max)
 			goto bad;
 		break;
+	case KIND_PATH:
+		if (v[0] != '/' || strlen(v) >= CFG_PATH_MAX)
+			goto bad;
+		memcpy((unsigned char *)cfg + k->off, v, strlen(v) + 1);
+		return 0;
 	default:
 		goto bad;
 	}

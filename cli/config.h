@@ -18,6 +18,7 @@
 /* Why 32: a home or factory LAN has a handful of subnets; the list is
  * scanned for every packet, so it stays short. */
 #define CFG_MAX_HOME_NETS 32
+#define CFG_PATH_MAX 256
 
 enum cfg_timeout {
 	CFG_TIMEOUT_TCP_SYN,     /* TCP flow whose SYN was never answered */
@@ -38,6 +39,13 @@ struct iotids_config {
 	uint32_t max_flows;
 	uint32_t timeouts_s[CFG_TIMEOUT_COUNT];
 	uint32_t max_devices;
+	bool dpi;                     /* nDPI on flows */
+	uint32_t max_dpi_states;      /* flows under nDPI detection at once */
+	uint32_t max_names;           /* distinct names held */
+	uint32_t dns_cache_max;       /* DNS answers remembered, all devices */
+	uint32_t dns_cache_per_device;
+	char oui_dir[CFG_PATH_MAX];   /* IEEE registry (Debian ieee-data) */
+	char psl_path[CFG_PATH_MAX];  /* public suffix list (Debian publicsuffix) */
 };
 
 void cfg_defaults(struct iotids_config *cfg);

@@ -5,9 +5,12 @@
  * keep insertion order, so the same replay prints the same bytes.
  */
 #include <jansson.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "features/identity.h"
+#include "features/intern.h"
 
 char *out_time(uint64_t ts_us, char *buf, size_t len)
 {
@@ -106,7 +109,53 @@ static uint64_t flow_first(const struct flow *f)
 	return f->fwd.first_us < f->rev.first_us ? f->fwd.first_us : f->rev.first_us;
 }
 
-int out_flow_json(FILE *out, const struct flow *f, enum flow_end why)
+static const char *name_source(uint8_t src)
+{
+	switch (src) {
+	case FLOW_NAME_DNS:
+		return "dns";
+	case FLOW_NAME_SNI:
+		return "sni";
+	case FLOW_NAME_HTTP:
+		return "http";
+	default:
+		return NULL;
+	}
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* nDPI's name for a protocol pair; NULL when nDPI is off. */
+static const char *l7_name(const struct out_ctx *c, uint16_t master, uint16_t app, char *buf, size_t len)
+{
+	return c->dpi ? dpi_proto_name(c->dpi, master, app, buf, len) : NULL;
+}
+
+static const char *registrable(const struct out_ctx *c, const struct iname *n, char *buf, size_t len)
+{
+	return c->psl && n ? domain_registrable(c->psl, iname_str(n), buf, len) : NULL;
+}
+
+/* The CNAME chain is kept as names joined by newlines (see tracker.c). */
+static json_t *chain_json(const struct iname *chain)
+{
+	json_t *a = json_array();
+	if (!chain)
+		return a;
+	const char *s = iname_str(chain);
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		json_array_append_new(a, json_stringn(s, n));
+		s += n + (nl != NULL);
+	}
+	return a;
+}
+
+int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why)
 {
 	char pbuf[8];
 	bool tcp = f->proto == 6;
@@ -136,6 +185,14 @@ int out_flow_json(FILE *out, const struct flow *f, enum flow_end why)
 		json_object_set_new(o, "syn_unanswered", json_boolean(flow_syn_unanswered(f)));
 	json_object_set_new(o, "fwd", side_json(&f->fwd, tcp));
 	json_object_set_new(o, "rev", side_json(&f->rev, tcp));
+	char l7[64], dom[256];
+	json_object_set_new(o, "l7", json_str_or_null(l7_name(c, f->l7_master, f->l7_app, l7, sizeof(l7))));
+	json_object_set_new(o, "category",
+			    json_str_or_null(c->dpi && f->l7_state ? dpi_category_name(c->dpi, f->l7_category) : NULL));
+	json_object_set_new(o, "name", json_str_or_null(f->name ? iname_str(f->name) : NULL));
+	json_object_set_new(o, "name_source", json_str_or_null(name_source(f->name_source)));
+	json_object_set_new(o, "domain", json_str_or_null(registrable(c, f->name, dom, sizeof(dom))));
+	json_object_set_new(o, "cname_chain", chain_json(f->cname));
 	return emit(out, o);
 }
 
@@ -147,8 +204,39 @@ static json_t *ips_json(const struct device *d)
 	return a;
 }
 
-int out_device_json(FILE *out, const struct device *d)
+static const char *device_vendor(const struct out_ctx *c, const struct device *d)
 {
+	return c->oui && d->has_mac ? oui_vendor(c->oui, d->mac) : NULL;
+}
+
+static json_t *evidence_json(const struct ident_rec *r)
+{
+	json_t *a = json_array();
+	for (uint8_t i = 0; r && i < r->n_evidence; i++) {
+		const struct ident_evidence *e = &r->evidence[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "source", json_string(ident_source_name(e->source)));
+		json_object_set_new(x, "value", json_string(iname_str(e->value)));
+		json_object_set_new(x, "first_seen", json_time(e->first_us));
+		json_object_set_new(x, "last_seen", json_time(e->last_us));
+		json_object_set_new(x, "count", json_integer(e->count));
+		json_array_append_new(a, x);
+	}
+	return a;
+}
+
+static json_t *names_json(const struct ident_rec *r)
+{
+	json_t *a = json_array();
+	for (uint8_t i = 0; r && i < r->n_names; i++)
+		json_array_append_new(a, json_string(iname_str(r->names[i].name)));
+	return a;
+}
+
+int out_device_json(FILE *out, const struct out_ctx *c, const struct device *d)
+{
+	char host[256];
+	const struct ident_rec *r = ident_get(d);
 	json_t *o = json_object();
 	if (!o)
 		return -1;
@@ -164,12 +252,36 @@ int out_device_json(FILE *out, const struct device *d)
 	json_object_set_new(o, "bytes_in", json_u64(d->bytes_in));
 	json_object_set_new(o, "flows_out", json_u64(d->flows_out));
 	json_object_set_new(o, "flows_in", json_u64(d->flows_in));
+	json_object_set_new(o, "vendor", json_str_or_null(device_vendor(c, d)));
+	json_object_set_new(o, "hostname", json_str_or_null(ident_hostname(d, host, sizeof(host))));
+	json_object_set_new(o, "randomized_mac", json_boolean(d->has_mac && oui_mac_is_local(d->mac)));
+	json_object_set_new(o, "evidence", evidence_json(r));
+	json_object_set_new(o, "evidence_dropped", json_integer(r ? r->evidence_dropped : 0));
+	json_object_set_new(o, "names", names_json(r));
+	json_object_set_new(o, "names_dropped", json_integer(r ? r->names_dropped : 0));
 	return emit(out, o);
 }
 
-int out_window_json(FILE *out, const struct dev_window *w)
+/* A remote's destination: its name, else its address folded to /24 or /48. */
+static const char *destination(const struct win_remote *r, char *buf, size_t len)
 {
-	char pbuf[8];
+	if (r->name)
+		return iname_str(r->name);
+	struct ip_addr net = r->ip;
+	char a[IP_STRLEN];
+	if (ip_is_v4(&net)) {
+		net.b[15] = 0;
+		snprintf(buf, len, "%s/24", ip_format(&net, a, sizeof(a)));
+	} else {
+		memset(net.b + 6, 0, 10);
+		snprintf(buf, len, "%s/48", ip_format(&net, a, sizeof(a)));
+	}
+	return buf;
+}
+
+int out_window_json(FILE *out, const struct out_ctx *c, const struct dev_window *w)
+{
+	char pbuf[8], dbuf[IP_STRLEN + 8], l7[64];
 	json_t *o = json_object();
 	json_t *rs = json_array();
 	if (!o || !rs) {
@@ -180,11 +292,14 @@ int out_window_json(FILE *out, const struct dev_window *w)
 	for (uint32_t i = 0; i < w->n_remotes; i++) {
 		const struct win_remote *r = &w->remotes[i];
 		json_t *x = json_object();
+		json_object_set_new(x, "destination", json_string(destination(r, dbuf, sizeof(dbuf))));
+		json_object_set_new(x, "name", json_str_or_null(r->name ? iname_str(r->name) : NULL));
 		json_object_set_new(x, "ip", json_ip(&r->ip));
 		json_object_set_new(x, "port", json_integer(r->port));
 		json_object_set_new(x, "transport", json_string(flow_proto_name(r->proto, pbuf, sizeof(pbuf))));
 		json_object_set_new(x, "local", json_boolean(r->local));
 		json_object_set_new(x, "inbound", json_boolean(r->inbound));
+		json_object_set_new(x, "l7", json_str_or_null(l7_name(c, r->l7_master, r->l7_app, l7, sizeof(l7))));
 		json_object_set_new(x, "flows", json_integer(r->flows));
 		json_object_set_new(x, "packets", json_u64(r->packets));
 		json_object_set_new(x, "bytes", json_u64(r->bytes));
@@ -223,27 +338,30 @@ static const char *endpoint(const struct ip_addr *ip, uint16_t port, char *buf, 
 
 void out_flow_header(FILE *out)
 {
-	fprintf(out, "%-6s %-46s %-46s %-8s %9s %12s %-17s %-11s %s\n", "PROTO", "SOURCE", "DESTINATION", "DIR",
-		"PACKETS", "BYTES", "DEVICE", "STATE", "END");
+	fprintf(out, "%-6s %-46s %-46s %-8s %9s %12s %-17s %-11s %-7s %-20s %s\n", "PROTO", "SOURCE", "DESTINATION",
+		"DIR", "PACKETS", "BYTES", "DEVICE", "STATE", "END", "L7", "NAME");
 }
 
-void out_flow_text(FILE *out, const struct flow *f, enum flow_end why)
+void out_flow_text(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why)
 {
-	char pbuf[8], s[IP_STRLEN + 10], d[IP_STRLEN + 10], mac[18] = "-";
+	char pbuf[8], s[IP_STRLEN + 10], d[IP_STRLEN + 10], mac[18] = "-", l7[64];
 	const uint8_t *dev = flow_device_mac(f);
 	if (dev)
 		dev_mac_format(dev, mac, sizeof(mac));
-	fprintf(out, "%-6s %-46s %-46s %-8s %9llu %12llu %-17s %-11s %s\n",
+	const char *proto = l7_name(c, f->l7_master, f->l7_app, l7, sizeof(l7));
+	fprintf(out, "%-6s %-46s %-46s %-8s %9llu %12llu %-17s %-11s %-7s %-20s %s\n",
 		flow_proto_name(f->proto, pbuf, sizeof(pbuf)), endpoint(&f->src, f->sport, s, sizeof(s)),
 		endpoint(&f->dst, f->dport, d, sizeof(d)), flow_dir_name(f->dir),
 		(unsigned long long)(f->fwd.packets + f->rev.packets), (unsigned long long)(f->fwd.bytes + f->rev.bytes),
-		mac, flow_state_name(f->state), flow_end_name(why));
+		mac, flow_state_name(f->state), flow_end_name(why), proto ? proto : "-",
+		f->name ? iname_str(f->name) : "-");
 }
 
 void out_device_header(FILE *out)
 {
-	fprintf(out, "%-17s %-19s %-19s %9s %9s %12s %12s %6s  %s\n", "DEVICE", "FIRST SEEN", "LAST SEEN",
-		"PKTS OUT", "PKTS IN", "BYTES OUT", "BYTES IN", "FLOWS", "ADDRESSES");
+	fprintf(out, "%-17s %-19s %-19s %9s %9s %12s %12s %6s  %-24s %-20s %s\n", "DEVICE", "FIRST SEEN",
+		"LAST SEEN", "PKTS OUT", "PKTS IN", "BYTES OUT", "BYTES IN", "FLOWS", "VENDOR", "HOSTNAME", "ADDRESSES");
+	fprintf(out, "%-17s %s\n", "", "NAMES");
 }
 
 /* Seconds resolution is enough for a table. */
@@ -255,9 +373,27 @@ static char *short_time(uint64_t ts_us, char *buf, size_t len)
 	return buf;
 }
 
-void out_device_text(FILE *out, const struct device *d)
+/* The first names that fit in one line, then "+N". */
+static const char *names_line(const struct ident_rec *r, char *buf, size_t len)
 {
-	char id[IP_STRLEN], ips[256] = "", a[IP_STRLEN], t1[24], t2[24];
+	size_t used = 0;
+	uint8_t i = 0;
+	buf[0] = '\0';
+	for (; r && i < r->n_names; i++) {
+		const char *n = iname_str(r->names[i].name);
+		if (used + strlen(n) + 2 > len - 8)
+			break;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", n);
+	}
+	uint32_t more = r ? (uint32_t)(r->n_names - i) + r->names_dropped : 0;
+	if (more)
+		snprintf(buf + used, len - used, "%s+%u", used ? ", " : "", (unsigned)more);
+	return used || more ? buf : "-";
+}
+
+void out_device_text(FILE *out, const struct out_ctx *c, const struct device *d)
+{
+	char id[IP_STRLEN], ips[256] = "", a[IP_STRLEN], t1[24], t2[24], host[256], vend[25], names[160];
 	size_t used = 0;
 	if (d->has_mac)
 		dev_mac_format(d->mac, id, sizeof(id));
@@ -269,11 +405,16 @@ void out_device_text(FILE *out, const struct device *d)
 			break;
 		used += (size_t)n;
 	}
-	fprintf(out, "%-17s %-19s %-19s %9llu %9llu %12llu %12llu %6llu  %s\n", id,
+	const char *vendor = device_vendor(c, d);
+	const char *hostname = ident_hostname(d, host, sizeof(host));
+	/* Cut to the column; the JSON has the whole name. */
+	snprintf(vend, sizeof(vend), "%s", vendor ? vendor : d->has_mac && oui_mac_is_local(d->mac) ? "(randomized)" : "-");
+	fprintf(out, "%-17s %-19s %-19s %9llu %9llu %12llu %12llu %6llu  %-24s %-20s %s\n", id,
 		short_time(d->first_us, t1, sizeof(t1)), short_time(d->last_us, t2, sizeof(t2)),
 		(unsigned long long)d->packets_out, (unsigned long long)d->packets_in,
 		(unsigned long long)d->bytes_out, (unsigned long long)d->bytes_in,
-		(unsigned long long)(d->flows_out + d->flows_in), d->n_ips ? ips : "-");
+		(unsigned long long)(d->flows_out + d->flows_in), vend, hostname ? hostname : "-", d->n_ips ? ips : "-");
+	fprintf(out, "%-17s %s\n", "", names_line(ident_get(d), names, sizeof(names)));
 }
 
 void out_window_header(FILE *out)

@@ -30,6 +30,7 @@ struct replay {
 	FILE *out;
 	bool write_failed;
 	uint64_t flows_printed, windows_printed;
+	struct out_ctx oc;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -55,6 +56,7 @@ static const char replay_usage[] =
 	"  --window DUR       window length, e.g. 60s, 5m\n"
 	"  --max-flows N      flow table cap\n"
 	"  --max-devices N    device table cap\n"
+	"  --no-dpi           no nDPI protocol detection (names from DNS only)\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"Exit status: 0 ok, 1 unreadable or damaged input or write error, 2 usage.\n";
@@ -65,12 +67,12 @@ static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
 	if (!(r->show & SHOW_FLOWS))
 		return;
 	if (r->json) {
-		if (out_flow_json(r->out, f, why) != 0)
+		if (out_flow_json(r->out, &r->oc, f, why) != 0)
 			r->write_failed = true;
 	} else {
 		if (r->flows_printed == 0)
 			out_flow_header(r->out);
-		out_flow_text(r->out, f, why);
+		out_flow_text(r->out, &r->oc, f, why);
 	}
 	r->flows_printed++;
 }
@@ -81,7 +83,7 @@ static void on_window(void *ctx, const struct dev_window *w)
 	if (!(r->show & SHOW_WINDOWS))
 		return;
 	if (r->json) {
-		if (out_window_json(r->out, w) != 0)
+		if (out_window_json(r->out, &r->oc, w) != 0)
 			r->write_failed = true;
 	} else {
 		if (r->windows_printed == 0)
@@ -173,6 +175,21 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 		(unsigned long long)fs->ended[FLOW_END_EVICTED], (unsigned long long)fs->ended[FLOW_END_FLUSH]);
 	fprintf(out, "devices     %llu (evicted %llu)\n", (unsigned long long)vs->active, (unsigned long long)vs->evicted);
 	fprintf(out, "windows     %llu device records\n", (unsigned long long)win_emitted(trk_windows(t)));
+	const struct dpi *dpi = trk_dpi(t);
+	if (dpi) {
+		const struct dpi_stats *p = dpi_stats(dpi);
+		fprintf(out, "nDPI        %llu flows classified, %llu unknown, %llu not inspected (peak %llu under detection)\n",
+			(unsigned long long)p->classified, (unsigned long long)p->unknown, (unsigned long long)p->no_state,
+			(unsigned long long)p->peak);
+	}
+	fprintf(out, "names       %llu flows by DNS, %llu by TLS/QUIC SNI, %llu by HTTP Host\n",
+		(unsigned long long)ts->flows_named[FLOW_NAME_DNS], (unsigned long long)ts->flows_named[FLOW_NAME_SNI],
+		(unsigned long long)ts->flows_named[FLOW_NAME_HTTP]);
+	fprintf(out, "parsed      DNS %llu (%llu malformed), mDNS %llu (%llu), DHCP %llu (%llu), SSDP %llu (%llu)\n",
+		(unsigned long long)ts->dns_parsed, (unsigned long long)ts->dns_malformed,
+		(unsigned long long)ts->mdns_parsed, (unsigned long long)ts->mdns_malformed,
+		(unsigned long long)ts->dhcp_parsed, (unsigned long long)ts->dhcp_malformed,
+		(unsigned long long)ts->ssdp_parsed, (unsigned long long)ts->ssdp_malformed);
 	struct ip_prefix learned[LAN_MAX_LEARNED];
 	size_t n = lan_learned(trk_lan(t), learned, LAN_MAX_LEARNED);
 	for (size_t i = 0; i < n && i < LAN_MAX_LEARNED; i++) {
@@ -227,6 +244,39 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	json_object_set_new(dv, "evicted", json_integer((json_int_t)vs->evicted));
 	json_object_set_new(o, "devices", dv);
 	json_object_set_new(o, "windows", json_integer((json_int_t)win_emitted(trk_windows(t))));
+	if (trk_dpi(t)) {
+		const struct dpi_stats *p = dpi_stats(trk_dpi(t));
+		json_t *d = json_object();
+		json_object_set_new(d, "classified", json_integer((json_int_t)p->classified));
+		json_object_set_new(d, "unknown", json_integer((json_int_t)p->unknown));
+		json_object_set_new(d, "not_inspected", json_integer((json_int_t)p->no_state));
+		json_object_set_new(d, "peak_under_detection", json_integer((json_int_t)p->peak));
+		json_object_set_new(o, "dpi", d);
+	} else {
+		json_object_set_new(o, "dpi", json_null());
+	}
+	json_t *nm = json_object();
+	json_object_set_new(nm, "flows_by_dns", json_integer((json_int_t)ts->flows_named[FLOW_NAME_DNS]));
+	json_object_set_new(nm, "flows_by_sni", json_integer((json_int_t)ts->flows_named[FLOW_NAME_SNI]));
+	json_object_set_new(nm, "flows_by_http", json_integer((json_int_t)ts->flows_named[FLOW_NAME_HTTP]));
+	const struct intern_stats *is = intern_stats(trk_names(t));
+	json_object_set_new(nm, "distinct_peak", json_integer((json_int_t)is->peak));
+	json_object_set_new(nm, "refused", json_integer((json_int_t)is->refused));
+	const struct dnsc_stats *cs = dnsc_stats(trk_dns_cache(t));
+	json_object_set_new(nm, "dns_cache_peak", json_integer((json_int_t)cs->peak));
+	json_object_set_new(nm, "dns_cache_evicted",
+			    json_integer((json_int_t)(cs->evicted_device + cs->evicted_total)));
+	json_object_set_new(o, "names", nm);
+	json_t *ps = json_object();
+	json_object_set_new(ps, "dns", json_integer((json_int_t)ts->dns_parsed));
+	json_object_set_new(ps, "dns_malformed", json_integer((json_int_t)ts->dns_malformed));
+	json_object_set_new(ps, "mdns", json_integer((json_int_t)ts->mdns_parsed));
+	json_object_set_new(ps, "mdns_malformed", json_integer((json_int_t)ts->mdns_malformed));
+	json_object_set_new(ps, "dhcp", json_integer((json_int_t)ts->dhcp_parsed));
+	json_object_set_new(ps, "dhcp_malformed", json_integer((json_int_t)ts->dhcp_malformed));
+	json_object_set_new(ps, "ssdp", json_integer((json_int_t)ts->ssdp_parsed));
+	json_object_set_new(ps, "ssdp_malformed", json_integer((json_int_t)ts->ssdp_malformed));
+	json_object_set_new(o, "parsed", ps);
 	struct ip_prefix learned[LAN_MAX_LEARNED];
 	size_t n = lan_learned(trk_lan(t), learned, LAN_MAX_LEARNED);
 	for (size_t i = 0; i < n && i < LAN_MAX_LEARNED; i++) {
@@ -245,6 +295,7 @@ struct overrides {
 	const char *home_nets[CFG_MAX_HOME_NETS];
 	size_t n_home_nets;
 	const char *window, *max_flows, *max_devices;
+	bool no_dpi;
 };
 
 static int build_config(const struct overrides *ov, struct iotids_config *cfg)
@@ -270,18 +321,21 @@ static int build_config(const struct overrides *ov, struct iotids_config *cfg)
 		}
 		cfg->n_home_nets = ov->n_home_nets;
 	}
+	if (ov->no_dpi)
+		cfg->dpi = false;
 	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct replay *r, struct overrides *ov)
 {
-	enum { O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD };
+	enum { O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI };
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
 		{"windows", no_argument, NULL, O_WINDOWS},	{"json", no_argument, NULL, O_JSON},
 		{"config", required_argument, NULL, O_CONFIG},	{"home-net", required_argument, NULL, O_HOME},
 		{"window", required_argument, NULL, O_WINDOW},	{"max-flows", required_argument, NULL, O_MAXF},
-		{"max-devices", required_argument, NULL, O_MAXD}, {"help", no_argument, NULL, 'h'},
+		{"max-devices", required_argument, NULL, O_MAXD}, {"no-dpi", no_argument, NULL, O_NODPI},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -320,6 +374,9 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		case O_MAXD:
 			ov->max_devices = optarg;
 			break;
+		case O_NODPI:
+			ov->no_dpi = true;
+			break;
 		case 'h':
 			fputs(replay_usage, stdout);
 			return 1;
@@ -350,10 +407,10 @@ static void print_devices(struct replay *r, const struct tracker *t)
 		out_device_header(r->out);
 	for (size_t i = 0; i < n; i++) {
 		if (r->json) {
-			if (out_device_json(r->out, all[i]) != 0)
+			if (out_device_json(r->out, &r->oc, all[i]) != 0)
 				r->write_failed = true;
 		} else {
-			out_device_text(r->out, all[i]);
+			out_device_text(r->out, &r->oc, all[i]);
 		}
 	}
 	free(all);
@@ -379,6 +436,15 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "iotids: %s\n", err);
 		return CLI_EXIT_RUNTIME;
 	}
+	struct oui_db *oui = oui_load(cfg.oui_dir, err, sizeof(err));
+	struct domain_db *psl = oui ? domain_open(cfg.psl_path, err, sizeof(err)) : NULL;
+	if (!oui || !psl) {
+		fprintf(stderr, "iotids: %s (set identity.%s in the configuration)\n", err,
+			oui ? "public_suffix_list" : "oui_dir");
+		oui_free(oui);
+		cap_close(src);
+		return CLI_EXIT_RUNTIME;
+	}
 	struct trk_cfg tc = {
 		.home_nets = cfg.home_nets,
 		.n_home_nets = cfg.n_home_nets,
@@ -387,6 +453,11 @@ int cmd_replay(int argc, char **argv)
 		.window_max_remotes = cfg.window_max_remotes,
 		.max_flows = cfg.max_flows,
 		.max_devices = cfg.max_devices,
+		.dpi = cfg.dpi,
+		.max_dpi_states = cfg.max_dpi_states,
+		.max_names = cfg.max_names,
+		.dns_cache_max = cfg.dns_cache_max,
+		.dns_cache_per_device = cfg.dns_cache_per_device,
 		.on_flow_end = on_flow_end,
 		.on_window = on_window,
 		.ctx = &r,
@@ -400,6 +471,7 @@ int cmd_replay(int argc, char **argv)
 		rc = CLI_EXIT_RUNTIME;
 		goto out;
 	}
+	r.oc = (struct out_ctx){.dpi = trk_dpi(t), .oui = oui, .psl = psl};
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
@@ -445,6 +517,8 @@ int cmd_replay(int argc, char **argv)
 	}
 out:
 	trk_free(t);
+	domain_close(psl);
+	oui_free(oui);
 	cap_close(src);
 	return rc;
 }

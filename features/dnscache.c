@@ -161,7 +161,7 @@ void dnsc_add(struct dns_cache *c, struct device *d, const struct ip_addr *addr,
 }
 
 struct iname *dnsc_lookup(struct dns_cache *c, const struct device *d, const struct ip_addr *addr,
-			  uint64_t now_us, struct iname **chain)
+			  uint64_t now_us, bool stale_ok, struct iname **chain)
 {
 	*chain = NULL;
 	if (d->dns.count == 0) {
@@ -174,11 +174,11 @@ struct iname *dnsc_lookup(struct dns_cache *c, const struct device *d, const str
 		return NULL;
 	}
 	const struct dnsc_entry *e = at(c, idx);
-	if (now_us >= e->expires_us) {
+	if (now_us >= e->expires_us && !stale_ok) {
 		c->stats.expired++;
 		return NULL;
 	}
-	c->stats.hits++;
+	(*(now_us >= e->expires_us ? &c->stats.stale_hits : &c->stats.hits))++;
 	*chain = e->chain;
 	return e->name;
 }

@@ -11,6 +11,8 @@
  * using an address well past its TTL (connection reuse, stub resolvers that
  * cache), and a flow to an address resolved 70 s ago with a 60 s TTL is
  * still that name. A newer answer for the same address replaces the entry.
+ * A caller may also ask for an expired entry: a TCP connection seen only
+ * mid-stream was opened earlier, when the answer may well have been fresh.
  *
  * Memory is bounded twice: per device (its oldest entry goes first, so a
  * device flooding answers only evicts its own) and overall (the oldest entry
@@ -19,6 +21,7 @@
 #ifndef IOTIDS_DNSCACHE_H
 #define IOTIDS_DNSCACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "features/device.h"
@@ -33,6 +36,7 @@ struct dnsc_stats {
 	uint64_t evicted_device;  /* a device's own cap */
 	uint64_t evicted_total;   /* the overall cap */
 	uint64_t hits, misses, expired;
+	uint64_t stale_hits;      /* expired entries given to callers that accept them */
 };
 
 struct dns_cache;
@@ -47,10 +51,11 @@ void dnsc_free(struct dns_cache *c);
 void dnsc_add(struct dns_cache *c, struct device *d, const struct ip_addr *addr, struct iname *qname,
 	      struct iname *chain, uint32_t ttl_s, uint64_t now_us);
 
-/* The name d asked for that answered addr, or NULL (unknown or expired).
- * *chain gets the CNAME chain (or NULL). No reference is taken. */
+/* The name d asked for that answered addr, or NULL (unknown, or expired
+ * and !stale_ok). *chain gets the CNAME chain (or NULL). No reference is
+ * taken. */
 struct iname *dnsc_lookup(struct dns_cache *c, const struct device *d, const struct ip_addr *addr,
-			  uint64_t now_us, struct iname **chain);
+			  uint64_t now_us, bool stale_ok, struct iname **chain);
 
 /* Drops every entry of d (it is leaving the device table). */
 void dnsc_device_gone(struct dns_cache *c, struct device *d);

@@ -1,10 +1,24 @@
 #include "features/tracker.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "features/dhcp.h"
+#include "features/dns.h"
+#include "features/ssdp.h"
+
+#define PROTO_TCP 6
+#define PROTO_UDP 17
 #define PROTO_ICMPV6 58
+#define PORT_DNS 53
+#define PORT_DHCP_SERVER 67
+#define PORT_DHCP_CLIENT 68
+#define PORT_SSDP 1900
+#define PORT_MDNS 5353
+/* CNAMEs followed from a query to its addresses (resolvers stop near 8-16). */
+#define CNAME_CHAIN_MAX 8
 
 struct tracker {
 	struct trk_cfg cfg;
@@ -13,6 +27,11 @@ struct tracker {
 	struct flow_table *flows;
 	struct dev_table *devs;
 	struct win_table *wins;
+	struct intern *names;
+	struct dpi *dpi;          /* NULL when off */
+	struct dns_cache *dns;
+	struct ident_table *ident;
+	struct dns_msg *msg;      /* scratch for DNS and mDNS (large) */
 	struct trk_stats stats;
 	uint64_t now_us;
 };
@@ -46,6 +65,20 @@ static void count_failed(struct tracker *t, struct flow *f)
 		t->stats.no_memory++;
 }
 
+/* Names f after what nDPI saw (SNI, HTTP Host) when DNS did not name it. */
+static void name_from_dpi(struct tracker *t, struct flow *f, struct device *initiator, const struct dpi_result *r)
+{
+	if (f->name || r->host_source == FLOW_NAME_NONE)
+		return;
+	f->name = intern_get(t->names, r->host, strlen(r->host));
+	if (!f->name)
+		return;
+	f->name_source = r->host_source;
+	t->stats.flows_named[r->host_source]++;
+	if (initiator)
+		ident_add_name(initiator, f->name, t->now_us);
+}
+
 static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 {
 	struct tracker *t = ctx;
@@ -54,14 +87,28 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 		f->failed = true;
 		count_failed(t, f);
 	}
+	if (t->dpi && f->l7_state == DPI_RUNNING) {
+		struct dpi_result r;
+		dpi_flow_end(t->dpi, f, &r);
+		name_from_dpi(t, f, flow_device(t, f, true), &r);
+	}
 	if (t->cfg.on_flow_end)
 		t->cfg.on_flow_end(t->cfg.ctx, f, why);
+	intern_put(t->names, f->name);
+	intern_put(t->names, f->cname);
+	f->name = f->cname = NULL;
+}
+
+static void device_gone(struct tracker *t, struct device *d, bool emit_partial)
+{
+	win_device_gone(t->wins, d, emit_partial);
+	ident_device_gone(t->ident, d);
+	dnsc_device_gone(t->dns, d);
 }
 
 static void on_dev_evict(void *ctx, struct device *d)
 {
-	struct tracker *t = ctx;
-	win_device_gone(t->wins, d, true);
+	device_gone(ctx, d, true);
 }
 
 struct tracker *trk_new(const struct trk_cfg *cfg)
@@ -73,16 +120,29 @@ struct tracker *trk_new(const struct trk_cfg *cfg)
 	struct flow_table_cfg fc = {.max_flows = cfg->max_flows, .on_end = on_flow_end, .ctx = t};
 	memcpy(fc.timeout_s, cfg->timeouts_s, sizeof(fc.timeout_s));
 	struct dev_table_cfg dc = {.max_devices = cfg->max_devices, .on_evict = on_dev_evict, .ctx = t};
+	t->names = intern_new(cfg->max_names, 0);
 	struct win_cfg wc = {.length_s = cfg->window_s,
 			     .max_remotes = cfg->window_max_remotes,
 			     .emit = cfg->on_window,
-			     .ctx = cfg->ctx};
+			     .ctx = cfg->ctx,
+			     .names = t->names};
+	if (cfg->dpi) {
+		char err[128];
+		t->dpi = dpi_new(cfg->max_dpi_states, err, sizeof(err));
+		if (!t->dpi) {
+			trk_free(t);
+			return NULL;
+		}
+	}
+	t->dns = dnsc_new(cfg->dns_cache_max, cfg->dns_cache_per_device, t->names, 0);
+	t->ident = ident_new(t->names);
+	t->msg = malloc(sizeof(*t->msg));
 	t->dec = dec_new();
 	t->lan = lan_new(cfg->home_nets, cfg->n_home_nets, cfg->learn_ipv6_prefixes);
 	t->flows = flow_table_new(&fc);
 	t->devs = dev_table_new(&dc);
 	t->wins = win_new(&wc);
-	if (!t->dec || !t->lan || !t->flows || !t->devs || !t->wins) {
+	if (!t->names || !t->dns || !t->ident || !t->msg || !t->dec || !t->lan || !t->flows || !t->devs || !t->wins) {
 		trk_free(t);
 		return NULL;
 	}
@@ -93,17 +153,23 @@ void trk_free(struct tracker *t)
 {
 	if (!t)
 		return;
-	/* Flows first: their end callback may look devices up. */
+	/* Flows first: their end callback may look devices up. Names still
+	 * held by flows go with the name table. */
 	flow_table_free(t->flows);
-	if (t->devs && t->wins) {
+	if (t->devs && t->wins && t->ident && t->dns) {
 		size_t n = 0;
 		struct device **all = dev_table_list(t->devs, &n);
 		for (size_t i = 0; all && i < n; i++)
-			win_device_gone(t->wins, all[i], false);
+			device_gone(t, all[i], false);
 		free(all);
 	}
 	win_free(t->wins);
 	dev_table_free(t->devs);
+	dnsc_free(t->dns);
+	ident_free(t->ident);
+	dpi_free(t->dpi);
+	intern_free(t->names);
+	free(t->msg);
 	lan_free(t->lan);
 	dec_free(t->dec);
 	free(t);
@@ -197,6 +263,190 @@ static struct device *flow_end_device(struct tracker *t, struct flow *f, const s
 	return d;
 }
 
+/* ---- names from DNS answers ---- */
+
+static bool in_chain(const char *const *chain, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(chain[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* An answer to querier's question: every address it gives for the name
+ * asked (directly or through CNAMEs) now stands for that name. */
+static void learn_dns_answer(struct tracker *t, struct device *querier, struct dns_msg *msg)
+{
+	if (!msg->response || msg->n_questions == 0 || msg->rcode != 0)
+		return;
+	dns_name_lower(msg->q[0].name);
+	for (uint8_t i = 0; i < msg->n_rrs; i++) {
+		dns_name_lower(msg->rr[i].name);
+		dns_name_lower(msg->rr[i].target);
+	}
+	const char *chain[CNAME_CHAIN_MAX + 1] = {msg->q[0].name};
+	size_t n = 1;
+	for (bool grew = true; grew && n <= CNAME_CHAIN_MAX;) {
+		grew = false;
+		for (uint8_t i = 0; i < msg->n_rrs; i++) {
+			const struct dns_rr *rr = &msg->rr[i];
+			if (rr->type == DNS_TYPE_CNAME && rr->section == DNS_SEC_ANSWER &&
+			    strcmp(rr->name, chain[n - 1]) == 0 && !in_chain(chain, n, rr->target)) {
+				chain[n++] = rr->target;
+				grew = true;
+				break;
+			}
+		}
+	}
+	struct iname *qname = intern_get(t->names, chain[0], strlen(chain[0]));
+	if (!qname)
+		return;
+	struct iname *cname = NULL;
+	if (n > 1) {
+		/* Joined by newlines, which no sanitised name contains. */
+		char buf[2048];
+		size_t off = 0;
+		for (size_t i = 1; i < n && off < sizeof(buf); i++)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i > 1 ? "\n" : "", chain[i]);
+		if (off < sizeof(buf))
+			cname = intern_get(t->names, buf, off);
+	}
+	for (uint8_t i = 0; i < msg->n_rrs; i++) {
+		const struct dns_rr *rr = &msg->rr[i];
+		if ((rr->type == DNS_TYPE_A || rr->type == DNS_TYPE_AAAA) && rr->section == DNS_SEC_ANSWER &&
+		    in_chain(chain, n, rr->name))
+			dnsc_add(t->dns, querier, &rr->addr, qname, cname, rr->ttl, t->now_us);
+	}
+	intern_put(t->names, qname);
+	intern_put(t->names, cname);
+}
+
+/* ---- who a device is: DHCP, mDNS, SSDP ---- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static void learn_mdns(struct tracker *t, struct device *d, struct dns_msg *msg)
+{
+	if (!msg->response)
+		return;
+	for (uint8_t i = 0; i < msg->n_rrs; i++) {
+		const struct dns_rr *rr = &msg->rr[i];
+		switch (rr->type) {
+		case DNS_TYPE_A:
+		case DNS_TYPE_AAAA:
+			if (ends_with(rr->name, ".local"))
+				ident_add(t->ident, d, IDENT_MDNS_HOSTNAME, rr->name, t->now_us);
+			break;
+		case DNS_TYPE_PTR:
+			if (ends_with(rr->name, ".arpa")) {
+				ident_add(t->ident, d, IDENT_MDNS_HOSTNAME, rr->target, t->now_us);
+			} else if (strcmp(rr->name, "_services._dns-sd._udp.local") == 0) {
+				ident_add(t->ident, d, IDENT_MDNS_SERVICE, rr->target, t->now_us);
+			} else if (rr->name[0] == '_') {
+				ident_add(t->ident, d, IDENT_MDNS_SERVICE, rr->name, t->now_us);
+				ident_add(t->ident, d, IDENT_MDNS_INSTANCE, rr->target, t->now_us);
+			}
+			break;
+		case DNS_TYPE_SRV:
+			ident_add(t->ident, d, IDENT_MDNS_INSTANCE, rr->name, t->now_us);
+			ident_add(t->ident, d, IDENT_MDNS_HOSTNAME, rr->target, t->now_us);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void learn_dhcp(struct tracker *t, const struct pkt_meta *m, struct device *sender)
+{
+	struct dhcp_msg msg;
+	if (dhcp_parse(m->payload, m->payload_len, &msg) != DHCP_OK) {
+		t->stats.dhcp_malformed++;
+		return;
+	}
+	t->stats.dhcp_parsed++;
+	if (msg.op != 1)
+		return;
+	/* Through a relay the frame's source is the relay: chaddr is the client. */
+	struct device *d = msg.has_chaddr && mac_unicast(msg.chaddr)
+				   ? dev_table_by_mac(t->devs, msg.chaddr, t->now_us, true)
+				   : sender;
+	if (!d)
+		return;
+	ident_add(t->ident, d, IDENT_DHCP_HOSTNAME, msg.hostname, t->now_us);
+	ident_add(t->ident, d, IDENT_DHCP_VENDOR_CLASS, msg.vendor_class, t->now_us);
+	ident_add(t->ident, d, IDENT_DHCP_FINGERPRINT, msg.param_list, t->now_us);
+	ident_add(t->ident, d, IDENT_DHCP_CLIENT_ID, msg.client_id, t->now_us);
+	ident_add(t->ident, d, IDENT_DHCP_FQDN, msg.fqdn, t->now_us);
+}
+
+static void learn_ssdp(struct tracker *t, const struct pkt_meta *m, struct device *sender)
+{
+	struct ssdp_msg msg;
+	if (ssdp_parse(m->payload, m->payload_len, &msg) != SSDP_OK) {
+		t->stats.ssdp_malformed++;
+		return;
+	}
+	t->stats.ssdp_parsed++;
+	if (!sender)
+		return;
+	ident_add(t->ident, sender, IDENT_SSDP_SERVER, msg.server, t->now_us);
+	ident_add(t->ident, sender, IDENT_SSDP_USER_AGENT, msg.user_agent, t->now_us);
+	/* "uuid:X::urn:...:service:Y" per service: the device is its uuid. */
+	char *sep = strstr(msg.usn, "::");
+	if (sep)
+		*sep = '\0';
+	ident_add(t->ident, sender, IDENT_SSDP_USN, msg.usn, t->now_us);
+}
+
+static void learn_from_payload(struct tracker *t, const struct pkt_meta *m, struct device *snd, struct device *rcv)
+{
+	if (!m->payload || m->payload_len == 0)
+		return;
+	if (m->proto == PROTO_UDP) {
+		if (m->sport == PORT_MDNS || m->dport == PORT_MDNS) {
+			int rc = dns_parse(m->payload, m->payload_len, t->msg);
+			(*(rc == DNS_OK ? &t->stats.mdns_parsed : &t->stats.mdns_malformed))++;
+			if (snd)
+				learn_mdns(t, snd, t->msg);
+		} else if (m->sport == PORT_DNS && rcv) {
+			int rc = dns_parse(m->payload, m->payload_len, t->msg);
+			(*(rc == DNS_OK ? &t->stats.dns_parsed : &t->stats.dns_malformed))++;
+			learn_dns_answer(t, rcv, t->msg);
+		} else if (m->sport == PORT_DHCP_CLIENT && m->dport == PORT_DHCP_SERVER) {
+			learn_dhcp(t, m, snd);
+		} else if (m->sport == PORT_SSDP || m->dport == PORT_SSDP) {
+			learn_ssdp(t, m, snd);
+		}
+	} else if (m->proto == PROTO_TCP && m->sport == PORT_DNS && rcv && m->payload_len > 2 &&
+		   ((uint32_t)m->payload[0] << 8 | m->payload[1]) == m->payload_len - 2) {
+		/* One whole message per segment, as resolvers answer; a message
+		 * split over segments is not reassembled. */
+		int rc = dns_parse(m->payload + 2, m->payload_len - 2, t->msg);
+		(*(rc == DNS_OK ? &t->stats.dns_parsed : &t->stats.dns_malformed))++;
+		learn_dns_answer(t, rcv, t->msg);
+	}
+}
+
+static void name_from_dns(struct tracker *t, struct flow *f, struct device *initiator)
+{
+	struct iname *chain;
+	/* A TCP connection joined mid-stream began before we saw it. */
+	bool stale_ok = f->proto == PROTO_TCP && f->state == FLOW_ST_ACTIVE;
+	struct iname *n = dnsc_lookup(t->dns, initiator, &f->dst, t->now_us, stale_ok, &chain);
+	if (!n)
+		return;
+	f->name = intern_ref(n);
+	f->cname = intern_ref(chain);
+	f->name_source = FLOW_NAME_DNS;
+	t->stats.flows_named[FLOW_NAME_DNS]++;
+	ident_add_name(initiator, n, t->now_us);
+}
+
 static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 {
 	if (m->proto == PROTO_ICMPV6)
@@ -228,6 +478,15 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	}
 	struct device *snd = flow_end_device(t, f, m, true, src_local, hit.forward);
 	struct device *rcv = flow_end_device(t, f, m, false, dst_local, !hit.forward);
+	struct device *initiator = hit.forward ? snd : rcv;
+	if (hit.created && initiator)
+		name_from_dns(t, f, initiator);
+	if (t->dpi && f->l7_state < DPI_DONE) {
+		struct dpi_result r;
+		dpi_packet(t->dpi, f, m, &r);
+		if (r.finished)
+			name_from_dpi(t, f, initiator, &r);
+	}
 	set_flow_macs(f, hit.forward, snd, rcv);
 	if (snd) {
 		snd->packets_out++;
@@ -245,6 +504,7 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	}
 	if (hit.failed_now)
 		count_failed(t, f);
+	learn_from_payload(t, m, snd, rcv);
 }
 
 void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
@@ -318,4 +578,19 @@ const struct lan *trk_lan(const struct tracker *t)
 const struct win_table *trk_windows(const struct tracker *t)
 {
 	return t->wins;
+}
+
+const struct dpi *trk_dpi(const struct tracker *t)
+{
+	return t->dpi;
+}
+
+const struct dns_cache *trk_dns_cache(const struct tracker *t)
+{
+	return t->dns;
+}
+
+const struct intern *trk_names(const struct tracker *t)
+{
+	return t->names;
 }

@@ -1,6 +1,8 @@
 /*
  * tracker — the feature pipeline for one stream of packets:
- * decode -> LAN classification -> flow table -> devices -> windows.
+ * decode -> LAN classification -> flow table -> devices -> windows, with
+ * nDPI on each flow's first packets, DNS answers naming the flows that
+ * follow them, and DHCP, mDNS and SSDP telling who each device is.
  *
  * It knows nothing of where packets come from (a file, a live interface or
  * eBPF events); every capture source feeds trk_packet() with capture-time
@@ -14,7 +16,11 @@
 
 #include "features/decode.h"
 #include "features/device.h"
+#include "features/dnscache.h"
+#include "features/dpi.h"
 #include "features/flow.h"
+#include "features/identity.h"
+#include "features/intern.h"
 #include "features/ipaddr.h"
 #include "features/lan.h"
 #include "features/window.h"
@@ -31,6 +37,11 @@ struct trk_cfg {
 	uint32_t max_flows;
 	uint32_t timeouts_s[FLOW_TMO_COUNT];
 	uint32_t max_devices;
+	bool dpi;                 /* classify flows with nDPI */
+	uint32_t max_dpi_states;  /* flows under detection at once */
+	uint32_t max_names;       /* distinct names held (destinations, evidence) */
+	uint32_t dns_cache_max;   /* DNS answers remembered, all devices */
+	uint32_t dns_cache_per_device;
 	/* Optional observers; flow pointers are valid during the call only. */
 	void (*on_flow_end)(void *ctx, const struct flow *f, enum flow_end why);
 	win_emit_fn on_window;
@@ -43,6 +54,11 @@ struct trk_stats {
 	uint64_t first_us, last_us;
 	uint64_t ts_backwards;    /* packets older than one already seen */
 	uint64_t no_memory;       /* window state that could not be allocated */
+	uint64_t dns_parsed, dns_malformed;     /* DNS answers to LAN devices */
+	uint64_t mdns_parsed, mdns_malformed;
+	uint64_t dhcp_parsed, dhcp_malformed;
+	uint64_t ssdp_parsed, ssdp_malformed;
+	uint64_t flows_named[FLOW_NAME_HTTP + 1]; /* by enum flow_name_source */
 };
 
 struct tracker;
@@ -64,5 +80,9 @@ const struct flow_table *trk_flows(const struct tracker *t);
 const struct dev_table *trk_devices(const struct tracker *t);
 const struct lan *trk_lan(const struct tracker *t);
 const struct win_table *trk_windows(const struct tracker *t);
+/* NULL when nDPI is off. */
+const struct dpi *trk_dpi(const struct tracker *t);
+const struct dns_cache *trk_dns_cache(const struct tracker *t);
+const struct intern *trk_names(const struct tracker *t);
 
 #endif

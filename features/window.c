@@ -110,6 +110,15 @@ void win_free(struct win_table *w)
 	free(w);
 }
 
+static void release_names(struct win_table *w, struct win_acc *a)
+{
+	for (uint32_t i = 0; i < a->w.n_remotes; i++) {
+		intern_put(w->cfg.names, a->remotes[i].name);
+		a->remotes[i].name = NULL;
+	}
+	a->w.n_remotes = 0;
+}
+
 static void emit(struct win_table *w, struct device *d, bool partial)
 {
 	struct win_acc *a = d->win;
@@ -122,6 +131,7 @@ static void emit(struct win_table *w, struct device *d, bool partial)
 	w->cfg.emit(w->cfg.ctx, &a->w);
 	w->emitted++;
 	a->epoch = 0;
+	release_names(w, a);
 }
 
 /* The remote list's hash index follows the list in the same allocation:
@@ -266,8 +276,16 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 			a->remotes[*slot].flows++;
 	}
 	if (*slot != NO_REMOTE) {
-		a->remotes[*slot].packets++;
-		a->remotes[*slot].bytes += m->wirelen;
+		struct win_remote *r = &a->remotes[*slot];
+		r->packets++;
+		r->bytes += m->wirelen;
+		/* Names and protocols may come a few packets into a flow (SNI, nDPI). */
+		if (!r->name && f->name)
+			r->name = intern_ref(f->name);
+		if (!r->l7_master && !r->l7_app && (f->l7_master || f->l7_app)) {
+			r->l7_master = f->l7_master;
+			r->l7_app = f->l7_app;
+		}
 	}
 	return 0;
 }
@@ -289,6 +307,8 @@ void win_device_gone(struct win_table *w, struct device *d, bool emit_partial)
 	if (a->epoch == w->epoch && w->epoch != 0) {
 		if (emit_partial)
 			emit(w, d, true);
+		else
+			release_names(w, a);
 		struct device *last = w->active[--w->n_active];
 		w->active[a->active_pos] = last;
 		((struct win_acc *)last->win)->active_pos = a->active_pos;

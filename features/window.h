@@ -21,14 +21,19 @@
 #include "features/decode.h"
 #include "features/device.h"
 #include "features/flow.h"
+#include "features/intern.h"
 
 #define WIN_DISTINCT_EXACT 32
 /* Remote endpoints listed per window at most (list positions are 16-bit). */
 #define WIN_MAX_REMOTES 4096
 
-/* One remote endpoint the device exchanged traffic with in the window. */
+/* One remote endpoint the device exchanged traffic with in the window. Its
+ * destination, as the detector sees it, is its name when one is known, else
+ * its address folded to a /24 (IPv4) or /48 (IPv6). */
 struct win_remote {
 	struct ip_addr ip;    /* the other end */
+	struct iname *name;   /* destination name of its flows (the first known), NULL when none */
+	uint16_t l7_master, l7_app; /* nDPI protocol of its flows (the first classified), 0 unknown */
 	uint16_t port;        /* the service port: the responder's port */
 	uint8_t proto;
 	bool local;           /* the other end is on the LAN (a LAN peer or LAN multicast) */
@@ -63,6 +68,7 @@ struct win_cfg {
 	uint32_t max_remotes;
 	win_emit_fn emit;
 	void *ctx;
+	struct intern *names; /* where remote names are referenced */
 };
 
 struct win_table;

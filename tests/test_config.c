@@ -143,12 +143,31 @@ Test(config, defaults_match_the_documented_values)
 	cr_assert_eq(c.window_max_remotes, 64);
 	cr_assert_eq(c.max_flows, 131072);
 	cr_assert_eq(c.timeouts_s[CFG_TIMEOUT_TCP_SYN], 30);
-	cr_assert_eq(c.timeouts_s[CFG_TIMEOUT_TCP], 600);
+	cr_assert_eq(c.timeouts_s[CFG_TIMEOUT_TCP], 3600);
 	cr_assert_eq(c.timeouts_s[CFG_TIMEOUT_TCP_CLOSED], 10);
 	cr_assert_eq(c.timeouts_s[CFG_TIMEOUT_UDP], 120);
 	cr_assert_eq(c.timeouts_s[CFG_TIMEOUT_ICMP], 30);
 	cr_assert_eq(c.timeouts_s[CFG_TIMEOUT_OTHER], 60);
 	cr_assert_eq(c.max_devices, 4096);
+	cr_assert(c.dpi);
+	cr_assert_eq(c.max_dpi_states, 16384);
+	cr_assert_eq(c.max_names, 262144);
+	cr_assert_eq(c.dns_cache_max, 65536);
+	cr_assert_eq(c.dns_cache_per_device, 1024);
+	cr_assert_str_eq(c.oui_dir, "/usr/share/ieee-data");
+	cr_assert_str_eq(c.psl_path, "/usr/share/publicsuffix/public_suffix_list.dat");
+}
+
+Test(config, paths_must_be_absolute)
+{
+	struct iotids_config c = defaults();
+	cr_assert_eq(cfg_set(&c, "identity.oui_dir", "/opt/ieee", err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(c.oui_dir, "/opt/ieee");
+	cr_assert_neq(cfg_set(&c, "identity.oui_dir", "relative/dir", err, sizeof(err)), 0);
+	cr_assert(strstr(err, "an absolute path"), "got: %s", err);
+	cr_assert_str_eq(c.oui_dir, "/opt/ieee", "a rejected value must leave the setting unchanged");
+	cr_assert_eq(cfg_set(&c, "dpi.enabled", "false", err, sizeof(err)), 0, "%s", err);
+	cr_assert(!c.dpi);
 }
 
 Test(config, timeout_names_are_the_yaml_keys)
@@ -379,7 +398,7 @@ Test(config, an_unknown_key_is_reported_with_the_keys_expected_there)
 		     "unknown key 'lenght' in windows (expected: length, max_remotes)");
 	expect_error("home_network: []\n", "1:1",
 		     "unknown key 'home_network' at the top level (expected: home_networks, "
-		     "learn_ipv6_prefixes, windows, flows, devices)");
+		     "learn_ipv6_prefixes, windows, flows, devices, dpi, names, identity)");
 	expect_error("flows:\n  timeouts:\n    sctp: 1m\n", "3:5",
 		     "unknown key 'sctp' in flows.timeouts (expected: tcp_syn, tcp, tcp_closed, udp, icmp, other)");
 }
