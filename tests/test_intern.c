@@ -49,7 +49,7 @@ Test(intern, the_cap_refuses_new_names_but_not_known_ones)
 {
 	struct intern *t = intern_new(3, 1);
 	struct iname *n[3];
-	char buf[32];
+	char buf[48];
 	for (int i = 0; i < 3; i++) {
 		snprintf(buf, sizeof(buf), "n%d.example", i);
 		n[i] = get(t, buf);
@@ -82,7 +82,7 @@ Test(intern, many_names_in_and_out_leave_nothing_behind)
 {
 	struct intern *t = intern_new(1000, 7);
 	struct iname *held[1000];
-	char buf[32];
+	char buf[48];
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 1000; i++) {
 			snprintf(buf, sizeof(buf), "h%d-%d.example.com", round, i);
