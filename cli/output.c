@@ -187,6 +187,7 @@ int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum
 	json_object_set_new(o, "rev", side_json(&f->rev, tcp));
 	char l7[64], dom[256];
 	json_object_set_new(o, "l7", json_str_or_null(l7_name(c, f->l7_master, f->l7_app, l7, sizeof(l7))));
+	json_object_set_new(o, "l7_guessed", json_boolean(f->l7_state == DPI_GUESSED));
 	json_object_set_new(o, "category",
 			    json_str_or_null(c->dpi && f->l7_state ? dpi_category_name(c->dpi, f->l7_category) : NULL));
 	json_object_set_new(o, "name", json_str_or_null(f->name ? iname_str(f->name) : NULL));

@@ -99,10 +99,9 @@ void dpi_packet(struct dpi *d, struct flow *f, const struct pkt_meta *m, struct 
 	memset(out, 0, sizeof(*out));
 	if (f->l7_state == DPI_DONE || f->l7_state == DPI_NO_STATE || !m->l3_hdr)
 		return;
-	if (f->proto != PROTO_TCP && f->proto != PROTO_UDP)
-		return;
+	bool l4 = f->proto == PROTO_TCP || f->proto == PROTO_UDP;
 	if (f->l7_state == DPI_WAITING) {
-		if (m->payload_len == 0)
+		if (l4 && m->payload_len == 0)
 			return;
 		if (d->n_free == 0) {
 			f->l7_state = DPI_NO_STATE;
@@ -135,9 +134,25 @@ void dpi_packet(struct dpi *d, struct flow *f, const struct pkt_meta *m, struct 
 		dpi_flow_end(d, f, out);
 }
 
+static uint32_t v4_host_order(const struct ip_addr *ip)
+{
+	return ip_is_v4(ip) ? (uint32_t)ip->b[12] << 24 | (uint32_t)ip->b[13] << 16 | (uint32_t)ip->b[14] << 8 | ip->b[15]
+			    : 0;
+}
+
 void dpi_flow_end(struct dpi *d, struct flow *f, struct dpi_result *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (f->l7_state == DPI_WAITING || f->l7_state == DPI_NO_STATE) {
+		ndpi_protocol p = ndpi_guess_undetected_protocol(d->ndpi, NULL, f->proto, v4_host_order(&f->src), f->sport,
+								 v4_host_order(&f->dst), f->dport);
+		f->l7_master = p.master_protocol;
+		f->l7_app = p.app_protocol;
+		f->l7_category = (uint16_t)p.category;
+		f->l7_state = DPI_GUESSED;
+		d->stats.guessed++;
+		return;
+	}
 	if (f->l7_state != DPI_RUNNING)
 		return;
 	uint8_t guessed = 0;

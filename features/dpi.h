@@ -1,14 +1,17 @@
 /*
  * dpi — application protocols by nDPI (libndpi from Debian), per flow.
  *
- * A flow gets nDPI state at its first packet with payload (handshakes carry
- * nothing to classify, and a SYN flood then costs no state at all), is fed
+ * A TCP or UDP flow gets nDPI state at its first packet with payload
+ * (handshakes carry nothing to classify, and a SYN flood then costs no state
+ * at all); other protocols (ICMP, IGMP...) at their first packet. It is fed
  * until nDPI is done or DPI_MAX_PACKETS have been given, and its state is
  * freed at once, so a flow whose detection is over costs nothing beyond its
  * table entry. States are capped (max_states); a flow that finds none is
  * left unclassified and counted. The result lives in the flow (l7_*), and
  * the server name nDPI saw (TLS/QUIC SNI, HTTP Host) is handed to the
- * caller to name the flow when DNS did not.
+ * caller to name the flow when DNS did not. A flow that ends without ever
+ * carrying payload (a scan, an unanswered SYN) gets nDPI's guess from its
+ * ports, marked as a guess (DPI_GUESSED), as ndpiReader reports it.
  */
 #ifndef IOTIDS_DPI_H
 #define IOTIDS_DPI_H
@@ -31,6 +34,7 @@ enum dpi_state {
 	DPI_RUNNING,      /* nDPI state attached */
 	DPI_DONE,         /* classified, or nDPI gave up */
 	DPI_NO_STATE,     /* no state was free: not classified */
+	DPI_GUESSED,      /* ended without payload (or state): nDPI's guess from the ports */
 };
 
 struct dpi_result {
@@ -44,6 +48,7 @@ struct dpi_stats {
 	uint64_t classified;       /* ended with a protocol */
 	uint64_t unknown;          /* nDPI gave up without one */
 	uint64_t no_state;         /* flows left out: max_states reached */
+	uint64_t guessed;          /* ended with a guess from their ports */
 };
 
 struct dpi;
@@ -55,7 +60,8 @@ void dpi_free(struct dpi *d);
 /* Feeds packet m of flow f (TCP and UDP only) until detection ends. */
 void dpi_packet(struct dpi *d, struct flow *f, const struct pkt_meta *m, struct dpi_result *out);
 
-/* The flow is ending: ends a running detection with what nDPI has. */
+/* The flow is ending: ends a running detection with what nDPI has, or
+ * guesses from the ports for a flow that never carried payload. */
 void dpi_flow_end(struct dpi *d, struct flow *f, struct dpi_result *out);
 
 /* "TLS.Amazon", "DNS", "Unknown" ... into buf. */

@@ -32,6 +32,7 @@
 	X(MDNS_HOSTNAME, "mdns_hostname")         /* owner of an A/AAAA record it announced */                 \
 	X(MDNS_SERVICE, "mdns_service")           /* a DNS-SD service type it announced (_hap._tcp) */         \
 	X(MDNS_INSTANCE, "mdns_instance")         /* a DNS-SD instance name it announced */                    \
+	X(MDNS_MODEL, "mdns_model")               /* model key of a TXT record it announced (md=, model=...) */ \
 	X(SSDP_SERVER, "ssdp_server")             /* SERVER header of its NOTIFY or search answer */           \
 	X(SSDP_USN, "ssdp_usn")                   /* USN header */                                             \
 	X(SSDP_USER_AGENT, "ssdp_user_agent")     /* USER-AGENT of its M-SEARCH */

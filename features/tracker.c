@@ -68,7 +68,9 @@ static void count_failed(struct tracker *t, struct flow *f)
 /* Names f after what nDPI saw (SNI, HTTP Host) when DNS did not name it. */
 static void name_from_dpi(struct tracker *t, struct flow *f, struct device *initiator, const struct dpi_result *r)
 {
-	if (f->name || r->host_source == FLOW_NAME_NONE)
+	struct ip_addr literal;
+	/* "Host: 203.0.113.7" names nothing. */
+	if (f->name || r->host_source == FLOW_NAME_NONE || ip_parse(r->host, &literal) == 0)
 		return;
 	f->name = intern_get(t->names, r->host, strlen(r->host));
 	if (!f->name)
@@ -87,10 +89,11 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 		f->failed = true;
 		count_failed(t, f);
 	}
-	if (t->dpi && f->l7_state == DPI_RUNNING) {
+	if (t->dpi && f->l7_state != DPI_DONE) {
 		struct dpi_result r;
 		dpi_flow_end(t->dpi, f, &r);
-		name_from_dpi(t, f, flow_device(t, f, true), &r);
+		if (r.finished)
+			name_from_dpi(t, f, flow_device(t, f, true), &r);
 	}
 	if (t->cfg.on_flow_end)
 		t->cfg.on_flow_end(t->cfg.ctx, f, why);
@@ -329,6 +332,47 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* The service type in an instance name, "Living Room._googlecast._tcp.local"
+ * -> "_googlecast._tcp.local". A dot inside the instance label is escaped
+ * (\x2e), so "._" can only start the service type. NULL when there is none. */
+static const char *service_type(const char *owner)
+{
+	if (owner[0] == '_')
+		return owner;
+	const char *s = strstr(owner, "._");
+	return s ? s + 1 : NULL;
+}
+
+/* The model a TXT record gives, by the keys DNS-SD services use for it:
+ * "md" (Chromecast, HomeKit), "model" (Apple, Sonos), "am" (AirPlay),
+ * "ty" (printers). Strings are joined by ';' (dns.h). */
+static void learn_mdns_model(struct tracker *t, struct device *d, const char *txt)
+{
+	static const char *const keys[] = {"md=", "model=", "am=", "ty="};
+	for (const char *s = txt; *s;) {
+		size_t n = strcspn(s, ";");
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			size_t kl = strlen(keys[k]);
+			if (n > kl && strncmp(s, keys[k], kl) == 0) {
+				char v[DNS_TXT_MAX + 1];
+				snprintf(v, sizeof(v), "%.*s", (int)(n - kl), s + kl);
+				ident_add(t->ident, d, IDENT_MDNS_MODEL, v, t->now_us);
+			}
+		}
+		s += n + (s[n] == ';');
+	}
+}
+
+static void learn_mdns_instance(struct tracker *t, struct device *d, const char *owner)
+{
+	const char *type = service_type(owner);
+	if (!type)
+		return;
+	if (type != owner)
+		ident_add(t->ident, d, IDENT_MDNS_INSTANCE, owner, t->now_us);
+	ident_add(t->ident, d, IDENT_MDNS_SERVICE, type, t->now_us);
+}
+
 static void learn_mdns(struct tracker *t, struct device *d, struct dns_msg *msg)
 {
 	if (!msg->response)
@@ -347,13 +391,16 @@ static void learn_mdns(struct tracker *t, struct device *d, struct dns_msg *msg)
 			} else if (strcmp(rr->name, "_services._dns-sd._udp.local") == 0) {
 				ident_add(t->ident, d, IDENT_MDNS_SERVICE, rr->target, t->now_us);
 			} else if (rr->name[0] == '_') {
-				ident_add(t->ident, d, IDENT_MDNS_SERVICE, rr->name, t->now_us);
-				ident_add(t->ident, d, IDENT_MDNS_INSTANCE, rr->target, t->now_us);
+				learn_mdns_instance(t, d, rr->target);
 			}
 			break;
 		case DNS_TYPE_SRV:
-			ident_add(t->ident, d, IDENT_MDNS_INSTANCE, rr->name, t->now_us);
+			learn_mdns_instance(t, d, rr->name);
 			ident_add(t->ident, d, IDENT_MDNS_HOSTNAME, rr->target, t->now_us);
+			break;
+		case DNS_TYPE_TXT:
+			learn_mdns_instance(t, d, rr->name);
+			learn_mdns_model(t, d, rr->txt);
 			break;
 		default:
 			break;

@@ -188,8 +188,9 @@ Test(replay, json_objects_carry_the_contract_fields)
 		const char *type = json_string_value(json_object_get(o, "type"));
 		cr_assert_not_null(type);
 		if (!strcmp(type, "flow")) {
-			static const char *const keys[] = {"src", "dst", "sport", "dport", "transport", "packets", "bytes", "device"};
-			for (size_t k = 0; k < 8; k++)
+			static const char *const keys[] = {"src",   "dst",	  "sport", "dport", "transport",
+							   "packets", "bytes", "device", "l7",    "name"};
+			for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 				cr_assert(json_object_get(o, keys[k]), "flow lacks %s: %s", keys[k], line);
 			cr_assert(json_integer_value(json_object_get(o, "packets")) > 0);
 			flows++;
@@ -201,6 +202,18 @@ Test(replay, json_objects_carry_the_contract_fields)
 				cr_assert(i % 3 == 2 ? mac[i] == ':' : (mac[i] >= '0' && mac[i] <= '9') || (mac[i] >= 'a' && mac[i] <= 'f'),
 					  "MAC not lower-case colon form: %s", mac);
 			cr_assert(json_is_array(json_object_get(o, "ips")));
+			cr_assert(json_object_get(o, "vendor") && json_object_get(o, "hostname"), "%s", line);
+			cr_assert(json_is_boolean(json_object_get(o, "randomized_mac")), "%s", line);
+			json_t *ev = json_object_get(o, "evidence"), *e;
+			size_t k;
+			cr_assert(json_is_array(ev), "%s", line);
+			json_array_foreach(ev, k, e)
+			{
+				cr_assert(json_is_string(json_object_get(e, "source")) &&
+						  json_is_string(json_object_get(e, "value")) &&
+						  json_is_string(json_object_get(e, "first_seen")),
+					  "evidence without source, value, first_seen: %s", line);
+			}
 			devices++;
 		} else if (!strcmp(type, "window")) {
 			cr_assert(json_is_array(json_object_get(o, "remotes")));
@@ -248,6 +261,254 @@ Test(replay, every_device_of_the_demo_manifest_is_found_with_its_address)
 	}
 	json_decref(man);
 	run_free(&r);
+}
+
+/* The generator's ground truth for the demo (iotgen home --seed 2026). */
+static json_t *demo_manifest(void)
+{
+	char path[128], cmd[256];
+	snprintf(path, sizeof(path), "%s/demo.json", tmpdir);
+	snprintf(cmd, sizeof(cmd), "home --seed 2026 -o %s/d.pcap --manifest '%s'", tmpdir, path);
+	gen(cmd);
+	json_error_t e;
+	json_t *man = json_load_file(path, 0, &e);
+	cr_assert_not_null(man, "%s", e.text);
+	return man;
+}
+
+/* Every JSON line of a run's output, as one array. */
+static json_t *json_lines(char *out)
+{
+	json_t *all = json_array();
+	for (char *line = out, *eol; *line; line = eol + 1) {
+		eol = strchr(line, '\n');
+		cr_assert_not_null(eol);
+		*eol = '\0';
+		json_array_append_new(all, parse_json_line(line));
+	}
+	return all;
+}
+
+static json_t *by_key(json_t *objs, const char *key, const char *value)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(objs, i, o)
+	{
+		const char *v = json_string_value(json_object_get(o, key));
+		if (v && !strcmp(v, value))
+			return o;
+	}
+	return NULL;
+}
+
+static bool has_evidence(json_t *dev, const char *source, const char *value)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(dev, "evidence"), i, e)
+	{
+		if (!strcmp(json_string_value(json_object_get(e, "source")), source) &&
+		    (!value || !strcmp(json_string_value(json_object_get(e, "value")), value)))
+			return true;
+	}
+	return false;
+}
+
+Test(replay, every_demo_device_has_the_vendor_and_hostname_the_generator_gave_it)
+{
+	json_t *man = demo_manifest();
+	struct run r = run_iotids("replay --devices --json " DEMO);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *devs = json_lines(r.out);
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(man, "devices"), i, m)
+	{
+		const char *mac = json_string_value(json_object_get(m, "mac"));
+		json_t *d = by_key(devs, "mac", mac);
+		cr_assert_not_null(d, "device %s missing", mac);
+		json_t *want_vendor = json_object_get(m, "vendor");
+		json_t *got_vendor = json_object_get(d, "vendor");
+		cr_expect(json_equal(want_vendor, got_vendor), "%s: vendor %s, generator gave %s", mac,
+			  json_string_value(got_vendor) ? json_string_value(got_vendor) : "null",
+			  json_string_value(want_vendor) ? json_string_value(want_vendor) : "null");
+		const char *host = json_string_value(json_object_get(m, "hostname"));
+		cr_expect_str_eq(json_string_value(json_object_get(d, "hostname")), host, "%s", mac);
+		cr_expect(json_equal(json_object_get(m, "randomized_mac"), json_object_get(d, "randomized_mac")), "%s",
+			  mac);
+		cr_expect(has_evidence(d, "dhcp_hostname", host), "%s: no DHCP hostname evidence", mac);
+		const char *vc = json_string_value(json_object_get(m, "vendor_class"));
+		if (vc)
+			cr_expect(has_evidence(d, "dhcp_vendor_class", vc), "%s: no vendor class %s", mac, vc);
+		cr_expect(has_evidence(d, "dhcp_fingerprint", NULL), "%s: no DHCP fingerprint", mac);
+	}
+	json_decref(devs);
+	json_decref(man);
+	run_free(&r);
+}
+
+Test(replay, every_cloud_flow_of_the_demo_has_a_name_the_generator_used)
+{
+	json_t *man = demo_manifest();
+	struct run r = run_iotids("replay --flows --json " DEMO);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *flows = json_lines(r.out);
+	size_t i, cloud = 0;
+	json_t *f;
+	json_array_foreach(flows, i, f)
+	{
+		if (strcmp(json_string_value(json_object_get(f, "direction")), "outbound") != 0)
+			continue;
+		cloud++;
+		const char *dev = json_string_value(json_object_get(f, "device"));
+		const char *name = json_string_value(json_object_get(f, "name"));
+		json_t *m = by_key(json_object_get(man, "devices"), "mac", dev);
+		cr_assert_not_null(m, "flow of an unknown device %s", dev);
+		cr_expect_not_null(name, "flow %s -> %s:%lld has no name", dev, json_string_value(json_object_get(f, "dst")),
+				   (long long)json_integer_value(json_object_get(f, "dport")));
+		if (!name)
+			continue;
+		bool used = false;
+		size_t k;
+		json_t *n;
+		json_array_foreach(json_object_get(m, "names"), k, n)
+			used |= !strcmp(json_string_value(n), name);
+		cr_expect(used, "%s: flow named %s, a name the generator never used for it", dev, name);
+		cr_expect_neq(json_object_get(f, "l7"), json_null());
+	}
+	cr_expect_gt(cloud, 50);
+	json_decref(flows);
+	json_decref(man);
+	run_free(&r);
+}
+
+/* Lines tcpdump prints for filter over file: an oracle independent of iotids. */
+static int tcpdump_count(const char *file, const char *filter)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "tcpdump -nr '%s' '%s' 2>/dev/null | wc -l", file, filter);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	int n = -1;
+	cr_assert_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+static bool has_source_prefix(json_t *dev, const char *prefix)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(dev, "evidence"), i, e)
+	{
+		if (!strncmp(json_string_value(json_object_get(e, "source")), prefix, strlen(prefix)))
+			return true;
+	}
+	return false;
+}
+
+/* IoT Sentinel: the MAC of each device in DEVICES.txt gets a vendor, and
+ * DHCP, SSDP and mDNS evidence exactly when tcpdump finds that device
+ * sending such messages (DHCP client requests; SSDP NOTIFY or search
+ * answers; mDNS answers with records). */
+Test(replay, every_iot_sentinel_device_gets_its_vendor_and_the_evidence_its_capture_holds)
+{
+	static const char dir[] = "../shared/pcaps/real/iot-sentinel";
+	char path[600], line[256];
+	snprintf(path, sizeof(path), "%s/DEVICES.txt", dir);
+	FILE *list = fopen(path, "r");
+	if (!list)
+		cr_skip_test("%s is absent: no real captures to check", path);
+	int devices = 0, captures = 0;
+	while (fgets(line, sizeof(line), list)) {
+		char name[128], mac[32];
+		if (sscanf(line, "%127s %31s", name, mac) != 2 || !strcmp(name, "device"))
+			continue;
+		devices++;
+		for (const char *const *setup = (const char *const[]){"A-1", "A-2", "C-1", "C-2", NULL}; *setup; setup++) {
+			snprintf(path, sizeof(path), "%s/%s__Setup-%s-STA.pcap", dir, name, *setup);
+			if (access(path, R_OK) != 0)
+				continue;
+			captures++;
+			char args[700], filter[256];
+			snprintf(args, sizeof(args), "replay --devices --json '%s'", path);
+			struct run r = run_iotids(args);
+			cr_assert_eq(r.status, 0, "%s: %s", path, r.err);
+			json_t *devs = json_lines(r.out);
+			json_t *d = by_key(devs, "mac", mac);
+			cr_assert_not_null(d, "%s: no device %s", path, mac);
+			cr_expect(json_is_string(json_object_get(d, "vendor")), "%s: %s has no vendor", path, mac);
+			snprintf(filter, sizeof(filter), "ether src %s and udp src port 68 and udp dst port 67", mac);
+			cr_expect_eq(tcpdump_count(path, filter) > 0, has_source_prefix(d, "dhcp_"), "%s: %s DHCP evidence",
+				     path, mac);
+			snprintf(filter, sizeof(filter),
+				 "ether src %s and udp port 1900 and (udp[8:4] = 0x4e4f5449 or udp[8:4] = 0x48545450)", mac);
+			cr_expect_eq(tcpdump_count(path, filter) > 0, has_source_prefix(d, "ssdp_"), "%s: %s SSDP evidence",
+				     path, mac);
+			snprintf(filter, sizeof(filter),
+				 "ether src %s and udp src port 5353 and udp[10] & 0x80 != 0 and udp[14:2] > 0", mac);
+			cr_expect_eq(tcpdump_count(path, filter) > 0, has_source_prefix(d, "mdns_"), "%s: %s mDNS evidence",
+				     path, mac);
+			json_decref(devs);
+			run_free(&r);
+		}
+	}
+	fclose(list);
+	cr_expect_eq(devices, 31, "DEVICES.txt lists %d devices", devices);
+	cr_expect_gt(captures, 55);
+}
+
+/* nDPI's own reader is the oracle: every protocol ndpiReader reports for a
+ * snippet is the protocol (or sub-protocol) of at least one of our flows. */
+Test(replay, every_ndpi_snippet_gets_the_protocols_ndpireader_names)
+{
+	static const char dir[] = "../shared/pcaps/real/ndpi-iot";
+	if (access(dir, R_OK) != 0)
+		cr_skip_test("%s is absent: no nDPI snippets to check", dir);
+	char cmd[700], path[512];
+	snprintf(cmd, sizeof(cmd), "ls %s/*.pcap %s/*.pcapng", dir, dir);
+	FILE *ls = popen(cmd, "r");
+	cr_assert_not_null(ls);
+	int files = 0, protocols = 0;
+	while (fgets(path, sizeof(path), ls)) {
+		path[strcspn(path, "\n")] = '\0';
+		char args[600];
+		snprintf(args, sizeof(args), "replay --flows --json '%s'", path);
+		struct run r = run_iotids(args);
+		cr_expect_eq(r.status, 0, "%s: %s", path, r.err);
+		files++;
+		snprintf(cmd, sizeof(cmd),
+			 "ndpiReader -i '%s' 2>/dev/null | sed -n '/Detected protocols/,/^$/p' | awk 'NR>1 && NF {print $1}'",
+			 path);
+		FILE *nr = popen(cmd, "r");
+		cr_assert_not_null(nr);
+		char proto[128];
+		while (fscanf(nr, "%127s", proto) == 1) {
+			if (!strcmp(proto, "Unknown"))
+				continue;
+			protocols++;
+			/* "TLS.Amazon" counts for TLS and for Amazon. */
+			bool found = false;
+			size_t plen = strlen(proto);
+			for (const char *s = r.out; !found && (s = strstr(s, "\"l7\":\"")) != NULL;) {
+				s += 6;
+				const char *end = strchr(s, '"');
+				for (const char *part = s; part < end;) {
+					const char *dot = memchr(part, '.', (size_t)(end - part));
+					size_t n = (size_t)((dot ? dot : end) - part);
+					found |= n == plen && !memcmp(part, proto, n);
+					part += n + 1;
+				}
+			}
+			cr_expect(found, "%s: ndpiReader reports %s, iotids has no such flow", path, proto);
+		}
+		pclose(nr);
+		run_free(&r);
+	}
+	pclose(ls);
+	cr_expect_gt(files, 20);
+	cr_expect_gt(protocols, 40);
 }
 
 Test(replay, a_missing_file_is_one_clear_line_and_exit_1)
