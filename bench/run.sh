@@ -68,13 +68,12 @@ cat "$mix" "$flood" "$flood_small" >/dev/null
 echo
 echo '"floor": plain pcap_next_ex loop (the targets'"'"' reference); "buf floor": the same loop'
 echo 'reading through the 256 KiB buffer iotids uses. ratio = iotids/floor, buf ratio = iotids/buf floor.'
-printf '\n%-18s %9s %12s %12s %12s %6s %7s %9s %9s\n' capture packets "floor pkt/s" \
-	"buf floor" "iotids pkt/s" ratio target "buf ratio" "peak RSS"
-report() { # name file target
+report() { # name file target [iotids args]
 	local name=$1 f=$2 target=$3
+	shift 3
 	read -r n floor < <(best_floor "$f")
 	read -r _ buffloor < <(best_floor --buffer 262144 "$f")
-	read -r pps rss < <(best_replay "$f" "$n")
+	read -r pps rss < <(best_replay "$f" "$n" "$@")
 	local ratio bratio verdict
 	ratio=$(awk -v a="$pps" -v b="$floor" 'BEGIN{printf "%.2f", a/b}')
 	bratio=$(awk -v a="$pps" -v b="$buffloor" 'BEGIN{printf "%.2f", a/b}')
@@ -83,10 +82,51 @@ report() { # name file target
 		"$ratio" ">=$target" "$bratio" $((rss / 1024)) "$verdict"
 	echo "$rss" >"$DATA/$name.rss"
 }
-report iot-mix "$mix" 0.80
-report syn-flood "$flood" 0.30
+# The foundation's targets are for decoding, flows, devices and windows
+# alone: nDPI off.
+echo
+echo "Without nDPI (--no-dpi): the foundation layer"
+printf '\n%-18s %9s %12s %12s %12s %6s %7s %9s %9s\n' capture packets "floor pkt/s" \
+	"buf floor" "iotids pkt/s" ratio target "buf ratio" "peak RSS"
+report iot-mix "$mix" 0.80 --no-dpi
+report syn-flood "$flood" 0.30 --no-dpi
+report syn-flood-quarter "$flood_small" 0.30 --no-dpi
+
+# With nDPI (the default) against nDPI's own reader on the same captures.
+best_ndpireader() { # file packets -> pps
+	local best=0
+	for _ in $(seq "$RUNS"); do
+		local t0 t1
+		t0=$(date +%s.%N)
+		ndpiReader -i "$1" -q >/dev/null 2>&1
+		t1=$(date +%s.%N)
+		best=$(awk -v a="$best" -v n="$2" -v t0="$t0" -v t1="$t1" 'BEGIN{p=n/(t1-t0); print (p>a)?p:a}')
+	done
+	echo "$best"
+}
+echo
+echo "With nDPI (default), against ndpiReader -q (libndpi-bin) on the same capture"
+printf '\n%-18s %9s %14s %14s %7s %8s %9s\n' capture packets "ndpiReader/s" "iotids pkt/s" ratio target "peak RSS"
+dpi_report() { # name file packets target
+	local name=$1 f=$2 n=$3 target=$4
+	local nr pps rss ratio verdict
+	nr=$(best_ndpireader "$f" "$n")
+	read -r pps rss < <(best_replay "$f" "$n")
+	ratio=$(awk -v a="$pps" -v b="$nr" 'BEGIN{printf "%.2f", a/b}')
+	verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN{print (r>=t)?"ok":"MISSED"}')
+	printf '%-18s %9d %14.0f %14.0f %7s %8s %5d MiB  %s\n' "$name" "$n" "$nr" "$pps" "$ratio" ">=$target" \
+		$((rss / 1024)) "$verdict"
+	echo "$rss" >"$DATA/$name-dpi.rss"
+}
+dpi_report iot-mix "$mix" "$MIX_PACKETS" 1.5
+cp "$DATA/last.json" "$DATA/mix-dpi.json"
+# ndpiReader keeps every flow of a flood (tens of thousands of packets per
+# second): the floods are measured with nDPI on for memory only.
+read -r _ rss < <(RUNS=1 best_replay "$flood" "$FLOOD_PACKETS")
+echo "$rss" >"$DATA/syn-flood-dpi.rss"
 cp "$DATA/last.json" "$DATA/flood.json"
-report syn-flood-quarter "$flood_small" 0.30
+read -r _ rss < <(RUNS=1 best_replay "$flood_small" $((FLOOD_PACKETS / 4)))
+echo "$rss" >"$DATA/syn-flood-quarter-dpi.rss"
 
 # Memory per tracked flow: the flow table's own accounting at the cap, and
 # the growth of the whole process from a run that never fills the table to
@@ -97,12 +137,22 @@ table_bytes=$(jq '.flows.memory_bytes' "$DATA/flood.json")
 peak=$(jq '.flows.peak' "$DATA/flood.json")
 evicted=$(jq '.flows.ended.evicted' "$DATA/flood.json")
 created=$(jq '.flows.created' "$DATA/flood.json")
-rss_full=$(cat "$DATA/syn-flood.rss")
-rss_quarter=$(cat "$DATA/syn-flood-quarter.rss")
+rss_full=$(cat "$DATA/syn-flood-dpi.rss")
+rss_quarter=$(cat "$DATA/syn-flood-quarter-dpi.rss")
 echo
+echo "Memory, nDPI on (default settings)"
 echo "syn-flood flows: created $created, evicted $evicted, peak $peak tracked at once"
 awk -v b="$table_bytes" -v p="$peak" 'BEGIN{printf "flow table bytes per tracked flow: %.0f (target <= 300)\n", b/p}'
 awk -v a="$rss_full" -v t="$rss_tiny" -v p="$peak" \
 	'BEGIN{printf "process growth per tracked flow:   %.0f bytes (peak RSS %d KiB at the cap, %d KiB with 1000 packets)\n", (a-t)*1024/p, a, t}'
 awk -v a="$rss_full" -v q="$rss_quarter" -v n="$FLOOD_PACKETS" \
 	'BEGIN{printf "memory once the cap is reached:    %d KiB after %d packets, %d KiB after %d (%+.1f%%)\n", q, n/4, a, n, (a-q)*100/q}'
+
+# The mix with detection over: every flow at the cap has finished nDPI (or
+# never needed it), so growth per flow is what a tracked flow costs.
+mix_peak=$(jq '.flows.peak' "$DATA/mix-dpi.json")
+mix_table=$(jq '.flows.memory_bytes' "$DATA/mix-dpi.json")
+under=$(jq '.dpi.peak_under_detection' "$DATA/mix-dpi.json")
+rss_mix=$(cat "$DATA/iot-mix-dpi.rss")
+awk -v b="$mix_table" -v p="$mix_peak" -v a="$rss_mix" -v t="$rss_tiny" -v u="$under" \
+	'BEGIN{printf "iot-mix with nDPI: %d flows tracked at peak (at most %d under detection at once): table %.0f bytes per flow (target <= 300), process growth %.0f bytes per flow (DNS cache and names included)\n", p, u, b/p, (a-t)*1024/p}'

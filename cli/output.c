@@ -155,6 +155,22 @@ static json_t *chain_json(const struct iname *chain)
 	return a;
 }
 
+struct flow_l7 {
+	uint16_t master, app, category;
+	bool guessed;
+};
+
+/* A flow's protocol, or nDPI's guess from its ports when it never had one. */
+static struct flow_l7 flow_l7(const struct out_ctx *c, const struct flow *f)
+{
+	struct flow_l7 p = {f->l7_master, f->l7_app, f->l7_category, false};
+	if (c->dpi && dpi_unclassified(f)) {
+		dpi_guess(c->dpi, f, &p.master, &p.app, &p.category);
+		p.guessed = true;
+	}
+	return p;
+}
+
 int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why)
 {
 	char pbuf[8];
@@ -186,10 +202,10 @@ int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum
 	json_object_set_new(o, "fwd", side_json(&f->fwd, tcp));
 	json_object_set_new(o, "rev", side_json(&f->rev, tcp));
 	char l7[64], dom[256];
-	json_object_set_new(o, "l7", json_str_or_null(l7_name(c, f->l7_master, f->l7_app, l7, sizeof(l7))));
-	json_object_set_new(o, "l7_guessed", json_boolean(f->l7_state == DPI_GUESSED));
-	json_object_set_new(o, "category",
-			    json_str_or_null(c->dpi && f->l7_state ? dpi_category_name(c->dpi, f->l7_category) : NULL));
+	struct flow_l7 p = flow_l7(c, f);
+	json_object_set_new(o, "l7", json_str_or_null(l7_name(c, p.master, p.app, l7, sizeof(l7))));
+	json_object_set_new(o, "l7_guessed", json_boolean(c->dpi && p.guessed));
+	json_object_set_new(o, "category", json_str_or_null(c->dpi ? dpi_category_name(c->dpi, p.category) : NULL));
 	json_object_set_new(o, "name", json_str_or_null(f->name ? iname_str(f->name) : NULL));
 	json_object_set_new(o, "name_source", json_str_or_null(name_source(f->name_source)));
 	json_object_set_new(o, "domain", json_str_or_null(registrable(c, f->name, dom, sizeof(dom))));
@@ -349,7 +365,8 @@ void out_flow_text(FILE *out, const struct out_ctx *c, const struct flow *f, enu
 	const uint8_t *dev = flow_device_mac(f);
 	if (dev)
 		dev_mac_format(dev, mac, sizeof(mac));
-	const char *proto = l7_name(c, f->l7_master, f->l7_app, l7, sizeof(l7));
+	struct flow_l7 p = flow_l7(c, f);
+	const char *proto = l7_name(c, p.master, p.app, l7, sizeof(l7));
 	fprintf(out, "%-6s %-46s %-46s %-8s %9llu %12llu %-17s %-11s %-7s %-20s %s\n",
 		flow_proto_name(f->proto, pbuf, sizeof(pbuf)), endpoint(&f->src, f->sport, s, sizeof(s)),
 		endpoint(&f->dst, f->dport, d, sizeof(d)), flow_dir_name(f->dir),

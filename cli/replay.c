@@ -178,11 +178,9 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 	const struct dpi *dpi = trk_dpi(t);
 	if (dpi) {
 		const struct dpi_stats *p = dpi_stats(dpi);
-		fprintf(out,
-			"nDPI        %llu flows classified, %llu unknown, %llu guessed from ports (no payload), %llu not "
-			"inspected (peak %llu under detection)\n",
-			(unsigned long long)p->classified, (unsigned long long)p->unknown, (unsigned long long)p->guessed,
-			(unsigned long long)p->no_state, (unsigned long long)p->peak);
+		fprintf(out, "nDPI        %llu flows classified, %llu unknown, %llu not inspected (peak %llu under detection)\n",
+			(unsigned long long)p->classified, (unsigned long long)p->unknown, (unsigned long long)p->no_state,
+			(unsigned long long)p->peak);
 	}
 	fprintf(out, "names       %llu flows by DNS, %llu by TLS/QUIC SNI, %llu by HTTP Host\n",
 		(unsigned long long)ts->flows_named[FLOW_NAME_DNS], (unsigned long long)ts->flows_named[FLOW_NAME_SNI],
@@ -251,7 +249,6 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 		json_t *d = json_object();
 		json_object_set_new(d, "classified", json_integer((json_int_t)p->classified));
 		json_object_set_new(d, "unknown", json_integer((json_int_t)p->unknown));
-		json_object_set_new(d, "guessed", json_integer((json_int_t)p->guessed));
 		json_object_set_new(d, "not_inspected", json_integer((json_int_t)p->no_state));
 		json_object_set_new(d, "peak_under_detection", json_integer((json_int_t)p->peak));
 		json_object_set_new(o, "dpi", d);

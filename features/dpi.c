@@ -140,19 +140,23 @@ static uint32_t v4_host_order(const struct ip_addr *ip)
 			    : 0;
 }
 
+bool dpi_unclassified(const struct flow *f)
+{
+	return f->l7_state == DPI_WAITING || f->l7_state == DPI_NO_STATE;
+}
+
+void dpi_guess(const struct dpi *d, const struct flow *f, uint16_t *master, uint16_t *app, uint16_t *category)
+{
+	ndpi_protocol p = ndpi_guess_undetected_protocol(d->ndpi, NULL, f->proto, v4_host_order(&f->src), f->sport,
+							 v4_host_order(&f->dst), f->dport);
+	*master = p.master_protocol;
+	*app = p.app_protocol;
+	*category = (uint16_t)p.category;
+}
+
 void dpi_flow_end(struct dpi *d, struct flow *f, struct dpi_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (f->l7_state == DPI_WAITING || f->l7_state == DPI_NO_STATE) {
-		ndpi_protocol p = ndpi_guess_undetected_protocol(d->ndpi, NULL, f->proto, v4_host_order(&f->src), f->sport,
-								 v4_host_order(&f->dst), f->dport);
-		f->l7_master = p.master_protocol;
-		f->l7_app = p.app_protocol;
-		f->l7_category = (uint16_t)p.category;
-		f->l7_state = DPI_GUESSED;
-		d->stats.guessed++;
-		return;
-	}
 	if (f->l7_state != DPI_RUNNING)
 		return;
 	uint8_t guessed = 0;

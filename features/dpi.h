@@ -9,9 +9,10 @@
  * table entry. States are capped (max_states); a flow that finds none is
  * left unclassified and counted. The result lives in the flow (l7_*), and
  * the server name nDPI saw (TLS/QUIC SNI, HTTP Host) is handed to the
- * caller to name the flow when DNS did not. A flow that ends without ever
- * carrying payload (a scan, an unanswered SYN) gets nDPI's guess from its
- * ports, marked as a guess (DPI_GUESSED), as ndpiReader reports it.
+ * caller to name the flow when DNS did not. A flow that never carried
+ * payload (a scan, an unanswered SYN) can be given nDPI's guess from its
+ * ports (dpi_guess), as ndpiReader reports it; that is done when the flow is
+ * printed, not when it ends, so a SYN flood costs no guess per packet.
  */
 #ifndef IOTIDS_DPI_H
 #define IOTIDS_DPI_H
@@ -34,7 +35,6 @@ enum dpi_state {
 	DPI_RUNNING,      /* nDPI state attached */
 	DPI_DONE,         /* classified, or nDPI gave up */
 	DPI_NO_STATE,     /* no state was free: not classified */
-	DPI_GUESSED,      /* ended without payload (or state): nDPI's guess from the ports */
 };
 
 struct dpi_result {
@@ -48,7 +48,6 @@ struct dpi_stats {
 	uint64_t classified;       /* ended with a protocol */
 	uint64_t unknown;          /* nDPI gave up without one */
 	uint64_t no_state;         /* flows left out: max_states reached */
-	uint64_t guessed;          /* ended with a guess from their ports */
 };
 
 struct dpi;
@@ -60,9 +59,14 @@ void dpi_free(struct dpi *d);
 /* Feeds packet m of flow f (TCP and UDP only) until detection ends. */
 void dpi_packet(struct dpi *d, struct flow *f, const struct pkt_meta *m, struct dpi_result *out);
 
-/* The flow is ending: ends a running detection with what nDPI has, or
- * guesses from the ports for a flow that never carried payload. */
+/* The flow is ending: ends a running detection with what nDPI has. */
 void dpi_flow_end(struct dpi *d, struct flow *f, struct dpi_result *out);
+
+/* True when f was never classified (no payload, or no state was free):
+ * its protocol can only be guessed. */
+bool dpi_unclassified(const struct flow *f);
+/* nDPI's guess for an unclassified flow, from its protocol and ports. */
+void dpi_guess(const struct dpi *d, const struct flow *f, uint16_t *master, uint16_t *app, uint16_t *category);
 
 /* "TLS.Amazon", "DNS", "Unknown" ... into buf. */
 const char *dpi_proto_name(const struct dpi *d, uint16_t master, uint16_t app, char *buf, size_t len);

@@ -89,7 +89,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 		f->failed = true;
 		count_failed(t, f);
 	}
-	if (t->dpi && f->l7_state != DPI_DONE) {
+	if (t->dpi && f->l7_state == DPI_RUNNING) {
 		struct dpi_result r;
 		dpi_flow_end(t->dpi, f, &r);
 		if (r.finished)
