@@ -119,6 +119,12 @@ struct raw_opt {
 	bool cut; /* more data arrived than RAW_MAX holds */
 };
 
+static void strip_trailing_nuls(struct raw_opt *r)
+{
+	while (r->len > 0 && r->b[r->len - 1] == 0)
+		r->len--;
+}
+
 enum raw_slot { RAW_HOSTNAME, RAW_VENDOR_CLASS, RAW_PARAM_LIST, RAW_CLIENT_ID, RAW_FQDN, RAW_COUNT };
 
 enum area { AREA_OPTIONS, AREA_FILE, AREA_SNAME };
@@ -477,7 +483,11 @@ int dhcp_parse(const uint8_t *p, size_t len, struct dhcp_msg *out)
 
 	int rc = parse_message(&st, p, len);
 
-	/* Rendered whatever the result: "fields decoded before the fault are kept". */
+	/* Rendered whatever the result: "fields decoded before the fault are kept".
+	 * Some stacks send strings with their C terminator ("doorbell\0"):
+	 * trailing NULs are padding, not part of the name. */
+	strip_trailing_nuls(&st.raw[RAW_HOSTNAME]);
+	strip_trailing_nuls(&st.raw[RAW_VENDOR_CLASS]);
 	text_sanitize(out->hostname, sizeof(out->hostname), st.raw[RAW_HOSTNAME].b, st.raw[RAW_HOSTNAME].len);
 	text_sanitize(out->vendor_class, sizeof(out->vendor_class), st.raw[RAW_VENDOR_CLASS].b,
 		      st.raw[RAW_VENDOR_CLASS].len);

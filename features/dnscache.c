@@ -118,6 +118,12 @@ void dnsc_add(struct dns_cache *c, struct device *d, const struct ip_addr *addr,
 {
 	if (!qname)
 		return;
+	/* RFC 2181 section 8: a TTL with the top bit set means 0. Past a week
+	 * (RFC 8767's cap for serving stale data) an answer is not trusted. */
+	if (ttl_s & 0x80000000u)
+		ttl_s = 0;
+	if (ttl_s > DNSC_MAX_TTL_S)
+		ttl_s = DNSC_MAX_TTL_S;
 	uint32_t idx = find(c, d, addr);
 	if (idx != POOL_NONE) {
 		drop(c, idx);

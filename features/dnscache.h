@@ -29,6 +29,7 @@
 #include "features/ipaddr.h"
 
 #define DNSC_GRACE_S 600
+#define DNSC_MAX_TTL_S (7u * 24 * 3600)
 
 struct dnsc_stats {
 	uint64_t entries, peak;

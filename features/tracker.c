@@ -72,7 +72,11 @@ static void name_from_dpi(struct tracker *t, struct flow *f, struct device *init
 	/* "Host: 203.0.113.7" names nothing. */
 	if (f->name || r->host_source == FLOW_NAME_NONE || ip_parse(r->host, &literal) == 0)
 		return;
-	f->name = intern_get(t->names, r->host, strlen(r->host));
+	/* "example.org." is the name DNS knows as "example.org". */
+	size_t len = strlen(r->host);
+	if (len > 1 && r->host[len - 1] == '.')
+		len--;
+	f->name = intern_get(t->names, r->host, len);
 	if (!f->name)
 		return;
 	f->name_source = r->host_source;
@@ -464,7 +468,8 @@ static void learn_from_payload(struct tracker *t, const struct pkt_meta *m, stru
 			int rc = dns_parse(m->payload, m->payload_len, t->msg);
 			(*(rc == DNS_OK ? &t->stats.dns_parsed : &t->stats.dns_malformed))++;
 			learn_dns_answer(t, rcv, t->msg);
-		} else if (m->sport == PORT_DHCP_CLIENT && m->dport == PORT_DHCP_SERVER) {
+		} else if (m->dport == PORT_DHCP_SERVER && (m->sport == PORT_DHCP_CLIENT || m->sport == PORT_DHCP_SERVER)) {
+			/* From the client (68), or from a relay agent (67 -> 67). */
 			learn_dhcp(t, m, snd);
 		} else if (m->sport == PORT_SSDP || m->dport == PORT_SSDP) {
 			learn_ssdp(t, m, snd);
