@@ -436,11 +436,16 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "iotids: %s\n", err);
 		return CLI_EXIT_RUNTIME;
 	}
-	struct oui_db *oui = oui_load(cfg.oui_dir, err, sizeof(err));
-	struct domain_db *psl = oui ? domain_open(cfg.psl_path, err, sizeof(err)) : NULL;
-	if (!oui || !psl) {
+	/* Vendors are only printed with the device table: the registry (40 ms
+	 * to load) is read only then, before any packet, so a bad path still
+	 * fails early. */
+	struct oui_db *oui = NULL;
+	if (r.show & SHOW_DEVICES)
+		oui = oui_load(cfg.oui_dir, err, sizeof(err));
+	struct domain_db *psl = oui || !(r.show & SHOW_DEVICES) ? domain_open(cfg.psl_path, err, sizeof(err)) : NULL;
+	if (!psl) {
 		fprintf(stderr, "iotids: %s (set identity.%s in the configuration)\n", err,
-			oui ? "public_suffix_list" : "oui_dir");
+			(r.show & SHOW_DEVICES) && !oui ? "oui_dir" : "public_suffix_list");
 		oui_free(oui);
 		cap_close(src);
 		return CLI_EXIT_RUNTIME;

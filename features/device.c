@@ -10,6 +10,7 @@
 struct dev_entry {
 	struct device d;
 	struct lru_link lru;
+	uint32_t self;  /* its own index: a handle without a division */
 	uint32_t hnext;
 	bool touched;  /* active since it was placed at the list's tail */
 };
@@ -176,6 +177,7 @@ static struct device *create(struct dev_table *t, const uint8_t *mac, const stru
 	}
 	struct dev_entry *e = dev_at(t, idx);
 	struct device *d = &e->d;
+	e->self = idx;
 	d->id = t->next_id++;
 	if (mac) {
 		d->has_mac = true;
@@ -226,8 +228,9 @@ struct device *dev_table_by_mac(struct dev_table *t, const uint8_t mac[6], uint6
 
 uint32_t dev_table_handle(const struct dev_table *t, const struct device *d)
 {
+	(void)t;
 	/* The device is the first member of its entry. */
-	return pool_index(t->devs, d);
+	return ((const struct dev_entry *)d)->self;
 }
 
 struct device *dev_table_by_handle(struct dev_table *t, uint32_t h, const uint8_t mac[6], uint64_t now_us)

@@ -40,12 +40,6 @@ static inline void *pool_at(const struct pool *p, uint32_t idx)
 	return p->base + (size_t)idx * p->elem_size;
 }
 
-/* The index of an entry of p (the inverse of pool_at). */
-static inline uint32_t pool_index(const struct pool *p, const void *entry)
-{
-	return (uint32_t)((size_t)((const uint8_t *)entry - p->base) / p->elem_size);
-}
-
 uint32_t pool_used(const struct pool *p);
 /* Bytes of entries ever used (what the pool costs in memory so far). */
 size_t pool_bytes(const struct pool *p);

@@ -34,6 +34,9 @@ struct tracker {
 	struct dns_msg *msg;      /* scratch for DNS and mDNS (large) */
 	struct trk_stats stats;
 	uint64_t now_us;
+	/* The device (handle + 1) last found as a sender [1] and a receiver [0]:
+	 * a new flow's devices are usually those of the flow before it. */
+	uint32_t recent[2];
 };
 
 static bool mac_unicast(const uint8_t mac[6])
@@ -257,16 +260,20 @@ static struct device *flow_end_device(struct tracker *t, struct flow *f, const s
 	uint32_t *cached = &f->user[FLOW_DEV_SLOT + (initiator ? 0 : 1)];
 	const uint8_t *mac = sender ? m->src_mac : m->dst_mac;
 	bool has_mac = sender ? m->has_src_mac : m->has_dst_mac;
-	if (*cached && local && has_mac) {
-		struct device *d = dev_table_by_handle(t->devs, *cached - 1, mac, m->ts_us);
+	uint32_t h = *cached ? *cached : t->recent[sender];
+	if (h && local && has_mac) {
+		struct device *d = dev_table_by_handle(t->devs, h - 1, mac, m->ts_us);
 		if (d) {
 			if (sender && !ip_is_unspecified(&m->src))
 				dev_table_bind_ip(t->devs, d, &m->src);
+			*cached = t->recent[sender] = h;
 			return d;
 		}
 	}
 	struct device *d = endpoint_device(t, m, sender, local);
 	*cached = d && d->has_mac ? dev_table_handle(t->devs, d) + 1 : 0;
+	if (*cached)
+		t->recent[sender] = *cached;
 	return d;
 }
 
