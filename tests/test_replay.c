@@ -611,6 +611,34 @@ Test(replay, a_bad_config_file_names_its_line_and_exits_2)
 	run_free(&r);
 }
 
+Test(replay, a_missing_registry_or_suffix_list_is_one_clear_line_and_exit_1)
+{
+	char path[128], args[256];
+	snprintf(path, sizeof(path), "%s/paths.yaml", tmpdir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("identity: {oui_dir: /nonexistent/ieee}\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "replay --devices --config %s " DEMO, path);
+	struct run r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "/nonexistent/ieee/oui.csv"), "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "identity.oui_dir"), "%s", r.err);
+	cr_expect_eq(r.out_len, 0, "nothing may be printed before the failure");
+	run_free(&r);
+
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("identity: {public_suffix_list: /nonexistent/psl.dat}\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "replay --config %s " DEMO, path);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "/nonexistent/psl.dat"), "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "identity.public_suffix_list"), "%s", r.err);
+	run_free(&r);
+}
+
 Test(replay, home_net_flag_changes_what_is_local)
 {
 	/* With only 10/8 as home, the demo's 192.168.1.x devices are remote. */
