@@ -141,57 +141,11 @@ struct dhcp_state {
 /* Rendering into fixed text buffers                                        */
 /* ------------------------------------------------------------------------ */
 
-/* A text buffer filled piece by piece; a piece is written whole or not at
- * all, so a cut never splits a code, a hex byte or an escape. */
-struct textbuf {
-	char *s;
-	size_t cap; /* with the NUL */
-	size_t len;
-	bool full;
-};
-
-static void tb_init(struct textbuf *tb, char *s, size_t cap)
-{
-	tb->s = s;
-	tb->cap = cap;
-	tb->len = 0;
-	tb->full = false;
-	s[0] = '\0';
-}
-
-static bool tb_put(struct textbuf *tb, const char *piece, size_t n)
-{
-	if (tb->full || tb->len + n >= tb->cap) {
-		tb->full = true;
-		return false;
-	}
-	memcpy(tb->s + tb->len, piece, n);
-	tb->len += n;
-	tb->s[tb->len] = '\0';
-	return true;
-}
-
-/* Appends the sanitised form of one label segment (at most DNS_LABEL_MAX
- * bytes, which the caller guarantees); when it does not fit whole, as much
- * as fits at a character boundary (text_sanitize cuts there), and the
- * buffer is full. */
-static bool tb_put_segment(struct textbuf *tb, const uint8_t *in, size_t n)
-{
-	char tmp[4 * DNS_LABEL_MAX + 1]; /* every byte sanitises to at most 4 characters */
-	if (tb->full)
-		return false;
-	size_t m = text_sanitize(tmp, sizeof(tmp), in, n < DNS_LABEL_MAX ? n : DNS_LABEL_MAX);
-	if (tb_put(tb, tmp, m))
-		return true;
-	tb->len += text_sanitize(tb->s + tb->len, tb->cap - tb->len, in, n);
-	return false;
-}
-
 /* Decimal codes joined by ',' — the form fingerprint databases use. */
 static void render_param_list(char *dst, size_t cap, const struct raw_opt *r)
 {
-	struct textbuf tb;
-	tb_init(&tb, dst, cap);
+	struct text_buf tb;
+	text_buf_init(&tb, dst, cap);
 	for (size_t i = 0; i < r->len; i++) {
 		char piece[5]; /* ',' and up to three digits */
 		size_t n = 0;
@@ -203,7 +157,7 @@ static void render_param_list(char *dst, size_t cap, const struct raw_opt *r)
 		if (v >= 10)
 			piece[n++] = (char)('0' + v / 10 % 10);
 		piece[n++] = (char)('0' + v % 10);
-		if (!tb_put(&tb, piece, n))
+		if (!text_buf_put(&tb, piece, n))
 			return;
 	}
 }
@@ -212,8 +166,8 @@ static void render_param_list(char *dst, size_t cap, const struct raw_opt *r)
 static void render_hex(char *dst, size_t cap, const struct raw_opt *r)
 {
 	static const char hex[] = "0123456789abcdef";
-	struct textbuf tb;
-	tb_init(&tb, dst, cap);
+	struct text_buf tb;
+	text_buf_init(&tb, dst, cap);
 	for (size_t i = 0; i < r->len; i++) {
 		char piece[3];
 		size_t n = 0;
@@ -221,32 +175,9 @@ static void render_hex(char *dst, size_t cap, const struct raw_opt *r)
 			piece[n++] = ':';
 		piece[n++] = hex[r->b[i] >> 4];
 		piece[n++] = hex[r->b[i] & 15];
-		if (!tb_put(&tb, piece, n))
+		if (!text_buf_put(&tb, piece, n))
 			return;
 	}
-}
-
-/* One wire-form label. Label bytes are sanitised; a '.' inside a label is
- * written \x2e so that "a.b" as one label never reads as two labels (the
- * backslash itself is always escaped by text_sanitize, so this stays
- * unambiguous). */
-static bool put_label(struct textbuf *tb, struct cursor *label)
-{
-	static const char dot_escape[] = "\\x2e";
-	while (cur_left(label) > 0) {
-		const uint8_t *seg = cur_ptr(label);
-		const uint8_t *dot = memchr(seg, '.', cur_left(label));
-		size_t n = dot ? (size_t)(dot - seg) : cur_left(label);
-		if (!tb_put_segment(tb, seg, n))
-			return false;
-		if (!cur_skip(label, n))
-			return false;
-		if (dot) {
-			if (!tb_put(tb, dot_escape, sizeof(dot_escape) - 1) || !cur_skip(label, 1))
-				return false;
-		}
-	}
-	return true;
 }
 
 /*
@@ -258,10 +189,10 @@ static bool put_label(struct textbuf *tb, struct cursor *label)
  */
 static bool render_fqdn(char *dst, size_t cap, const struct raw_opt *r)
 {
-	struct textbuf tb;
+	struct text_buf tb;
 	struct cursor c;
 	uint8_t flags;
-	tb_init(&tb, dst, cap);
+	text_buf_init(&tb, dst, cap);
 	if (r->len == 0)
 		return true; /* option absent */
 	cur_init(&c, r->b, r->len);
@@ -283,15 +214,15 @@ static bool render_fqdn(char *dst, size_t cap, const struct raw_opt *r)
 			return true; /* the root label: a fully qualified name */
 		if (n > DNS_LABEL_MAX)
 			return false; /* a compression pointer or a reserved label type */
-		struct cursor label = c;
-		cur_limit(&label, n);
+		const uint8_t *label = cur_ptr(&c);
+		size_t have = cur_left(&c) < n ? cur_left(&c) : n;
 		bool whole = cur_skip(&c, n);
 		if (!whole && !r->cut)
 			return false; /* the label runs past the option */
 		if (!first)
-			tb_put(&tb, ".", 1);
+			text_buf_put(&tb, ".", 1);
 		first = false;
-		put_label(&tb, &label);
+		text_buf_put_label(&tb, label, have, true);
 		if (!whole)
 			return true; /* we cut the data (RAW_MAX), the sender did not */
 	}

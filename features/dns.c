@@ -33,8 +33,7 @@ _Static_assert(DNS_TEXT_MAX >= 4 * 250 + 3 + 1, "DNS_TEXT_MAX cannot hold the lo
 
 #define HEADER_LEN 12
 #define LABEL_MAX 63 /* RFC 1035 section 2.3.4: the length byte's top two bits are the label type */
-/* Text of one label or one TXT string: at most 4 text bytes per byte, and a NUL. */
-#define LABEL_TEXT_MAX (4 * LABEL_MAX + 1)
+/* Text of one TXT string: at most 4 text bytes per byte, and a NUL. */
 #define TXT_STRING_TEXT_MAX (4 * 255 + 1)
 
 #define LABEL_TYPE_MASK 0xc0
@@ -45,54 +44,6 @@ _Static_assert(DNS_TEXT_MAX >= 4 * 250 + 3 + 1, "DNS_TEXT_MAX cannot hold the lo
  * (records), RFC 6762 sections 5.4 and 10.2. No unicast DNS class uses it
  * except the private-use range, so it is split off whatever the port. */
 #define CLASS_TOP_BIT 0x8000u
-
-/* Text assembled from pieces. A piece either fits whole or stops the text
- * for good, so a cut text is always a prefix made of whole pieces. With
- * DNS_TEXT_MAX as derived in dns.h no legal name is ever cut. */
-struct textbuf {
-	char *s;
-	size_t cap;
-	size_t len;
-	bool cut;
-};
-
-static void tb_init(struct textbuf *t, char *s, size_t cap)
-{
-	t->s = s;
-	t->cap = cap;
-	t->len = 0;
-	t->cut = false;
-	s[0] = '\0';
-}
-
-static void tb_put(struct textbuf *t, const char *p, size_t n)
-{
-	if (t->cut || n >= t->cap - t->len) {
-		t->cut = true;
-		return;
-	}
-	memcpy(t->s + t->len, p, n);
-	t->len += n;
-	t->s[t->len] = '\0';
-}
-
-/* A '.' inside a label is escaped too, or "a.b" as one label would read as
- * two. Splitting at '.' never splits a UTF-8 sequence: its bytes are >= 0x80. */
-static void put_label(struct textbuf *t, const uint8_t *label, size_t n)
-{
-	char tmp[LABEL_TEXT_MAX];
-	size_t i = 0;
-	for (;;) {
-		size_t j = i;
-		while (j < n && label[j] != '.')
-			j++;
-		tb_put(t, tmp, text_sanitize(tmp, sizeof(tmp), label + i, j - i));
-		if (j == n)
-			return;
-		tb_put(t, "\\x2e", 4);
-		i = j + 1;
-	}
-}
 
 /*
  * A name is a sequence of labels ending in the root label (a zero byte) or in
@@ -110,8 +61,8 @@ static void put_label(struct textbuf *t, const uint8_t *label, size_t n)
  */
 static int read_name(const struct cursor *whole, struct cursor *c, char *out, size_t outlen)
 {
-	struct textbuf t;
-	tb_init(&t, out, outlen);
+	struct text_buf t;
+	text_buf_init(&t, out, outlen);
 	struct cursor jump;
 	struct cursor *at = c;
 	size_t run_start = c->off;
@@ -131,8 +82,8 @@ static int read_name(const struct cursor *whole, struct cursor *c, char *out, si
 			if (!cur_bytes(at, label, b))
 				return DNS_ERR_TRUNCATED;
 			if (labels++ > 0)
-				tb_put(&t, ".", 1);
-			put_label(&t, label, b);
+				text_buf_put(&t, ".", 1);
+			text_buf_put_label(&t, label, b, false);
 		} else if ((b & LABEL_TYPE_MASK) == LABEL_POINTER) {
 			uint8_t lo;
 			if (!cur_u8(at, &lo))

@@ -70,3 +70,52 @@ size_t text_sanitize(char *out, size_t outlen, const uint8_t *in, size_t len)
 	out[o] = '\0';
 	return o;
 }
+
+void text_buf_init(struct text_buf *t, char *s, size_t cap)
+{
+	t->s = s;
+	t->cap = cap;
+	t->len = 0;
+	t->cut = false;
+	s[0] = '\0';
+}
+
+bool text_buf_put(struct text_buf *t, const char *piece, size_t n)
+{
+	if (t->cut || n >= t->cap - t->len) {
+		t->cut = true;
+		return false;
+	}
+	memcpy(t->s + t->len, piece, n);
+	t->len += n;
+	t->s[t->len] = '\0';
+	return true;
+}
+
+#define LABEL_MAX 63
+
+bool text_buf_put_label(struct text_buf *t, const uint8_t *label, size_t n, bool partial)
+{
+	char tmp[4 * LABEL_MAX + 1]; /* a byte becomes at most 4 characters */
+	if (n > LABEL_MAX)
+		n = LABEL_MAX;
+	/* Splitting at '.' never splits a UTF-8 sequence: its bytes are >= 0x80. */
+	for (size_t i = 0;;) {
+		size_t j = i;
+		while (j < n && label[j] != '.')
+			j++;
+		if (t->cut)
+			return false;
+		size_t m = text_sanitize(tmp, sizeof(tmp), label + i, j - i);
+		if (!text_buf_put(t, tmp, m)) {
+			if (partial)
+				t->len += text_sanitize(t->s + t->len, t->cap - t->len, label + i, j - i);
+			return false;
+		}
+		if (j == n)
+			return true;
+		if (!text_buf_put(t, "\\x2e", 4))
+			return false;
+		i = j + 1;
+	}
+}

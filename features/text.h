@@ -11,6 +11,7 @@
 #ifndef IOTIDS_TEXT_H
 #define IOTIDS_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,5 +23,24 @@ size_t text_sanitize(char *out, size_t outlen, const uint8_t *in, size_t len);
 /* Length of the well-formed UTF-8 sequence at p (1..4), or 0 if p[0..len)
  * does not start with one. */
 size_t text_utf8_len(const uint8_t *p, size_t len);
+
+/* Text assembled piece by piece into a fixed buffer. A piece goes in whole
+ * or not at all, and the first that does not fit ends the text (cut), so a
+ * cut text is a prefix of whole pieces: never half an escape or code. */
+struct text_buf {
+	char *s;
+	size_t cap;  /* with the NUL */
+	size_t len;
+	bool cut;
+};
+
+void text_buf_init(struct text_buf *t, char *s, size_t cap);
+/* False once the text is cut. */
+bool text_buf_put(struct text_buf *t, const char *piece, size_t n);
+/* One DNS label (RFC 1035: at most 63 bytes; longer is cut there) made safe
+ * with text_sanitize, a '.' inside it written "\x2e" so that one label "a.b"
+ * never reads as two. With partial, a part that does not fit whole is
+ * written up to a character boundary before the text is cut. */
+bool text_buf_put_label(struct text_buf *t, const uint8_t *label, size_t n, bool partial);
 
 #endif

@@ -57,3 +57,43 @@ Test(text, a_short_buffer_cuts_at_a_character_boundary)
 	cr_assert_eq(text_sanitize(out, 1, (const uint8_t *)"x", 1), 0);
 	cr_assert_str_eq(out, "");
 }
+
+Test(text, a_text_buf_takes_whole_pieces_until_one_does_not_fit)
+{
+	char out[8];
+	struct text_buf t;
+	text_buf_init(&t, out, sizeof(out));
+	cr_assert(text_buf_put(&t, "abc", 3));
+	cr_assert(text_buf_put(&t, "def", 3));
+	cr_assert(!text_buf_put(&t, "gh", 2), "7 characters and a NUL do not fit in 8 bytes");
+	cr_assert(t.cut);
+	cr_assert(!text_buf_put(&t, "", 0), "nothing goes in after the cut");
+	cr_assert_str_eq(out, "abcdef");
+}
+
+Test(text, a_label_escapes_its_dots_and_hostile_bytes)
+{
+	char out[64];
+	struct text_buf t;
+	text_buf_init(&t, out, sizeof(out));
+	cr_assert(text_buf_put_label(&t, (const uint8_t *)"a.b\n", 4, false));
+	cr_assert_str_eq(out, "a\\x2eb\\x0a");
+}
+
+Test(text, a_label_that_does_not_fit_is_cut_whole_or_at_a_character_boundary)
+{
+	char out[6];
+	struct text_buf t;
+	text_buf_init(&t, out, sizeof(out));
+	cr_assert(!text_buf_put_label(&t, (const uint8_t *)"abcdefgh", 8, false));
+	cr_assert_str_eq(out, "", "without partial, a part goes in whole or not at all");
+	text_buf_init(&t, out, sizeof(out));
+	cr_assert(!text_buf_put_label(&t, (const uint8_t *)"abcdefgh", 8, true));
+	cr_assert_str_eq(out, "abcde", "with partial, as much as fits");
+	static uint8_t long_label[100];
+	memset(long_label, 'x', sizeof(long_label));
+	char big[200];
+	text_buf_init(&t, big, sizeof(big));
+	cr_assert(text_buf_put_label(&t, long_label, sizeof(long_label), false));
+	cr_assert_eq(strlen(big), 63, "a label is at most 63 bytes");
+}
