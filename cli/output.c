@@ -298,7 +298,7 @@ static const char *destination(const struct win_remote *r, char *buf, size_t len
 
 int out_window_json(FILE *out, const struct out_ctx *c, const struct dev_window *w)
 {
-	char pbuf[8], dbuf[IP_STRLEN + 8], l7[64];
+	char pbuf[8], dbuf[IP_STRLEN + 8], l7[64], dom[256];
 	json_t *o = json_object();
 	json_t *rs = json_array();
 	if (!o || !rs) {
@@ -317,6 +317,11 @@ int out_window_json(FILE *out, const struct out_ctx *c, const struct dev_window 
 		json_object_set_new(x, "local", json_boolean(r->local));
 		json_object_set_new(x, "inbound", json_boolean(r->inbound));
 		json_object_set_new(x, "l7", json_str_or_null(l7_name(c, r->l7_master, r->l7_app, l7, sizeof(l7))));
+		json_object_set_new(x, "category",
+				    json_str_or_null(c->dpi && (r->l7_master || r->l7_app)
+							     ? dpi_category_name(c->dpi, r->l7_category)
+							     : NULL));
+		json_object_set_new(x, "domain", json_str_or_null(registrable(c, r->name, dom, sizeof(dom))));
 		json_object_set_new(x, "flows", json_integer(r->flows));
 		json_object_set_new(x, "packets", json_u64(r->packets));
 		json_object_set_new(x, "bytes", json_u64(r->bytes));

@@ -285,6 +285,7 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 		if (!r->l7_master && !r->l7_app && (f->l7_master || f->l7_app)) {
 			r->l7_master = f->l7_master;
 			r->l7_app = f->l7_app;
+			r->l7_category = f->l7_category;
 		}
 	}
 	return 0;

@@ -34,6 +34,7 @@ struct win_remote {
 	struct ip_addr ip;    /* the other end */
 	struct iname *name;   /* destination name of its flows (the first known), NULL when none */
 	uint16_t l7_master, l7_app; /* nDPI protocol of its flows (the first classified), 0 unknown */
+	uint16_t l7_category;       /* nDPI category of that protocol */
 	uint16_t port;        /* the service port: the responder's port */
 	uint8_t proto;
 	bool local;           /* the other end is on the LAN (a LAN peer or LAN multicast) */

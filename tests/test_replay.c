@@ -179,7 +179,7 @@ Test(replay, json_objects_carry_the_contract_fields)
 {
 	struct run r = run_iotids("replay --flows --devices --windows --json " DEMO);
 	cr_assert_eq(r.status, 0, "%s", r.err);
-	size_t flows = 0, devices = 0, windows = 0;
+	size_t flows = 0, devices = 0, windows = 0, named_remotes = 0;
 	for (char *line = r.out, *eol; *line; line = eol + 1) {
 		eol = strchr(line, '\n');
 		cr_assert_not_null(eol, "output does not end with a newline");
@@ -216,7 +216,21 @@ Test(replay, json_objects_carry_the_contract_fields)
 			}
 			devices++;
 		} else if (!strcmp(type, "window")) {
-			cr_assert(json_is_array(json_object_get(o, "remotes")));
+			json_t *rs = json_object_get(o, "remotes"), *x;
+			size_t k;
+			cr_assert(json_is_array(rs));
+			json_array_foreach(rs, k, x)
+			{
+				const char *dest = json_string_value(json_object_get(x, "destination"));
+				const char *name = json_string_value(json_object_get(x, "name"));
+				cr_assert_not_null(dest, "remote without a destination: %s", line);
+				if (name) {
+					cr_assert_str_eq(dest, name, "a named remote's destination is its name");
+					named_remotes++;
+				} else {
+					cr_assert(strchr(dest, '/'), "an unnamed destination is a folded prefix: %s", dest);
+				}
+			}
 			windows++;
 		} else {
 			cr_assert_fail("unexpected type %s", type);
@@ -226,6 +240,7 @@ Test(replay, json_objects_carry_the_contract_fields)
 	cr_expect_gt(flows, 100);
 	cr_expect_geq(devices, 6);
 	cr_expect_gt(windows, 100);
+	cr_expect_gt(named_remotes, 50);
 	run_free(&r);
 }
 
