@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "detector/detector.h"
 #include "features/device.h"
 #include "features/domain.h"
 #include "features/dpi.h"
@@ -42,6 +43,9 @@ struct out_ctx {
 int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why);
 int out_device_json(FILE *out, const struct out_ctx *c, const struct device *d);
 int out_window_json(FILE *out, const struct out_ctx *c, const struct dev_window *w);
+int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a);
+/* One line a person reads: time, severity, kind, device, what, reasons. */
+void out_alert_text(FILE *out, const struct det_alert *a);
 
 /* Aligned text tables for people; the header goes first. */
 void out_flow_header(FILE *out);

@@ -124,6 +124,14 @@ static const struct key identity_keys[] = {
 };
 static const struct section identity_section = {"identity", identity_keys, 2};
 
+static const struct key detector_keys[] = {
+	{"learn_min", KIND_DURATION, FIELD(learn_min_s), 60, YEAR, NULL},
+	{"learn_max", KIND_DURATION, FIELD(learn_max_s), 60, YEAR, NULL},
+	{"maturity_percent", KIND_UINT, FIELD(maturity_percent), 50, 100, NULL},
+	{"threshold_percent", KIND_UINT, FIELD(threshold_percent), 1, 100, NULL},
+};
+static const struct section detector_section = {"detector", detector_keys, 4};
+
 static const struct key top_keys[] = {
 	{"home_networks", KIND_PREFIXES, 0, 1, CFG_MAX_HOME_NETS, NULL},
 	{"learn_ipv6_prefixes", KIND_BOOL, FIELD(learn_ipv6_prefixes), 0, 0, NULL},
@@ -133,8 +141,9 @@ static const struct key top_keys[] = {
 	{"dpi", KIND_SECTION, 0, 0, 0, &dpi_section},
 	{"names", KIND_SECTION, 0, 0, 0, &names_section},
 	{"identity", KIND_SECTION, 0, 0, 0, &identity_section},
+	{"detector", KIND_SECTION, 0, 0, 0, &detector_section},
 };
-static const struct section top_section = {NULL, top_keys, 8};
+static const struct section top_section = {NULL, top_keys, 9};
 
 static const char *const default_home_nets[] = {
 	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
@@ -169,6 +178,10 @@ void cfg_defaults(struct iotids_config *cfg)
 	cfg->dns_cache_per_device = 1024;
 	snprintf(cfg->oui_dir, sizeof(cfg->oui_dir), "%s", OUI_DEFAULT_DIR);
 	snprintf(cfg->psl_path, sizeof(cfg->psl_path), "%s", DOMAIN_DEFAULT_PSL);
+	cfg->learn_min_s = DAY;
+	cfg->learn_max_s = 7 * DAY;
+	cfg->maturity_percent = 95;
+	cfg->threshold_percent = 75;
 }
 
 const char *cfg_timeout_name(enum cfg_timeout t)

@@ -46,6 +46,10 @@ struct iotids_config {
 	uint32_t dns_cache_per_device;
 	char oui_dir[CFG_PATH_MAX];   /* IEEE registry (Debian ieee-data) */
 	char psl_path[CFG_PATH_MAX];  /* public suffix list (Debian publicsuffix) */
+	uint32_t learn_min_s;         /* a device learns at least this long ... */
+	uint32_t learn_max_s;         /* ... and at most this long ... */
+	uint32_t maturity_percent;    /* ... ending once its maturity reaches this */
+	uint32_t threshold_percent;   /* alerts score at least this */
 };
 
 void cfg_defaults(struct iotids_config *cfg);

@@ -5,6 +5,7 @@
  * keep insertion order, so the same replay prints the same bytes.
  */
 #include <jansson.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -171,15 +172,17 @@ static struct flow_l7 flow_l7(const struct out_ctx *c, const struct flow *f)
 	return p;
 }
 
-int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why)
+/* A flow as JSON; why is NULL for a flow still running (in an alert). */
+static json_t *flow_object(const struct out_ctx *c, const struct flow *f, const enum flow_end *why)
 {
 	char pbuf[8];
 	bool tcp = f->proto == 6;
 	const uint8_t *dev = flow_device_mac(f);
 	json_t *o = json_object();
 	if (!o)
-		return -1;
-	json_object_set_new(o, "type", json_string("flow"));
+		return NULL;
+	if (why)
+		json_object_set_new(o, "type", json_string("flow"));
 	json_object_set_new(o, "id", json_u64(f->id));
 	json_object_set_new(o, "src", json_ip(&f->src));
 	json_object_set_new(o, "dst", json_ip(&f->dst));
@@ -195,7 +198,8 @@ int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum
 	json_object_set_new(o, "first_seen", json_time(flow_first(f)));
 	json_object_set_new(o, "last_seen", json_time(f->last_us));
 	json_object_set_new(o, "state", json_string(flow_state_name(f->state)));
-	json_object_set_new(o, "end", json_string(flow_end_name(why)));
+	if (why)
+		json_object_set_new(o, "end", json_string(flow_end_name(*why)));
 	json_object_set_new(o, "failed", json_boolean(f->failed));
 	if (tcp)
 		json_object_set_new(o, "syn_unanswered", json_boolean(flow_syn_unanswered(f)));
@@ -210,8 +214,14 @@ int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum
 	json_object_set_new(o, "name_source", json_str_or_null(name_source(f->name_source)));
 	json_object_set_new(o, "domain", json_str_or_null(registrable(c, f->name, dom, sizeof(dom))));
 	json_object_set_new(o, "cname_chain", chain_json(f->cname));
-	return emit(out, o);
+	return o;
 }
+
+int out_flow_json(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why)
+{
+	return emit(out, flow_object(c, f, &why));
+}
+
 
 static json_t *ips_json(const struct device *d)
 {
@@ -459,4 +469,67 @@ void out_window_text(FILE *out, const struct dev_window *w)
 		(unsigned long long)w->packets_in, (unsigned long long)w->bytes_out, (unsigned long long)w->bytes_in,
 		w->flows_out, w->flows_in, w->remote_hosts, w->remote_ports, w->lan_peers, w->failed_conns,
 		w->dns_queries, w->n_remotes + w->remotes_dropped, w->partial ? " (partial)" : "");
+}
+
+/* Three decimals: enough for a person, and the same text on every run. */
+static json_t *json_ratio(double v)
+{
+	return json_real(round(v * 1000.0) / 1000.0);
+}
+
+int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a)
+{
+	char host[256];
+	json_t *o = json_object(), *dev = json_object(), *rs = json_array();
+	if (!o || !dev || !rs) {
+		json_decref(o);
+		json_decref(dev);
+		json_decref(rs);
+		return -1;
+	}
+	json_object_set_new(o, "type", json_string("alert"));
+	json_object_set_new(o, "schema_version", json_integer(DET_SCHEMA_VERSION));
+	json_object_set_new(o, "alert_id", json_string(a->alert_id));
+	json_object_set_new(o, "ts", json_time(a->ts_us));
+	json_object_set_new(o, "kind", json_string(a->kind));
+	json_object_set_new(o, "severity", json_string(a->severity));
+	json_object_set_new(o, "score", json_ratio(a->score));
+	json_object_set_new(dev, "mac", json_mac(a->dev->has_mac, a->dev->mac));
+	json_object_set_new(dev, "ips", ips_json(a->dev));
+	json_object_set_new(dev, "vendor", json_str_or_null(device_vendor(c, a->dev)));
+	json_object_set_new(dev, "hostname", json_str_or_null(ident_hostname(a->dev, host, sizeof(host))));
+	json_object_set_new(dev, "state", json_string(det_state_name(a->state)));
+	json_object_set_new(dev, "maturity", json_ratio(a->maturity));
+	json_object_set_new(o, "device", dev);
+	json_object_set_new(o, "about", json_string(a->key));
+	json_object_set_new(o, "repeats", json_integer(a->repeats));
+	for (int i = 0; i < a->n_reasons; i++) {
+		const struct det_reason *r = &a->reasons[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "feature", json_string(r->feature));
+		json_object_set_new(x, "observed", json_string(r->observed));
+		json_object_set_new(x, "baseline", json_string(r->baseline));
+		json_object_set_new(x, "contribution", json_ratio(r->contribution));
+		json_array_append_new(rs, x);
+	}
+	json_object_set_new(o, "reasons", rs);
+	json_object_set_new(o, "flow", a->flow ? flow_object(c, a->flow, NULL) : json_null());
+	return emit(out, o);
+}
+
+void out_alert_text(FILE *out, const struct det_alert *a)
+{
+	char t[24], id[IP_STRLEN];
+	if (a->dev->has_mac)
+		dev_mac_format(a->dev->mac, id, sizeof(id));
+	else
+		ip_format(&a->dev->key_ip, id, sizeof(id));
+	fprintf(out, "ALERT %s %-6s %-22s %s score %.2f: %s", short_time(a->ts_us, t, sizeof(t)), a->severity, a->kind, id,
+		a->score, a->key);
+	for (int i = 0; i < a->n_reasons; i++)
+		fprintf(out, "%s %s=%s (%s)", i ? ";" : " --", a->reasons[i].feature, a->reasons[i].observed,
+			a->reasons[i].baseline);
+	if (a->repeats)
+		fprintf(out, " [+%u repeats]", (unsigned)a->repeats);
+	fputc('\n', out);
 }

@@ -31,6 +31,9 @@ struct replay {
 	bool write_failed;
 	uint64_t flows_printed, windows_printed;
 	struct out_ctx oc;
+	struct detector *det;    /* NULL with --no-detect */
+	FILE *alerts;            /* --alerts FILE (JSON lines), or NULL: stdout */
+	bool alerts_failed;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -57,6 +60,12 @@ static const char replay_usage[] =
 	"  --max-flows N      flow table cap\n"
 	"  --max-devices N    device table cap\n"
 	"  --no-dpi           no nDPI protocol detection (names from DNS only)\n"
+	"  --alerts FILE      alerts as JSON lines into FILE (default: stdout, one\n"
+	"                     line each, or JSON with --json)\n"
+	"  --learn-for DUR    every device learns this long from its first packet,\n"
+	"                     then is enforced (overrides the learning policy)\n"
+	"  --learn            every device keeps learning: no alerts\n"
+	"  --no-detect        no profiles and no alerts\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"Exit status: 0 ok, 1 unreadable or damaged input or write error, 2 usage.\n";
@@ -77,9 +86,38 @@ static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
 	r->flows_printed++;
 }
 
+static void on_alert(void *ctx, const struct det_alert *a)
+{
+	struct replay *r = ctx;
+	if (r->alerts) {
+		if (out_alert_json(r->alerts, &r->oc, a) != 0)
+			r->alerts_failed = true;
+	} else if (r->json) {
+		if (out_alert_json(r->out, &r->oc, a) != 0)
+			r->write_failed = true;
+	} else {
+		out_alert_text(r->out, a);
+	}
+}
+
+static void on_flow_ready(void *ctx, const struct flow *f, const struct device *initiator,
+			  const struct device *responder)
+{
+	struct replay *r = ctx;
+	if (!r->det)
+		return;
+	uint64_t now = f->last_us;
+	if (initiator)
+		det_flow(r->det, initiator, f, true, now);
+	if (responder && responder != initiator)
+		det_flow(r->det, responder, f, false, now);
+}
+
 static void on_window(void *ctx, const struct dev_window *w)
 {
 	struct replay *r = ctx;
+	if (r->det)
+		det_window(r->det, w);
 	if (!(r->show & SHOW_WINDOWS))
 		return;
 	if (r->json) {
@@ -185,6 +223,12 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 	fprintf(out, "names       %llu flows by DNS, %llu by TLS/QUIC SNI, %llu by HTTP Host\n",
 		(unsigned long long)ts->flows_named[FLOW_NAME_DNS], (unsigned long long)ts->flows_named[FLOW_NAME_SNI],
 		(unsigned long long)ts->flows_named[FLOW_NAME_HTTP]);
+	if (r->det) {
+		const struct det_stats *d = det_stats(r->det);
+		fprintf(out, "alerts      %llu (%llu more folded into them), %llu profiles\n",
+			(unsigned long long)d->alerts, (unsigned long long)d->deduplicated,
+			(unsigned long long)d->profiles);
+	}
 	fprintf(out, "parsed      DNS %llu (%llu malformed), mDNS %llu (%llu), DHCP %llu (%llu), SSDP %llu (%llu)\n",
 		(unsigned long long)ts->dns_parsed, (unsigned long long)ts->dns_malformed,
 		(unsigned long long)ts->mdns_parsed, (unsigned long long)ts->mdns_malformed,
@@ -277,6 +321,18 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	json_object_set_new(ps, "ssdp", json_integer((json_int_t)ts->ssdp_parsed));
 	json_object_set_new(ps, "ssdp_malformed", json_integer((json_int_t)ts->ssdp_malformed));
 	json_object_set_new(o, "parsed", ps);
+	if (r->det) {
+		const struct det_stats *d = det_stats(r->det);
+		json_t *al = json_object();
+		json_object_set_new(al, "raised", json_integer((json_int_t)d->alerts));
+		json_object_set_new(al, "folded", json_integer((json_int_t)d->deduplicated));
+		json_object_set_new(al, "flows_scored", json_integer((json_int_t)d->flows_scored));
+		json_object_set_new(al, "windows_scored", json_integer((json_int_t)d->windows_scored));
+		json_object_set_new(al, "profiles", json_integer((json_int_t)d->profiles));
+		json_object_set_new(o, "alerts", al);
+	} else {
+		json_object_set_new(o, "alerts", json_null());
+	}
 	struct ip_prefix learned[LAN_MAX_LEARNED];
 	size_t n = lan_learned(trk_lan(t), learned, LAN_MAX_LEARNED);
 	for (size_t i = 0; i < n && i < LAN_MAX_LEARNED; i++) {
@@ -296,6 +352,8 @@ struct overrides {
 	size_t n_home_nets;
 	const char *window, *max_flows, *max_devices;
 	bool no_dpi;
+	const char *alerts_path, *learn_for;
+	bool learn_all, no_detect;
 };
 
 static int build_config(const struct overrides *ov, struct iotids_config *cfg)
@@ -328,13 +386,18 @@ static int build_config(const struct overrides *ov, struct iotids_config *cfg)
 
 static int parse_args(int argc, char **argv, struct replay *r, struct overrides *ov)
 {
-	enum { O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI };
+	enum {
+		O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI,
+		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT
+	};
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
 		{"windows", no_argument, NULL, O_WINDOWS},	{"json", no_argument, NULL, O_JSON},
 		{"config", required_argument, NULL, O_CONFIG},	{"home-net", required_argument, NULL, O_HOME},
 		{"window", required_argument, NULL, O_WINDOW},	{"max-flows", required_argument, NULL, O_MAXF},
 		{"max-devices", required_argument, NULL, O_MAXD}, {"no-dpi", no_argument, NULL, O_NODPI},
+		{"alerts", required_argument, NULL, O_ALERTS},	{"learn-for", required_argument, NULL, O_LEARN_FOR},
+		{"learn", no_argument, NULL, O_LEARN},		{"no-detect", no_argument, NULL, O_NODETECT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -376,6 +439,18 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			break;
 		case O_NODPI:
 			ov->no_dpi = true;
+			break;
+		case O_ALERTS:
+			ov->alerts_path = optarg;
+			break;
+		case O_LEARN_FOR:
+			ov->learn_for = optarg;
+			break;
+		case O_LEARN:
+			ov->learn_all = true;
+			break;
+		case O_NODETECT:
+			ov->no_detect = true;
 			break;
 		case 'h':
 			fputs(replay_usage, stdout);
@@ -430,6 +505,11 @@ int cmd_replay(int argc, char **argv)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	if (build_config(&ov, &cfg) != 0)
 		return CLI_EXIT_USAGE;
+	uint64_t learn_for_s = 0;
+	if (ov.learn_for && (cfg_parse_duration(ov.learn_for, &learn_for_s) != 0 || learn_for_s == 0)) {
+		fprintf(stderr, "iotids replay: --learn-for: '%s' is not a duration (e.g. 20m, 24h)\n", ov.learn_for);
+		return CLI_EXIT_USAGE;
+	}
 
 	src = cap_open_file(r.path, err, sizeof(err));
 	if (!src) {
@@ -464,6 +544,7 @@ int cmd_replay(int argc, char **argv)
 		.dns_cache_max = cfg.dns_cache_max,
 		.dns_cache_per_device = cfg.dns_cache_per_device,
 		.on_flow_end = on_flow_end,
+		.on_flow_ready = on_flow_ready,
 		.on_window = on_window,
 		.ctx = &r,
 	};
@@ -477,6 +558,28 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	r.oc = (struct out_ctx){.dpi = trk_dpi(t), .oui = oui, .psl = psl};
+	if (!ov.no_detect) {
+		struct det_cfg dc = {
+			.learn_for_us = ov.learn_all ? UINT64_MAX : learn_for_s * 1000000u,
+			.learn_min_us = (uint64_t)cfg.learn_min_s * 1000000u,
+			.learn_max_us = (uint64_t)cfg.learn_max_s * 1000000u,
+			.maturity_target = cfg.maturity_percent / 100.0,
+			.threshold = cfg.threshold_percent / 100.0,
+			.max_devices = cfg.max_devices,
+			.psl = psl,
+		};
+		r.det = det_new(&dc, on_alert, &r);
+		if (!r.det) {
+			fprintf(stderr, "iotids: out of memory building the detector\n");
+			rc = CLI_EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	if (ov.alerts_path && !(r.alerts = fopen(ov.alerts_path, "w"))) {
+		fprintf(stderr, "iotids: %s: cannot write: %s\n", ov.alerts_path, strerror(errno));
+		rc = CLI_EXIT_RUNTIME;
+		goto out;
+	}
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
@@ -520,7 +623,16 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "iotids: writing output: %s\n", strerror(errno ? errno : EIO));
 		rc = CLI_EXIT_RUNTIME;
 	}
+	if (r.alerts && (fflush(r.alerts) != 0 || ferror(r.alerts) || r.alerts_failed)) {
+		fprintf(stderr, "iotids: %s: writing alerts: %s\n", ov.alerts_path, strerror(errno ? errno : EIO));
+		rc = CLI_EXIT_RUNTIME;
+	}
 out:
+	if (r.alerts && fclose(r.alerts) != 0 && rc == CLI_EXIT_OK) {
+		fprintf(stderr, "iotids: %s: writing alerts: %s\n", ov.alerts_path, strerror(errno));
+		rc = CLI_EXIT_RUNTIME;
+	}
+	det_free(r.det);
 	trk_free(t);
 	domain_close(psl);
 	oui_free(oui);

@@ -104,6 +104,7 @@ struct flow {
 	uint8_t l7_state;           /* detection progress (see dpi.h) */
 	uint8_t l7_packets;         /* packets given to detection */
 	uint8_t name_source;        /* enum flow_name_source */
+	uint8_t ready;              /* the tracker has reported it ready to score */
 	uint32_t l7_slot;           /* detection state while it runs */
 	struct iname *name;         /* destination name (a reference), NULL when none */
 	struct iname *cname;        /* CNAME chain of the DNS answer that named it, NULL when none */

@@ -88,6 +88,14 @@ static void name_from_dpi(struct tracker *t, struct flow *f, struct device *init
 		ident_add_name(initiator, f->name, t->now_us);
 }
 
+static void report_ready(struct tracker *t, struct flow *f, const struct device *initiator,
+			 const struct device *responder)
+{
+	f->ready = 1;
+	if (t->cfg.on_flow_ready)
+		t->cfg.on_flow_ready(t->cfg.ctx, f, initiator, responder);
+}
+
 static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 {
 	struct tracker *t = ctx;
@@ -102,6 +110,8 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 		if (r.finished)
 			name_from_dpi(t, f, flow_device(t, f, true), &r);
 	}
+	if (!f->ready)
+		report_ready(t, f, flow_device(t, f, true), flow_device(t, f, false));
 	if (t->cfg.on_flow_end)
 		t->cfg.on_flow_end(t->cfg.ctx, f, why);
 	intern_put(t->names, f->name);
@@ -540,12 +550,16 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	struct device *initiator = hit.forward ? snd : rcv;
 	if (hit.created && initiator)
 		name_from_dns(t, f, initiator);
+	bool dpi_done = !t->dpi || f->name_source == FLOW_NAME_DNS || f->l7_state == DPI_NO_STATE;
 	if (t->dpi && f->l7_state < DPI_DONE) {
 		struct dpi_result r;
 		dpi_packet(t->dpi, f, m, &r);
 		if (r.finished)
 			name_from_dpi(t, f, initiator, &r);
+		dpi_done |= r.finished || f->l7_state == DPI_NO_STATE;
 	}
+	if (!f->ready && (dpi_done || f->fwd.packets + f->rev.packets >= TRK_READY_PACKETS))
+		report_ready(t, f, initiator, hit.forward ? rcv : snd);
 	set_flow_macs(f, hit.forward, snd, rcv);
 	if (snd) {
 		snd->packets_out++;

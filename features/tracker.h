@@ -27,6 +27,8 @@
 
 /* Flows ended per packet at most by expiry: bounded work per packet. */
 #define TRK_EXPIRE_BUDGET 8
+/* A flow nDPI has not finished with by then is scored anyway. */
+#define TRK_READY_PACKETS 8
 
 struct trk_cfg {
 	const struct ip_prefix *home_nets;
@@ -44,6 +46,12 @@ struct trk_cfg {
 	uint32_t dns_cache_per_device;
 	/* Optional observers; flow pointers are valid during the call only. */
 	void (*on_flow_end)(void *ctx, const struct flow *f, enum flow_end why);
+	/* Once per flow, as soon as its destination is as known as it will be:
+	 * at its first packet when DNS named it (or nDPI is off), when nDPI is
+	 * done with it (SNI, Host), after TRK_READY_PACKETS packets, or at its
+	 * end. initiator / responder: its local devices, NULL when not local. */
+	void (*on_flow_ready)(void *ctx, const struct flow *f, const struct device *initiator,
+			      const struct device *responder);
 	win_emit_fn on_window;
 	void *ctx;
 };

@@ -1,0 +1,668 @@
+#include "detector/detector.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "features/hash.h"
+#include "features/intern.h"
+
+/* Fixed, so alert ids and set layouts are the same on every run. */
+#define DET_SEED 0x243f6a8885a308d3ull
+#define US 1000000ull
+#define DEDUP_MAX 16384
+/* Flows others start to one of these ports are answers to the device's own
+ * queries (an SSDP search is answered to its source port), not a service
+ * it offers. 32768 is where Linux's ephemeral range begins. */
+#define DYNAMIC_PORTS 32768
+
+/* A set of 64-bit keys with counts, growing to a cap. Open addressing;
+ * key 0 marks an empty slot (a real key of 0 is stored as 1). */
+struct kset {
+	uint64_t *keys;
+	uint32_t *counts;
+	uint32_t n, slots, max;
+	uint32_t refused; /* inserts past max */
+};
+
+enum feature {
+	F_BYTES_OUT, F_BYTES_IN, F_FLOWS_OUT, F_REMOTE_HOSTS, F_REMOTE_PORTS, F_LAN_PEERS, F_FAILED, F_DNS,
+	F_COUNT
+};
+
+/* Per feature: its name, the alert kind it raises, and the least value
+ * that may alert at all, so a device idle for days does not alert on its
+ * first busy minute. */
+static const struct {
+	const char *name, *kind;
+	double floor;
+} features[F_COUNT] = {
+	[F_BYTES_OUT] = {"bytes_out", "volume_out", 1e6},
+	[F_BYTES_IN] = {"bytes_in", "volume_in", 1e7},
+	[F_FLOWS_OUT] = {"flows_out", "flood", 200},
+	[F_REMOTE_HOSTS] = {"remote_hosts", "scan", 20},
+	[F_REMOTE_PORTS] = {"remote_ports", "scan", 20},
+	[F_LAN_PEERS] = {"lan_peers", "scan", 10},
+	[F_FAILED] = {"failed_conns", "connection_failures", 20},
+	[F_DNS] = {"dns_queries", "dns_anomaly", 60},
+};
+
+/* Robust z past which a window feature alerts (about one window in 10^9
+ * under a normal model; real features have heavy tails, hence so high). */
+#define Z_ALERT 6.0
+/* The least spread assumed, on the log scale: a feature that was always
+ * exactly the same still needs to double twice to count. */
+#define SPREAD_FLOOR 0.35
+/* After learning, one clean window in this many feeds the baselines:
+ * they adapt slowly, and an attacker cannot walk them up quickly. */
+#define ADAPT_EVERY 4
+
+struct samples {
+	float v[DET_SAMPLES];
+	uint32_t n, next;
+};
+
+struct profile {
+	struct profile *next;      /* hash chain */
+	uint8_t key[16];           /* MAC, or IP for a device without one */
+	uint64_t first_us, last_us;
+	uint64_t learn_end_us;     /* when it started enforcing; 0 while learning */
+	struct kset dests;         /* destination (name or prefix) + port + transport */
+	struct kset hosts;         /* destination alone */
+	struct kset domains;       /* registrable domain (or prefix when unnamed) */
+	struct kset prefixes;      /* address folded to /24 or /48 */
+	struct kset peers;         /* LAN peers it starts flows to */
+	struct kset services;      /* its own ports others start flows to */
+	uint64_t flows_learned;
+	uint32_t singletons;       /* destinations seen exactly once */
+	uint32_t clean_windows;
+	struct samples feat[F_COUNT];
+};
+
+struct dedup {
+	uint64_t key;
+	uint64_t last_us;
+	uint32_t folded;
+};
+
+struct detector {
+	struct det_cfg cfg;
+	det_alert_fn emit;
+	void *ctx;
+	struct profile **buckets;
+	uint32_t mask;
+	uint32_t n_profiles;
+	struct dedup *dedup;       /* DEDUP_MAX slots, open addressing, cleared when full */
+	uint32_t n_dedup;
+	struct det_stats stats;
+};
+
+/* ---- sets ---- */
+
+static void kset_init(struct kset *s, uint32_t max)
+{
+	memset(s, 0, sizeof(*s));
+	s->max = max;
+}
+
+static void kset_fini(struct kset *s)
+{
+	free(s->keys);
+	free(s->counts);
+}
+
+static uint32_t *kset_find(const struct kset *s, uint64_t k)
+{
+	if (!s->slots)
+		return NULL;
+	k = k ? k : 1;
+	for (uint32_t i = (uint32_t)k & (s->slots - 1);; i = (i + 1) & (s->slots - 1)) {
+		if (s->keys[i] == k)
+			return &s->counts[i];
+		if (s->keys[i] == 0)
+			return NULL;
+	}
+}
+
+static uint32_t kset_count(const struct kset *s, uint64_t k)
+{
+	const uint32_t *c = kset_find(s, k);
+	return c ? *c : 0;
+}
+
+static int kset_grow(struct kset *s)
+{
+	uint32_t slots = s->slots ? s->slots * 2 : 16;
+	uint64_t *keys = calloc(slots, sizeof(*keys));
+	uint32_t *counts = calloc(slots, sizeof(*counts));
+	if (!keys || !counts) {
+		free(keys);
+		free(counts);
+		return -1;
+	}
+	for (uint32_t i = 0; i < s->slots; i++) {
+		if (!s->keys[i])
+			continue;
+		uint32_t j = (uint32_t)s->keys[i] & (slots - 1);
+		while (keys[j])
+			j = (j + 1) & (slots - 1);
+		keys[j] = s->keys[i];
+		counts[j] = s->counts[i];
+	}
+	kset_fini(s);
+	s->keys = keys;
+	s->counts = counts;
+	s->slots = slots;
+	return 0;
+}
+
+/* Counts k once more; returns its count before, or -1 when it is new and
+ * the set is full (or out of memory). */
+static int64_t kset_add(struct kset *s, uint64_t k)
+{
+	uint32_t *c = kset_find(s, k);
+	if (c) {
+		if (*c < UINT32_MAX)
+			(*c)++;
+		return (int64_t)*c - 1;
+	}
+	if (s->n >= s->max || ((s->n + 1) * 4 > s->slots * 3 && kset_grow(s) != 0)) {
+		s->refused++;
+		return -1;
+	}
+	k = k ? k : 1;
+	uint32_t i = (uint32_t)k & (s->slots - 1);
+	while (s->keys[i])
+		i = (i + 1) & (s->slots - 1);
+	s->keys[i] = k;
+	s->counts[i] = 1;
+	s->n++;
+	return 0;
+}
+
+static uint64_t hash_text(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = hash_mix(h, (uint8_t)*s);
+	return hash_final(h);
+}
+
+/* ---- profiles ---- */
+
+static void device_key(const struct device *dev, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (dev->has_mac)
+		memcpy(key, dev->mac, 6);
+	else
+		memcpy(key, dev->key_ip.b, 16);
+}
+
+static uint32_t key_bucket(const struct detector *d, const uint8_t key[16])
+{
+	return (uint32_t)hash_final(hash_bytes16(DET_SEED, key)) & d->mask;
+}
+
+static void profile_free(struct profile *p)
+{
+	kset_fini(&p->dests);
+	kset_fini(&p->hosts);
+	kset_fini(&p->domains);
+	kset_fini(&p->prefixes);
+	kset_fini(&p->peers);
+	kset_fini(&p->services);
+	free(p);
+}
+
+static void evict_oldest(struct detector *d)
+{
+	struct profile **victim = NULL;
+	for (uint32_t b = 0; b <= d->mask; b++)
+		for (struct profile **pp = &d->buckets[b]; *pp; pp = &(*pp)->next)
+			if (!victim || (*pp)->last_us < (*victim)->last_us)
+				victim = pp;
+	if (!victim)
+		return;
+	struct profile *p = *victim;
+	*victim = p->next;
+	profile_free(p);
+	d->n_profiles--;
+	d->stats.profiles_evicted++;
+}
+
+static struct profile *profile_for(struct detector *d, const struct device *dev, uint64_t now_us)
+{
+	uint8_t key[16];
+	device_key(dev, key);
+	struct profile **b = &d->buckets[key_bucket(d, key)];
+	for (struct profile *p = *b; p; p = p->next)
+		if (memcmp(p->key, key, 16) == 0) {
+			if (now_us > p->last_us)
+				p->last_us = now_us;
+			return p;
+		}
+	if (d->n_profiles >= d->cfg.max_devices)
+		evict_oldest(d);
+	struct profile *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->key, key, 16);
+	p->first_us = p->last_us = now_us;
+	kset_init(&p->dests, DET_MAX_DESTS);
+	kset_init(&p->hosts, DET_MAX_DESTS);
+	kset_init(&p->domains, DET_MAX_DESTS);
+	kset_init(&p->prefixes, DET_MAX_DESTS);
+	kset_init(&p->peers, DET_MAX_PEERS);
+	kset_init(&p->services, DET_MAX_PEERS);
+	b = &d->buckets[key_bucket(d, key)]; /* eviction may have changed the chain */
+	p->next = *b;
+	*b = p;
+	d->n_profiles++;
+	d->stats.profiles++;
+	return p;
+}
+
+/* 1 - P(next flow goes somewhere new), Good-Turing with add-one smoothing:
+ * (destinations seen once + 1) / (flows + 2). A profile whose destination
+ * set is full is open-world by definition. */
+static double maturity(const struct profile *p)
+{
+	if (p->dests.refused)
+		return 0;
+	return 1.0 - ((double)p->singletons + 1.0) / ((double)p->flows_learned + 2.0);
+}
+
+static bool enforcing(struct detector *d, struct profile *p, uint64_t now_us)
+{
+	if (p->learn_end_us)
+		return now_us >= p->learn_end_us;
+	const struct det_cfg *c = &d->cfg;
+	uint64_t age = now_us - p->first_us;
+	bool done = c->learn_for_us ? age >= c->learn_for_us
+				    : age >= c->learn_max_us || (age >= c->learn_min_us && maturity(p) >= c->maturity_target);
+	if (done)
+		p->learn_end_us = now_us;
+	return done;
+}
+
+/* ---- alerts ---- */
+
+static const char *severity(double score)
+{
+	return score >= 0.9 ? "high" : score >= 0.75 ? "medium" : "low";
+}
+
+static void add_reason(struct det_alert *a, const char *feature, double contribution, const char *observed,
+		       const char *baseline)
+{
+	if (a->n_reasons == DET_MAX_REASONS)
+		return;
+	struct det_reason *r = &a->reasons[a->n_reasons++];
+	r->feature = feature;
+	r->contribution = contribution;
+	snprintf(r->observed, sizeof(r->observed), "%s", observed);
+	snprintf(r->baseline, sizeof(r->baseline), "%s", baseline);
+}
+
+/* Emits a unless one of the same device, kind and key went out less than
+ * DET_DEDUP_S ago; then it is folded into the next one. */
+static void raise_alert(struct detector *d, const struct profile *p, struct det_alert *a)
+{
+	uint64_t k = hash_text(hash_bytes16(DET_SEED, p->key), a->kind);
+	k = hash_text(k, a->key);
+	k = k ? k : 1;
+	if (d->n_dedup * 4 >= DEDUP_MAX * 3) {
+		/* Full: forget, which at worst repeats an alert once. */
+		memset(d->dedup, 0, DEDUP_MAX * sizeof(*d->dedup));
+		d->n_dedup = 0;
+	}
+	uint32_t i = (uint32_t)k & (DEDUP_MAX - 1);
+	while (d->dedup[i].key && d->dedup[i].key != k)
+		i = (i + 1) & (DEDUP_MAX - 1);
+	struct dedup *e = &d->dedup[i];
+	if (e->key == k && a->ts_us - e->last_us < DET_DEDUP_S * US) {
+		e->folded++;
+		d->stats.deduplicated++;
+		return;
+	}
+	if (!e->key)
+		d->n_dedup++;
+	e->key = k;
+	a->repeats = e->folded;
+	e->folded = 0;
+	e->last_us = a->ts_us;
+	snprintf(a->alert_id, sizeof(a->alert_id), "%016llx",
+		 (unsigned long long)hash_final(hash_mix(k, a->ts_us)));
+	a->severity = severity(a->score);
+	d->stats.alerts++;
+	d->emit(d->ctx, a);
+}
+
+static void alert_init(struct det_alert *a, const struct device *dev, const struct profile *p, const char *kind,
+		       uint64_t ts_us, double score)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	a->ts_us = ts_us;
+	a->dev = dev;
+	a->state = DET_ENFORCING;
+	a->maturity = maturity(p);
+	a->score = score < 0 ? 0 : score > 1 ? 1 : score;
+}
+
+/* ---- flows ---- */
+
+static void fold_prefix(const struct ip_addr *ip, char *buf, size_t len)
+{
+	struct ip_addr net = *ip;
+	char a[IP_STRLEN];
+	if (ip_is_v4(&net)) {
+		net.b[15] = 0;
+		snprintf(buf, len, "%s/24", ip_format(&net, a, sizeof(a)));
+	} else {
+		memset(net.b + 6, 0, 10);
+		snprintf(buf, len, "%s/48", ip_format(&net, a, sizeof(a)));
+	}
+}
+
+static const char *transport(uint8_t proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 1 ? "icmp" : proto == 58 ? "icmpv6" : "ip";
+}
+
+static void learned_summary(const struct profile *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u destinations in %llu flows learned", p->hosts.n, (unsigned long long)p->flows_learned);
+}
+
+static void score_destination(struct detector *d, const struct device *dev, struct profile *p, const struct flow *f,
+			      uint64_t now_us)
+{
+	char dest[260], prefix[IP_STRLEN + 8], domain[260], obs[288], base[128];
+	fold_prefix(&f->dst, prefix, sizeof(prefix));
+	snprintf(dest, sizeof(dest), "%s", f->name ? iname_str(f->name) : prefix);
+	const char *dom = f->name && d->cfg.psl ? domain_registrable(d->cfg.psl, dest, domain, sizeof(domain)) : NULL;
+	if (!dom)
+		dom = f->name ? dest : prefix;
+	uint64_t service = (uint64_t)f->dport << 8 | f->proto;
+	uint64_t kh = hash_text(DET_SEED, dest), kd = hash_mix(kh, service);
+	uint64_t kdom = hash_text(DET_SEED ^ 1, dom), kpre = hash_text(DET_SEED ^ 2, prefix);
+
+	if (!enforcing(d, p, now_us)) {
+		int64_t before = kset_add(&p->dests, kd);
+		if (before == 0)
+			p->singletons++;
+		else if (before == 1)
+			p->singletons--;
+		kset_add(&p->hosts, kh);
+		kset_add(&p->domains, kdom);
+		kset_add(&p->prefixes, kpre);
+		p->flows_learned++;
+		return;
+	}
+	d->stats.flows_scored++;
+	if (kset_count(&p->dests, kd))
+		return;
+	double m = maturity(p);
+	struct det_alert a;
+	char key[288];
+	snprintf(key, sizeof(key), "%s:%u/%s", dest, (unsigned)f->dport, transport(f->proto));
+	learned_summary(p, base, sizeof(base));
+	if (kset_count(&p->hosts, kh)) {
+		/* A known destination on a new port or transport. */
+		double score = 0.8 * m;
+		if (score < d->cfg.threshold)
+			return;
+		alert_init(&a, dev, p, "new_port", now_us, score);
+		snprintf(obs, sizeof(obs), "%u/%s", (unsigned)f->dport, transport(f->proto));
+		add_reason(&a, "service", 0.8, obs, "never used with this destination");
+	} else {
+		/* How far from anything known: a new host in a known domain
+		 * (another CDN edge name) is less surprising than a new domain. */
+		double level = kset_count(&p->domains, kdom) ? 0.5 : kset_count(&p->prefixes, kpre) ? 0.8 : 1.0;
+		double score = level * m;
+		if (score < d->cfg.threshold)
+			return;
+		alert_init(&a, dev, p, "unexpected_destination", now_us, score);
+		add_reason(&a, "destination", level, dest, base);
+		snprintf(obs, sizeof(obs), "%s", dom);
+		add_reason(&a, "registrable_domain", 0, obs, kset_count(&p->domains, kdom) ? "known" : "never seen");
+	}
+	snprintf(obs, sizeof(obs), "%.3f", m);
+	add_reason(&a, "maturity", m, obs, "chance of a new destination = 1 - maturity");
+	snprintf(a.key, sizeof(a.key), "%s", key);
+	a.flow = f;
+	raise_alert(d, p, &a);
+}
+
+/* LAN peers it starts flows to (lateral movement), and its own services
+ * others start flows to. */
+static void score_set(struct detector *d, const struct device *dev, struct profile *p, const struct flow *f,
+		      uint64_t now_us, struct kset *set, uint64_t k, const char *kind, const char *feature,
+		      const char *what)
+{
+	if (!enforcing(d, p, now_us)) {
+		kset_add(set, k);
+		return;
+	}
+	d->stats.flows_scored++;
+	if (kset_count(set, k))
+		return;
+	double m = maturity(p);
+	/* A device that never did this kind of thing at all is the surest. */
+	double level = set->n == 0 ? 1.0 : 0.9;
+	if (level * m < d->cfg.threshold)
+		return;
+	struct det_alert a;
+	char base[96];
+	alert_init(&a, dev, p, kind, now_us, level * m);
+	snprintf(base, sizeof(base), "%u learned", set->n);
+	add_reason(&a, feature, level, what, base);
+	snprintf(a.key, sizeof(a.key), "%s", what);
+	a.flow = f;
+	raise_alert(d, p, &a);
+}
+
+void det_flow(struct detector *d, const struct device *dev, const struct flow *f, bool initiator, uint64_t now_us)
+{
+	struct profile *p = profile_for(d, dev, now_us);
+	if (!p)
+		return;
+	char what[IP_STRLEN + 32], a[IP_STRLEN];
+	if (initiator && f->dir == FLOW_DIR_OUTBOUND) {
+		score_destination(d, dev, p, f, now_us);
+	} else if (initiator && f->dir == FLOW_DIR_LOCAL) {
+		if (ip_is_multicast(&f->dst) || ip_is_broadcast(&f->dst))
+			return;
+		snprintf(what, sizeof(what), "%s:%u/%s", ip_format(&f->dst, a, sizeof(a)), (unsigned)f->dport,
+			 transport(f->proto));
+		score_set(d, dev, p, f, now_us, &p->peers, hash_bytes16(DET_SEED, f->dst.b), "new_lan_peer",
+			  "lan_peer", what);
+	} else if (!initiator && (f->dir == FLOW_DIR_INBOUND || f->dir == FLOW_DIR_LOCAL) &&
+		   f->dport < DYNAMIC_PORTS) {
+		snprintf(what, sizeof(what), "%u/%s", (unsigned)f->dport, transport(f->proto));
+		score_set(d, dev, p, f, now_us, &p->services, (uint64_t)f->dport << 8 | f->proto,
+			  "new_inbound_service", "inbound_service", what);
+	}
+}
+
+/* ---- windows ---- */
+
+static int cmp_float(const void *x, const void *y)
+{
+	float a = *(const float *)x, b = *(const float *)y;
+	return (a > b) - (a < b);
+}
+
+static void samples_add(struct samples *s, float v)
+{
+	s->v[s->next] = v;
+	s->next = (s->next + 1) % DET_SAMPLES;
+	if (s->n < DET_SAMPLES)
+		s->n++;
+}
+
+/* Median and MAD of the samples (on the log scale they are kept in). */
+static void samples_stats(const struct samples *s, double *median, double *mad)
+{
+	float v[DET_SAMPLES];
+	memcpy(v, s->v, s->n * sizeof(float));
+	qsort(v, s->n, sizeof(float), cmp_float);
+	*median = s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2.0;
+	for (uint32_t i = 0; i < s->n; i++)
+		v[i] = (float)fabs(v[i] - *median);
+	qsort(v, s->n, sizeof(float), cmp_float);
+	*mad = s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2.0;
+}
+
+static double feature_value(const struct dev_window *w, enum feature f)
+{
+	switch (f) {
+	case F_BYTES_OUT: return (double)w->bytes_out;
+	case F_BYTES_IN: return (double)w->bytes_in;
+	case F_FLOWS_OUT: return w->flows_out;
+	case F_REMOTE_HOSTS: return w->remote_hosts;
+	case F_REMOTE_PORTS: return w->remote_ports;
+	case F_LAN_PEERS: return w->lan_peers;
+	case F_FAILED: return w->failed_conns;
+	case F_DNS: return w->dns_queries;
+	default: return 0;
+	}
+}
+
+void det_window(struct detector *d, const struct dev_window *w)
+{
+	/* A partial window (end of capture, eviction) is not a whole minute. */
+	if (w->partial)
+		return;
+	struct profile *p = profile_for(d, w->dev, w->end_us);
+	if (!p)
+		return;
+	float x[F_COUNT];
+	for (int f = 0; f < F_COUNT; f++)
+		x[f] = (float)log1p(feature_value(w, (enum feature)f));
+	if (!enforcing(d, p, w->end_us)) {
+		for (int f = 0; f < F_COUNT; f++)
+			samples_add(&p->feat[f], x[f]);
+		return;
+	}
+	d->stats.windows_scored++;
+	double z[F_COUNT] = {0}, med[F_COUNT] = {0};
+	bool anomalous = false;
+	for (int f = 0; f < F_COUNT; f++) {
+		const struct samples *s = &p->feat[f];
+		double mad;
+		if (s->n < 8 || feature_value(w, (enum feature)f) < features[f].floor)
+			continue;
+		samples_stats(s, &med[f], &mad);
+		double spread = 1.4826 * mad > SPREAD_FLOOR ? 1.4826 * mad : SPREAD_FLOOR;
+		z[f] = (x[f] - med[f]) / spread;
+		anomalous |= z[f] >= Z_ALERT;
+	}
+	if (!anomalous) {
+		/* Poisoning resistance: only clean windows feed the baselines. */
+		if (++p->clean_windows % ADAPT_EVERY == 0)
+			for (int f = 0; f < F_COUNT; f++)
+				samples_add(&p->feat[f], x[f]);
+		return;
+	}
+	/* One alert per kind, its reasons the features that raised it. */
+	for (int f = 0; f < F_COUNT; f++) {
+		if (z[f] < Z_ALERT)
+			continue;
+		const char *kind = features[f].kind;
+		bool first = true;
+		for (int g = 0; g < f; g++)
+			first &= !(z[g] >= Z_ALERT && !strcmp(features[g].kind, kind));
+		if (!first)
+			continue;
+		struct det_alert a;
+		double zmax = 0, ztotal = 0;
+		for (int g = f; g < F_COUNT; g++)
+			if (z[g] >= Z_ALERT && !strcmp(features[g].kind, kind)) {
+				ztotal += z[g];
+				zmax = z[g] > zmax ? z[g] : zmax;
+			}
+		/* z = 6 scores 0.5, z = 12 scores 1. */
+		double score = (zmax - 3.0) / 6.0;
+		if (score < d->cfg.threshold)
+			continue;
+		alert_init(&a, w->dev, p, kind, w->end_us, score);
+		for (int g = f; g < F_COUNT; g++) {
+			if (z[g] < Z_ALERT || strcmp(features[g].kind, kind))
+				continue;
+			char obs[96], base[96];
+			snprintf(obs, sizeof(obs), "%.0f", feature_value(w, (enum feature)g));
+			snprintf(base, sizeof(base), "median %.0f, robust z %.1f", expm1(med[g]), z[g]);
+			add_reason(&a, features[g].name, z[g] / ztotal, obs, base);
+		}
+		snprintf(a.key, sizeof(a.key), "%s", kind);
+		raise_alert(d, p, &a);
+	}
+}
+
+/* ---- the rest ---- */
+
+struct detector *det_new(const struct det_cfg *cfg, det_alert_fn emit, void *ctx)
+{
+	if (!emit || cfg->max_devices == 0 || cfg->threshold <= 0 || cfg->threshold > 1)
+		return NULL;
+	struct detector *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->cfg = *cfg;
+	d->emit = emit;
+	d->ctx = ctx;
+	uint32_t n = 16;
+	while (n < cfg->max_devices && n < (1u << 24))
+		n <<= 1;
+	d->buckets = calloc(n, sizeof(*d->buckets));
+	d->dedup = calloc(DEDUP_MAX, sizeof(*d->dedup));
+	if (!d->buckets || !d->dedup) {
+		det_free(d);
+		return NULL;
+	}
+	d->mask = n - 1;
+	return d;
+}
+
+void det_free(struct detector *d)
+{
+	if (!d)
+		return;
+	for (uint32_t b = 0; d->buckets && b <= d->mask; b++) {
+		struct profile *p = d->buckets[b];
+		while (p) {
+			struct profile *next = p->next;
+			profile_free(p);
+			p = next;
+		}
+	}
+	free(d->buckets);
+	free(d->dedup);
+	free(d);
+}
+
+enum det_state det_device_state(const struct detector *d, const struct device *dev, double *m)
+{
+	uint8_t key[16];
+	device_key(dev, key);
+	for (const struct profile *p = d->buckets[key_bucket(d, key)]; p; p = p->next)
+		if (memcmp(p->key, key, 16) == 0) {
+			*m = maturity(p);
+			return p->learn_end_us && p->last_us >= p->learn_end_us ? DET_ENFORCING : DET_LEARNING;
+		}
+	*m = 0;
+	return DET_LEARNING;
+}
+
+const struct det_stats *det_stats(const struct detector *d)
+{
+	return &d->stats;
+}
+
+const char *det_state_name(enum det_state s)
+{
+	return s == DET_ENFORCING ? "enforcing" : "learning";
+}

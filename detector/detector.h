@@ -1,0 +1,103 @@
+/*
+ * detector — each device's learned profile, and the alerts it raises.
+ *
+ * A device is learned from its first packet (state "learning") and then
+ * enforced. While learning, everything it does goes into its profile:
+ * destinations at three levels (name, registrable domain, address prefix)
+ * with port and transport, its LAN peers, the services others reach on it,
+ * and robust baselines of its per-window features. Once enforcing, a flow is
+ * scored when its destination is known (at its first packet when DNS named
+ * it, when nDPI has read its SNI or Host otherwise), and a window when it
+ * closes. What was not learned is never silently added: a new destination
+ * alerts (if the device is predictable enough) and stays new.
+ *
+ * How predictable a device is, is its maturity: 1 minus the Good-Turing
+ * estimate of the chance that its next flow goes to a destination never
+ * seen (destinations seen once / flows). A plug that talks to two hosts
+ * forever has maturity near 1, and a new host scores high; a phone that
+ * visits new sites daily has a low maturity, and a new host scores low.
+ *
+ * Alerts are deduplicated: one per device, kind and destination per
+ * DET_DEDUP_S of capture time; the next one carries how many were folded
+ * into it. Everything runs in capture time, so a replay gives the same
+ * alerts byte for byte.
+ */
+#ifndef IOTIDS_DETECTOR_H
+#define IOTIDS_DETECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "features/device.h"
+#include "features/domain.h"
+#include "features/flow.h"
+#include "features/window.h"
+
+#define DET_SCHEMA_VERSION 1
+#define DET_DEDUP_S 3600
+#define DET_MAX_REASONS 4
+#define DET_MAX_DESTS 1024   /* destinations kept per device (beyond: counted, the device is open-world) */
+#define DET_MAX_PEERS 256    /* LAN peers and inbound services kept per device */
+#define DET_SAMPLES 128      /* window values kept per feature for its baseline */
+
+enum det_state { DET_LEARNING, DET_ENFORCING };
+
+struct det_cfg {
+	uint64_t learn_for_us;    /* every device learns this long from its first packet; 0: the policy below */
+	uint64_t learn_min_us;    /* policy: at least this long ... */
+	uint64_t learn_max_us;    /* ... at most this long ... */
+	double maturity_target;   /* ... ending early once maturity reaches this */
+	double threshold;         /* alerts score at least this (0..1) */
+	uint32_t max_devices;     /* profiles kept */
+	const struct domain_db *psl;
+};
+
+struct det_reason {
+	const char *feature;
+	char observed[288];
+	char baseline[128];
+	double contribution;      /* its share of the score, 0..1 */
+};
+
+struct det_alert {
+	char alert_id[17];        /* 16 hex digits, stable: a dedup key for consumers */
+	uint64_t ts_us;
+	const char *kind;
+	const char *severity;     /* "low", "medium", "high" */
+	double score;             /* 0..1 */
+	const struct device *dev;
+	enum det_state state;
+	double maturity;
+	char key[288];            /* what it is about: a destination, peer, service or feature */
+	uint32_t repeats;         /* alerts of the same device, kind and key folded into this one */
+	int n_reasons;
+	struct det_reason reasons[DET_MAX_REASONS];
+	const struct flow *flow;  /* the flow that caused it, or NULL (window alerts) */
+};
+
+typedef void (*det_alert_fn)(void *ctx, const struct det_alert *a);
+
+struct det_stats {
+	uint64_t alerts, deduplicated;
+	uint64_t flows_scored, windows_scored;
+	uint64_t profiles, profiles_evicted;
+};
+
+struct detector;
+
+/* NULL on a bad configuration or allocation failure. */
+struct detector *det_new(const struct det_cfg *cfg, det_alert_fn emit, void *ctx);
+void det_free(struct detector *d);
+
+/* A flow of dev is ready to score: dev started it (initiator) or receives it. */
+void det_flow(struct detector *d, const struct device *dev, const struct flow *f, bool initiator, uint64_t now_us);
+/* A device's window closed. */
+void det_window(struct detector *d, const struct dev_window *w);
+
+/* The device's state and maturity now (learning, 0 for a device never seen). */
+enum det_state det_device_state(const struct detector *d, const struct device *dev, double *maturity);
+
+const struct det_stats *det_stats(const struct detector *d);
+const char *det_state_name(enum det_state s);
+
+#endif
