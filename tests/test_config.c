@@ -398,7 +398,7 @@ Test(config, an_unknown_key_is_reported_with_the_keys_expected_there)
 		     "unknown key 'lenght' in windows (expected: length, max_remotes)");
 	expect_error("home_network: []\n", "1:1",
 		     "unknown key 'home_network' at the top level (expected: home_networks, "
-		     "learn_ipv6_prefixes, windows, flows, devices, dpi, names, identity)");
+		     "learn_ipv6_prefixes, windows, flows, devices, dpi, names, identity, detector)");
 	expect_error("flows:\n  timeouts:\n    sctp: 1m\n", "3:5",
 		     "unknown key 'sctp' in flows.timeouts (expected: tcp_syn, tcp, tcp_closed, udp, icmp, other)");
 }
