@@ -654,6 +654,124 @@ Test(replay, a_missing_registry_or_suffix_list_is_one_clear_line_and_exit_1)
 	run_free(&r);
 }
 
+/* Alerts end to end. The demo is benign: with the default threshold it
+ * raises nothing; a threshold of 10% makes it raise low-score alerts, which
+ * is enough to check the plumbing (the scoring has its own suite). */
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+Test(replay, the_benign_demo_raises_no_alert_after_learning_its_first_hour)
+{
+	struct run r = run_iotids("replay --json --learn-for 60m " DEMO);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *o = parse_json_line(r.out);
+	json_t *al = json_object_get(o, "alerts");
+	cr_assert(json_is_object(al));
+	cr_expect_eq(json_integer_value(json_object_get(al, "raised")), 0, "false alerts on benign traffic: %s", r.out);
+	cr_expect_gt(json_integer_value(json_object_get(al, "flows_scored")), 100, "nothing was scored: %s", r.out);
+	cr_expect_gt(json_integer_value(json_object_get(al, "windows_scored")), 100);
+	json_decref(o);
+	run_free(&r);
+}
+
+Test(replay, alerts_carry_the_contract_fields_and_are_the_same_on_every_run)
+{
+	char cfg[128], file[128], args[512];
+	snprintf(cfg, sizeof(cfg), "%s/low.yaml", tmpdir);
+	snprintf(file, sizeof(file), "%s/alerts.json", tmpdir);
+	write_file(cfg, "detector: {threshold_percent: 10}\n");
+	snprintf(args, sizeof(args), "replay --json --learn-for 60m --config %s " DEMO, cfg);
+	struct run a = run_iotids(args);
+	cr_assert_eq(a.status, 0, "%s", a.err);
+	snprintf(args, sizeof(args), "replay --learn-for 60m --config %s --alerts %s " DEMO, cfg, file);
+	struct run b = run_iotids(args);
+	cr_assert_eq(b.status, 0, "%s", b.err);
+	size_t len = 0;
+	char *in_file = slurp(file, &len);
+	cr_assert_not_null(in_file);
+	/* With --json and no --alerts, alerts go to stdout, before the summary. */
+	char *summary = strstr(a.out, "{\"type\":\"summary\"");
+	cr_assert_not_null(summary);
+	cr_expect_eq((size_t)(summary - a.out), len, "stdout alerts and --alerts FILE differ in length");
+	cr_expect_eq(memcmp(a.out, in_file, len), 0, "stdout alerts and --alerts FILE differ");
+	cr_expect_null(strstr(b.out, "ALERT"), "with --alerts FILE nothing goes to stdout");
+	json_t *ids = json_object();
+	size_t n = 0;
+	for (char *line = in_file, *eol; *line; line = eol + 1) {
+		eol = strchr(line, '\n');
+		cr_assert_not_null(eol);
+		*eol = '\0';
+		json_t *o = parse_json_line(line);
+		n++;
+		cr_expect_str_eq(json_string_value(json_object_get(o, "type")), "alert");
+		cr_expect_eq(json_integer_value(json_object_get(o, "schema_version")), 1);
+		const char *id = json_string_value(json_object_get(o, "alert_id"));
+		cr_assert(id && strlen(id) == 16, "%s", line);
+		cr_expect_null(json_object_get(ids, id), "alert_id %s used twice", id);
+		json_object_set_new(ids, id, json_true());
+		const char *ts = json_string_value(json_object_get(o, "ts"));
+		cr_expect(ts && strlen(ts) == 27 && ts[26] == 'Z', "ts not RFC 3339 with microseconds: %s", line);
+		cr_expect(json_is_string(json_object_get(o, "kind")) && json_is_string(json_object_get(o, "severity")));
+		double score = json_number_value(json_object_get(o, "score"));
+		cr_expect(score >= 0.1 && score <= 1, "score %f", score);
+		json_t *dev = json_object_get(o, "device");
+		cr_expect(json_is_string(json_object_get(dev, "mac")), "%s", line);
+		cr_expect_str_eq(json_string_value(json_object_get(dev, "state")), "enforcing");
+		cr_expect(json_is_number(json_object_get(dev, "maturity")));
+		json_t *rs = json_object_get(o, "reasons"), *x;
+		size_t k;
+		cr_expect_gt(json_array_size(rs), 0);
+		json_array_foreach(rs, k, x)
+		{
+			cr_expect(json_is_string(json_object_get(x, "feature")) && json_is_string(json_object_get(x, "observed")) &&
+					  json_is_string(json_object_get(x, "baseline")) &&
+					  json_is_number(json_object_get(x, "contribution")),
+				  "%s", line);
+		}
+		json_t *flow = json_object_get(o, "flow");
+		if (json_is_object(flow))
+			cr_expect(json_object_get(flow, "src") && json_object_get(flow, "dport") && json_object_get(flow, "l7"));
+		json_decref(o);
+	}
+	cr_expect_gt(n, 3, "the low threshold should raise some alerts");
+	struct run c = run_iotids(args);
+	size_t len2 = 0;
+	char *again = slurp(file, &len2);
+	cr_expect(len2 == len && again && memcmp(again, a.out, len) == 0, "a second replay wrote other alerts");
+	free(again);
+	run_free(&c);
+	json_decref(ids);
+	free(in_file);
+	run_free(&a);
+	run_free(&b);
+}
+
+Test(replay, detector_options_are_checked)
+{
+	struct run r = run_iotids("replay --learn-for soon " DEMO);
+	cr_expect_eq(r.status, 2);
+	cr_expect_not_null(strstr(r.err, "--learn-for"), "%s", r.err);
+	run_free(&r);
+	r = run_iotids("replay --alerts /nonexistent/dir/a.json " DEMO);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "/nonexistent/dir/a.json"), "%s", r.err);
+	run_free(&r);
+	r = run_iotids("replay --json --no-detect " DEMO);
+	cr_expect_eq(r.status, 0);
+	cr_expect_not_null(strstr(r.out, "\"alerts\":null"), "%s", r.out);
+	run_free(&r);
+	r = run_iotids("replay --json --learn --learn-for 1s " DEMO);
+	cr_expect_eq(r.status, 0);
+	cr_expect_not_null(strstr(r.out, "\"raised\":0"), "--learn must keep every device learning: %s", r.out);
+	cr_expect_not_null(strstr(r.out, "\"flows_scored\":0"), "%s", r.out);
+	run_free(&r);
+}
+
 Test(replay, home_net_flag_changes_what_is_local)
 {
 	/* With only 10/8 as home, the demo's 192.168.1.x devices are remote. */
