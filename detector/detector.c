@@ -181,11 +181,30 @@ static int64_t kset_add(struct kset *s, uint64_t k)
 	return 0;
 }
 
+/* Eight bytes at a time: names are hashed for every new flow. */
 static uint64_t hash_text(uint64_t h, const char *s)
 {
-	for (; *s; s++)
-		h = hash_mix(h, (uint8_t)*s);
-	return hash_final(h);
+	size_t len = strlen(s);
+	h ^= len;
+	for (; len >= 8; s += 8, len -= 8) {
+		uint64_t v;
+		memcpy(&v, s, 8);
+		h = hash_mix(h, v);
+	}
+	uint64_t tail = 0;
+	memcpy(&tail, s, len);
+	return hash_final(hash_mix(h, tail));
+}
+
+/* The address folded to its /24 (IPv4) or /48 (IPv6), as a key. */
+static uint64_t prefix_key(const struct ip_addr *ip)
+{
+	struct ip_addr net = *ip;
+	if (ip_is_v4(&net))
+		net.b[15] = 0;
+	else
+		memset(net.b + 6, 0, 10);
+	return hash_final(hash_bytes16(DET_SEED ^ 2, net.b));
 }
 
 /* ---- profiles ---- */
@@ -376,34 +395,46 @@ static void learned_summary(const struct profile *p, char *buf, size_t len)
 	snprintf(buf, len, "%u destinations in %llu flows learned", p->hosts.n, (unsigned long long)p->flows_learned);
 }
 
+/* The registrable domain of a named flow's destination (the name itself
+ * when it has none), or the prefix text of an unnamed one. */
+static const char *domain_of(const struct detector *d, const struct flow *f, const char *dest, char *buf, size_t len)
+{
+	const char *dom = f->name && d->cfg.psl ? domain_registrable(d->cfg.psl, dest, buf, len) : NULL;
+	return dom ? dom : dest;
+}
+
 static void score_destination(struct detector *d, const struct device *dev, struct profile *p, const struct flow *f,
 			      uint64_t now_us)
 {
-	char dest[260], prefix[IP_STRLEN + 8], domain[260], obs[288], base[128];
-	fold_prefix(&f->dst, prefix, sizeof(prefix));
-	snprintf(dest, sizeof(dest), "%s", f->name ? iname_str(f->name) : prefix);
-	const char *dom = f->name && d->cfg.psl ? domain_registrable(d->cfg.psl, dest, domain, sizeof(domain)) : NULL;
-	if (!dom)
-		dom = f->name ? dest : prefix;
+	char dest[260], domain[260], obs[288], base[128];
+	if (f->name)
+		snprintf(dest, sizeof(dest), "%s", iname_str(f->name));
+	else
+		fold_prefix(&f->dst, dest, sizeof(dest));
 	uint64_t service = (uint64_t)f->dport << 8 | f->proto;
-	uint64_t kh = hash_text(DET_SEED, dest), kd = hash_mix(kh, service);
-	uint64_t kdom = hash_text(DET_SEED ^ 1, dom), kpre = hash_text(DET_SEED ^ 2, prefix);
+	uint64_t kh = hash_text(DET_SEED, dest), kd = hash_mix(kh, service), kpre = prefix_key(&f->dst);
 
 	if (!enforcing(d, p, now_us)) {
 		int64_t before = kset_add(&p->dests, kd);
+		p->flows_learned++;
+		kset_add(&p->prefixes, kpre);
+		if (before > 0) {
+			/* Seen before: its host and domain are in already. */
+			if (before == 1)
+				p->singletons--;
+			return;
+		}
 		if (before == 0)
 			p->singletons++;
-		else if (before == 1)
-			p->singletons--;
 		kset_add(&p->hosts, kh);
-		kset_add(&p->domains, kdom);
-		kset_add(&p->prefixes, kpre);
-		p->flows_learned++;
+		kset_add(&p->domains, hash_text(DET_SEED ^ 1, domain_of(d, f, dest, domain, sizeof(domain))));
 		return;
 	}
 	d->stats.flows_scored++;
 	if (kset_count(&p->dests, kd))
 		return;
+	const char *dom = domain_of(d, f, dest, domain, sizeof(domain));
+	uint64_t kdom = hash_text(DET_SEED ^ 1, dom);
 	double m = maturity(p);
 	struct det_alert a;
 	char key[288];
