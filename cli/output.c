@@ -55,7 +55,8 @@ static int emit(FILE *out, json_t *o)
 {
 	if (!o)
 		return -1;
-	int rc = json_dumpf(o, out, JSON_COMPACT);
+	/* Six digits keep scores short and the same on every run. */
+	int rc = json_dumpf(o, out, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	if (rc != 0 || fputc('\n', out) == EOF)
 		return -1;

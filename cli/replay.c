@@ -116,8 +116,10 @@ static void on_flow_ready(void *ctx, const struct flow *f, const struct device *
 static void on_window(void *ctx, const struct dev_window *w)
 {
 	struct replay *r = ctx;
-	if (r->det)
+	if (r->det) {
 		det_window(r->det, w);
+		det_tick(r->det, w->end_us);
+	}
 	if (!(r->show & SHOW_WINDOWS))
 		return;
 	if (r->json) {

@@ -66,6 +66,7 @@ struct samples {
 struct profile {
 	struct profile *next;      /* hash chain */
 	uint8_t key[16];           /* MAC, or IP for a device without one */
+	bool has_mac;
 	uint64_t first_us, last_us;
 	uint64_t learn_end_us;     /* when it started enforcing; 0 while learning */
 	struct kset dests;         /* destination (name or prefix) + port + transport */
@@ -78,6 +79,9 @@ struct profile {
 	uint32_t singletons;       /* destinations seen exactly once */
 	uint32_t clean_windows;
 	struct samples feat[F_COUNT];
+	uint64_t last_window_us;   /* end of its last window */
+	uint64_t max_gap_us;       /* longest silence between its windows while learning */
+	bool silence_reported;     /* heartbeat_missing raised for the current silence */
 };
 
 struct dedup {
@@ -95,6 +99,7 @@ struct detector {
 	uint32_t n_profiles;
 	struct dedup *dedup;       /* DEDUP_MAX slots, open addressing, cleared when full */
 	uint32_t n_dedup;
+	uint64_t last_tick_us;
 	struct det_stats stats;
 };
 
@@ -259,6 +264,8 @@ static struct profile *profile_for(struct detector *d, const struct device *dev,
 		if (memcmp(p->key, key, 16) == 0) {
 			if (now_us > p->last_us)
 				p->last_us = now_us;
+			if (now_us < p->first_us && !p->learn_end_us)
+				p->first_us = now_us;
 			return p;
 		}
 	if (d->n_profiles >= d->cfg.max_devices)
@@ -267,6 +274,7 @@ static struct profile *profile_for(struct detector *d, const struct device *dev,
 	if (!p)
 		return NULL;
 	memcpy(p->key, key, 16);
+	p->has_mac = dev->has_mac;
 	p->first_us = p->last_us = now_us;
 	kset_init(&p->dests, DET_MAX_DESTS);
 	kset_init(&p->hosts, DET_MAX_DESTS);
@@ -297,7 +305,9 @@ static bool enforcing(struct detector *d, struct profile *p, uint64_t now_us)
 	if (p->learn_end_us)
 		return now_us >= p->learn_end_us;
 	const struct det_cfg *c = &d->cfg;
-	uint64_t age = now_us - p->first_us;
+	/* Flows are scored at their last packet, windows at their end: times
+	 * reach a profile slightly out of order. */
+	uint64_t age = now_us > p->first_us ? now_us - p->first_us : 0;
 	bool done = c->learn_for_us ? age >= c->learn_for_us
 				    : age >= c->learn_max_us || (age >= c->learn_min_us && maturity(p) >= c->maturity_target);
 	if (done)
@@ -570,6 +580,13 @@ void det_window(struct detector *d, const struct dev_window *w)
 	struct profile *p = profile_for(d, w->dev, w->end_us);
 	if (!p)
 		return;
+	if (p->last_window_us && w->start_us > p->last_window_us && !enforcing(d, p, w->end_us)) {
+		uint64_t gap = w->start_us - p->last_window_us;
+		if (gap > p->max_gap_us)
+			p->max_gap_us = gap;
+	}
+	p->last_window_us = w->end_us;
+	p->silence_reported = false;
 	float x[F_COUNT];
 	for (int f = 0; f < F_COUNT; f++)
 		x[f] = (float)log1p(feature_value(w, (enum feature)f));
@@ -630,6 +647,54 @@ void det_window(struct detector *d, const struct dev_window *w)
 		}
 		snprintf(a.key, sizeof(a.key), "%s", kind);
 		raise_alert(d, p, &a);
+	}
+}
+
+/* ---- silence ---- */
+
+static uint64_t silence_limit(const struct profile *p)
+{
+	uint64_t limit = 3 * p->max_gap_us;
+	return limit > DET_SILENCE_MIN_S * US ? limit : DET_SILENCE_MIN_S * US;
+}
+
+void det_tick(struct detector *d, uint64_t now_us)
+{
+	if (now_us < d->last_tick_us + 60 * US)
+		return;
+	d->last_tick_us = now_us;
+	for (uint32_t b = 0; b <= d->mask; b++) {
+		for (struct profile *p = d->buckets[b]; p; p = p->next) {
+			if (p->silence_reported || !p->last_window_us || !p->learn_end_us || p->last_window_us < p->learn_end_us)
+				continue;
+			uint64_t silent = now_us - p->last_window_us, limit = silence_limit(p);
+			if (silent <= limit)
+				continue;
+			p->silence_reported = true;
+			/* A predictable device just past the limit scores about 0.8,
+			 * at twice the limit its maturity; a phone that leaves the
+			 * house (low maturity) does not alert. */
+			double over = (double)(silent - limit) / (double)limit;
+			double score = maturity(p) * (0.8 + 0.2 * (over > 1 ? 1 : over));
+			if (score < d->cfg.threshold)
+				continue;
+			struct det_alert a;
+			struct device dev = {0};
+			/* The device may have left the table: its identity is the key. */
+			dev.has_mac = p->has_mac;
+			if (p->has_mac)
+				memcpy(dev.mac, p->key, 6);
+			else
+				memcpy(dev.key_ip.b, p->key, 16);
+			alert_init(&a, &dev, p, "heartbeat_missing", now_us, score);
+			char obs[288], base[128];
+			snprintf(obs, sizeof(obs), "silent %llu s", (unsigned long long)(silent / US));
+			snprintf(base, sizeof(base), "longest gap while learning %llu s, limit %llu s",
+				 (unsigned long long)(p->max_gap_us / US), (unsigned long long)(limit / US));
+			add_reason(&a, "silence", 1, obs, base);
+			snprintf(a.key, sizeof(a.key), "silence");
+			raise_alert(d, p, &a);
+		}
 	}
 }
 

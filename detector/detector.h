@@ -17,6 +17,11 @@
  * forever has maturity near 1, and a new host scores high; a phone that
  * visits new sites daily has a low maturity, and a new host scores low.
  *
+ * A device that goes silent for more than three times the longest gap it
+ * showed while learning (and at least DET_SILENCE_MIN_S) raises
+ * heartbeat_missing once, scored by its maturity: a plug going quiet is
+ * news, a phone leaving the house is not.
+ *
  * Alerts are deduplicated: one per device, kind and destination per
  * DET_DEDUP_S of capture time; the next one carries how many were folded
  * into it. Everything runs in capture time, so a replay gives the same
@@ -39,6 +44,7 @@
 #define DET_MAX_DESTS 1024   /* destinations kept per device (beyond: counted, the device is open-world) */
 #define DET_MAX_PEERS 256    /* LAN peers and inbound services kept per device */
 #define DET_SAMPLES 128      /* window values kept per feature for its baseline */
+#define DET_SILENCE_MIN_S 900 /* the shortest silence that may count as a missing heartbeat */
 
 enum det_state { DET_LEARNING, DET_ENFORCING };
 
@@ -93,6 +99,10 @@ void det_free(struct detector *d);
 void det_flow(struct detector *d, const struct device *dev, const struct flow *f, bool initiator, uint64_t now_us);
 /* A device's window closed. */
 void det_window(struct detector *d, const struct dev_window *w);
+/* Capture time has reached now_us (call at every window close): enforced
+ * devices silent for much longer than any gap they showed while learning
+ * raise heartbeat_missing. Checks at most once a minute of capture time. */
+void det_tick(struct detector *d, uint64_t now_us);
 
 /* The device's state and maturity now (learning, 0 for a device never seen). */
 enum det_state det_device_state(const struct detector *d, const struct device *dev, double *maturity);
