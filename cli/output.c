@@ -504,6 +504,7 @@ int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a
 	json_object_set_new(o, "device", dev);
 	json_object_set_new(o, "about", json_string(a->key));
 	json_object_set_new(o, "repeats", json_integer(a->repeats));
+	json_object_set_new(o, "others_folded", json_integer(a->others_folded));
 	for (int i = 0; i < a->n_reasons; i++) {
 		const struct det_reason *r = &a->reasons[i];
 		json_t *x = json_object();
@@ -532,5 +533,7 @@ void out_alert_text(FILE *out, const struct det_alert *a)
 			a->reasons[i].baseline);
 	if (a->repeats)
 		fprintf(out, " [+%u repeats]", (unsigned)a->repeats);
+	if (a->others_folded)
+		fprintf(out, " [+%u more of this kind folded]", (unsigned)a->others_folded);
 	fputc('\n', out);
 }

@@ -58,6 +58,20 @@ static const struct {
  * they adapt slowly, and an attacker cannot walk them up quickly. */
 #define ADAPT_EVERY 4
 
+static const char *const kinds[] = {
+	"unexpected_destination", "new_port", "new_lan_peer", "new_inbound_service", "heartbeat_missing",
+	"scan", "flood", "volume_out", "volume_in", "connection_failures", "dns_anomaly",
+};
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static size_t kind_index(const char *kind)
+{
+	size_t i = 0;
+	while (i < N_KINDS - 1 && strcmp(kinds[i], kind) != 0)
+		i++;
+	return i;
+}
+
 struct samples {
 	float v[DET_SAMPLES];
 	uint32_t n, next;
@@ -82,6 +96,12 @@ struct profile {
 	uint64_t last_window_us;   /* end of its last window */
 	uint64_t max_gap_us;       /* longest silence between its windows while learning */
 	bool silence_reported;     /* heartbeat_missing raised for the current silence */
+	/* Per alert kind: the DET_DEDUP_S interval counted, alerts raised in
+	 * it, and alerts folded since the last one raised. */
+	struct {
+		uint64_t interval;
+		uint32_t raised, folded;
+	} burst[N_KINDS];
 };
 
 struct dedup {
@@ -336,7 +356,7 @@ static void add_reason(struct det_alert *a, const char *feature, double contribu
 
 /* Emits a unless one of the same device, kind and key went out less than
  * DET_DEDUP_S ago; then it is folded into the next one. */
-static void raise_alert(struct detector *d, const struct profile *p, struct det_alert *a)
+static void raise_alert(struct detector *d, struct profile *p, struct det_alert *a)
 {
 	uint64_t k = hash_text(hash_bytes16(DET_SEED, p->key), a->kind);
 	k = hash_text(k, a->key);
@@ -355,6 +375,20 @@ static void raise_alert(struct detector *d, const struct profile *p, struct det_
 		d->stats.deduplicated++;
 		return;
 	}
+	size_t ki = kind_index(a->kind);
+	uint64_t interval = a->ts_us / (DET_DEDUP_S * US);
+	if (p->burst[ki].interval != interval) {
+		p->burst[ki].interval = interval;
+		p->burst[ki].raised = 0;
+	}
+	if (p->burst[ki].raised >= DET_KIND_BURST) {
+		p->burst[ki].folded++;
+		d->stats.deduplicated++;
+		return;
+	}
+	p->burst[ki].raised++;
+	a->others_folded = p->burst[ki].folded;
+	p->burst[ki].folded = 0;
 	if (!e->key)
 		d->n_dedup++;
 	e->key = k;

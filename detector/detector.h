@@ -23,8 +23,8 @@
  * news, a phone leaving the house is not.
  *
  * Alerts are deduplicated: one per device, kind and destination per
- * DET_DEDUP_S of capture time; the next one carries how many were folded
- * into it. Everything runs in capture time, so a replay gives the same
+ * DET_DEDUP_S of capture time, and at most DET_KIND_BURST per device and
+ * kind in that time; the next one carries how many were folded into it. Everything runs in capture time, so a replay gives the same
  * alerts byte for byte.
  */
 #ifndef IOTIDS_DETECTOR_H
@@ -40,6 +40,9 @@
 
 #define DET_SCHEMA_VERSION 1
 #define DET_DEDUP_S 3600
+/* Alerts of one kind per device per DET_DEDUP_S interval at most; past it
+ * (a scan touching 30,000 hosts) the rest are counted into the next one. */
+#define DET_KIND_BURST 5
 #define DET_MAX_REASONS 4
 #define DET_MAX_DESTS 1024   /* destinations kept per device (beyond: counted, the device is open-world) */
 #define DET_MAX_PEERS 256    /* LAN peers and inbound services kept per device */
@@ -76,6 +79,7 @@ struct det_alert {
 	double maturity;
 	char key[288];            /* what it is about: a destination, peer, service or feature */
 	uint32_t repeats;         /* alerts of the same device, kind and key folded into this one */
+	uint32_t others_folded;   /* alerts of the same device and kind, other keys, folded (see DET_KIND_BURST) */
 	int n_reasons;
 	struct det_reason reasons[DET_MAX_REASONS];
 	const struct flow *flow;  /* the flow that caused it, or NULL (window alerts) */
