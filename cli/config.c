@@ -76,6 +76,9 @@ struct section {
 };
 
 #define FIELD(f) offsetof(struct iotids_config, f)
+/* Keys per section at most (the parser remembers where each was seen). */
+#define SECTION_MAX_KEYS 16
+#define N_KEYS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* In enum order, so cfg_timeout_name() can index it. */
 static const struct key timeout_keys[CFG_TIMEOUT_COUNT] = {
@@ -130,7 +133,7 @@ static const struct key detector_keys[] = {
 	{"maturity_percent", KIND_UINT, FIELD(maturity_percent), 50, 100, NULL},
 	{"threshold_percent", KIND_UINT, FIELD(threshold_percent), 1, 100, NULL},
 };
-static const struct section detector_section = {"detector", detector_keys, 4};
+static const struct section detector_section = {"detector", detector_keys, N_KEYS(detector_keys)};
 
 static const struct key top_keys[] = {
 	{"home_networks", KIND_PREFIXES, 0, 1, CFG_MAX_HOME_NETS, NULL},
@@ -143,7 +146,9 @@ static const struct key top_keys[] = {
 	{"identity", KIND_SECTION, 0, 0, 0, &identity_section},
 	{"detector", KIND_SECTION, 0, 0, 0, &detector_section},
 };
-static const struct section top_section = {NULL, top_keys, 9};
+static const struct section top_section = {NULL, top_keys, N_KEYS(top_keys)};
+_Static_assert(N_KEYS(top_keys) <= SECTION_MAX_KEYS && CFG_TIMEOUT_COUNT <= SECTION_MAX_KEYS,
+	       "a section has more keys than the parser can place");
 
 static const char *const default_home_nets[] = {
 	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
@@ -578,7 +583,7 @@ static void key_list(const struct section *sec, char *buf, size_t size)
 /* The current event is the MAPPING-START of section sec. */
 static int parse_mapping(struct loader *ld, const struct section *sec)
 {
-	yaml_mark_t first[8];  /* where each key was seen (sections have <= 6 keys) */
+	yaml_mark_t first[SECTION_MAX_KEYS]; /* where each key was seen */
 	uint32_t seen = 0;
 	char where[64], q[QUOTE_MAX * 2], what[GOT_MAX], names[128];
 	int rc;

@@ -320,10 +320,12 @@ static double maturity(const struct profile *p)
 	return 1.0 - ((double)p->singletons + 1.0) / ((double)p->flows_learned + 2.0);
 }
 
+/* Learning ends once: what comes after, even an event timed a little
+ * earlier (flows are scored at their last packet), is enforced. */
 static bool enforcing(struct detector *d, struct profile *p, uint64_t now_us)
 {
 	if (p->learn_end_us)
-		return now_us >= p->learn_end_us;
+		return true;
 	const struct det_cfg *c = &d->cfg;
 	/* Flows are scored at their last packet, windows at their end: times
 	 * reach a profile slightly out of order. */
@@ -331,7 +333,7 @@ static bool enforcing(struct detector *d, struct profile *p, uint64_t now_us)
 	bool done = c->learn_for_us ? age >= c->learn_for_us
 				    : age >= c->learn_max_us || (age >= c->learn_min_us && maturity(p) >= c->maturity_target);
 	if (done)
-		p->learn_end_us = now_us;
+		p->learn_end_us = c->learn_for_us ? p->first_us + c->learn_for_us : now_us;
 	return done;
 }
 
@@ -370,7 +372,8 @@ static void raise_alert(struct detector *d, struct profile *p, struct det_alert 
 	while (d->dedup[i].key && d->dedup[i].key != k)
 		i = (i + 1) & (DEDUP_MAX - 1);
 	struct dedup *e = &d->dedup[i];
-	if (e->key == k && a->ts_us - e->last_us < DET_DEDUP_S * US) {
+	/* An alert timed before the last one (out of order) is within it. */
+	if (e->key == k && (a->ts_us < e->last_us || a->ts_us - e->last_us < DET_DEDUP_S * US)) {
 		e->folded++;
 		d->stats.deduplicated++;
 		return;
@@ -557,7 +560,7 @@ void det_flow(struct detector *d, const struct device *dev, const struct flow *f
 	} else if (!initiator && (f->dir == FLOW_DIR_INBOUND || f->dir == FLOW_DIR_LOCAL) &&
 		   f->dport < DYNAMIC_PORTS) {
 		snprintf(what, sizeof(what), "%u/%s", (unsigned)f->dport, transport(f->proto));
-		score_set(d, dev, p, f, now_us, &p->services, (uint64_t)f->dport << 8 | f->proto,
+		score_set(d, dev, p, f, now_us, &p->services, hash_mix(DET_SEED, (uint64_t)f->dport << 8 | f->proto),
 			  "new_inbound_service", "inbound_service", what);
 	}
 }
@@ -699,7 +702,7 @@ void det_tick(struct detector *d, uint64_t now_us)
 	d->last_tick_us = now_us;
 	for (uint32_t b = 0; b <= d->mask; b++) {
 		for (struct profile *p = d->buckets[b]; p; p = p->next) {
-			if (p->silence_reported || !p->last_window_us || !p->learn_end_us || p->last_window_us < p->learn_end_us)
+			if (p->silence_reported || !p->last_window_us || !enforcing(d, p, now_us))
 				continue;
 			uint64_t silent = now_us - p->last_window_us, limit = silence_limit(p);
 			if (silent <= limit)
