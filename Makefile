@@ -34,7 +34,7 @@ GEN      := $(BUILD)/iotgen
 TESTBIN  := $(BUILD)/iotids-tests
 DEMO     := pcaps/demo.pcap
 
-.PHONY: all deps demo test asan check-banned bench clean help golden demo-pcap
+.PHONY: all deps demo test asan check-banned bench eval clean help golden demo-pcap
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(GEN)
@@ -46,6 +46,7 @@ help:
 	@echo "make test    deps + build + run the Criterion suite (what CI runs)"
 	@echo "make asan    the same suite built with ASan + UBSan"
 	@echo "make bench   throughput and memory benchmarks (large generated captures)"
+	@echo "make eval    detection on labelled attack/benign scenarios, false alerts per 100 device-days"
 
 # Installs only what is missing, so it is cheap to call before every build.
 deps:
@@ -117,6 +118,9 @@ $(BUILD)/bench/%: bench/%.c
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
 	BUILD=$(BUILD) bash bench/run.sh
+
+eval: all
+	BUILD=$(BUILD) bash bench/eval.sh
 
 clean:
 	rm -rf build build-asan $(BIN)

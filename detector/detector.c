@@ -75,6 +75,7 @@ static size_t kind_index(const char *kind)
 struct samples {
 	float v[DET_SAMPLES];
 	uint32_t n, next;
+	uint64_t seen;   /* values offered while learning */
 };
 
 struct profile {
@@ -542,6 +543,16 @@ static void score_set(struct detector *d, const struct device *dev, struct profi
 	raise_alert(d, p, &a);
 }
 
+/* A service is what the device accepted: a TCP connection it answered
+ * with a SYN+ACK, a UDP datagram it answered. A refused port (RST) or an
+ * ICMP error it received is not one. */
+static bool accepted(const struct flow *f)
+{
+	if (f->proto == 6)
+		return (f->rev.tcp_flags & 0x12) == 0x12;
+	return f->proto == 17 && f->rev.packets > 0;
+}
+
 void det_flow(struct detector *d, const struct device *dev, const struct flow *f, bool initiator, uint64_t now_us)
 {
 	struct profile *p = profile_for(d, dev, now_us);
@@ -558,7 +569,7 @@ void det_flow(struct detector *d, const struct device *dev, const struct flow *f
 		score_set(d, dev, p, f, now_us, &p->peers, hash_bytes16(DET_SEED, f->dst.b), "new_lan_peer",
 			  "lan_peer", what);
 	} else if (!initiator && (f->dir == FLOW_DIR_INBOUND || f->dir == FLOW_DIR_LOCAL) &&
-		   f->dport < DYNAMIC_PORTS) {
+		   f->dport < DYNAMIC_PORTS && accepted(f)) {
 		snprintf(what, sizeof(what), "%u/%s", (unsigned)f->dport, transport(f->proto));
 		score_set(d, dev, p, f, now_us, &p->services, hash_mix(DET_SEED, (uint64_t)f->dport << 8 | f->proto),
 			  "new_inbound_service", "inbound_service", what);
@@ -573,6 +584,22 @@ static int cmp_float(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+/* While learning: a uniform sample of every window since the first
+ * (reservoir sampling, seeded by the device so replays agree), so a day of
+ * learning is judged as a day and not as its last two hours. */
+static void samples_learn(struct samples *s, float v, uint64_t seed)
+{
+	s->seen++;
+	if (s->n < DET_SAMPLES) {
+		s->v[s->n++] = v;
+		return;
+	}
+	uint64_t j = hash_final(hash_mix(seed, s->seen)) % s->seen;
+	if (j < DET_SAMPLES)
+		s->v[j] = v;
+}
+
+/* After learning: the oldest value goes (slow adaptation). */
 static void samples_add(struct samples *s, float v)
 {
 	s->v[s->next] = v;
@@ -628,8 +655,9 @@ void det_window(struct detector *d, const struct dev_window *w)
 	for (int f = 0; f < F_COUNT; f++)
 		x[f] = (float)log1p(feature_value(w, (enum feature)f));
 	if (!enforcing(d, p, w->end_us)) {
+		uint64_t seed = hash_bytes16(DET_SEED, p->key);
 		for (int f = 0; f < F_COUNT; f++)
-			samples_add(&p->feat[f], x[f]);
+			samples_learn(&p->feat[f], x[f], hash_mix(seed, (uint64_t)f));
 		return;
 	}
 	d->stats.windows_scored++;

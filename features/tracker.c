@@ -558,9 +558,9 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 			name_from_dpi(t, f, initiator, &r);
 		dpi_done |= r.finished || f->l7_state == DPI_NO_STATE;
 	}
+	set_flow_macs(f, hit.forward, snd, rcv);
 	if (!f->ready && (dpi_done || f->fwd.packets + f->rev.packets >= TRK_READY_PACKETS))
 		report_ready(t, f, initiator, hit.forward ? rcv : snd);
-	set_flow_macs(f, hit.forward, snd, rcv);
 	if (snd) {
 		snd->packets_out++;
 		snd->bytes_out += m->wirelen;

@@ -275,9 +275,10 @@ static void lan_flow(struct detector *d, const struct device *dv, const char *ds
 	det_flow(d, dv, &f, true, t);
 }
 
-/* src starts a flow to dv's port dport; dir says where src is. */
-static void flow_to_device(struct detector *d, const struct device *dv, const char *src, uint16_t dport,
-			   uint8_t proto, enum flow_dir dir, uint64_t t)
+/* src starts a flow to dv's port dport; dir says where src is. The device
+ * answers (SYN+ACK, or a datagram back) unless refused. */
+static void flow_to_device_answered(struct detector *d, const struct device *dv, const char *src, uint16_t dport,
+				    uint8_t proto, enum flow_dir dir, uint64_t t, bool refused)
 {
 	struct flow f;
 	memset(&f, 0, sizeof(f));
@@ -292,7 +293,17 @@ static void flow_to_device(struct detector *d, const struct device *dv, const ch
 	f.has_dst_mac = true;
 	memcpy(f.dst_mac, dv->mac, 6);
 	f.ready = 1;
+	f.rev.packets = 1;
+	f.rev.tcp_flags = proto == TCP ? (refused ? TCP_RST | TCP_ACK : TCP_SYN | TCP_ACK) : 0;
+	if (refused && proto != TCP)
+		f.rev.packets = 0;
 	det_flow(d, dv, &f, false, t);
+}
+
+static void flow_to_device(struct detector *d, const struct device *dv, const char *src, uint16_t dport,
+			   uint8_t proto, enum flow_dir dir, uint64_t t)
+{
+	flow_to_device_answered(d, dv, src, dport, proto, dir, t, false);
 }
 
 /* A closed-world device: 200 flows over its learning hour (one every 17 s
@@ -1355,4 +1366,16 @@ Test(detector, a_device_silent_from_just_before_the_end_of_learning_still_raises
 		det_tick(det, T0 + h * 3600 * S);
 	cr_assert_eq(out.n, 1, "a device that went quiet while learning was never reported");
 	cr_assert_str_eq(out.r[0].kind, "heartbeat_missing");
+}
+
+Test(detector, a_refused_connection_or_an_unanswered_datagram_is_not_a_new_service)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	flow_to_device_answered(det, a, "203.0.113.50", 23, TCP, FLOW_DIR_INBOUND, ENFORCE + 10 * S, true);
+	flow_to_device_answered(det, a, "203.0.113.50", 161, UDP, FLOW_DIR_INBOUND, ENFORCE + 11 * S, true);
+	cr_assert_eq(out.n, 0, "a port the device refused was taken for a service it offers");
+	flow_to_device(det, a, "203.0.113.50", 23, TCP, FLOW_DIR_INBOUND, ENFORCE + 12 * S);
+	cr_assert_eq(out.n, 1, "a port the device accepted must alert");
+	cr_assert_str_eq(out.r[0].kind, "new_inbound_service");
 }

@@ -16,6 +16,12 @@
  * Sizes are tuned so the default two hours from 06:00 stay under 2 MB
  * while every kind of traffic shows up, including one firmware download
  * (the plug finds an update at boot).
+ *
+ * home_generate() runs the same simulation for other generators
+ * (scenario.c): departures (home_var: daylight saving moves the household's
+ * clock, a movie night, a device gone quiet) are tested where the
+ * behaviours decide, in the same order of random draws as without them, so
+ * the plain home stays byte for byte what it was.
  */
 #include "pcaps/gen/home.h"
 
@@ -163,6 +169,8 @@ struct home {
 	struct hn_dev *dev[K_COUNT];
 	const struct devspec *spec[K_COUNT];
 	bool tv_on; /* the TV is showing something (not in standby) */
+	struct home_var var;
+	struct hn_dev *muted; /* var.mute's device */
 };
 
 static struct hn *NET(struct proc *p)
@@ -211,51 +219,65 @@ static struct proc *spawn(struct home *h, struct hn_dev *d, const struct devspec
 
 /* ---- time of day --------------------------------------------------------- */
 
-static double hour_of(uint64_t t)
+/* The household's clock: UTC, or ahead of it once daylight saving starts
+ * (home_var). Everything human follows it; timers and leases do not. */
+static int64_t clock_off(const struct home *h, uint64_t t)
 {
-	return (double)(t / SEC % 86400) / 3600.0;
+	return h->var.dst_shift_s && t >= h->var.dst_at_us ? h->var.dst_shift_s * (int64_t)SEC : 0;
 }
 
-static double act_phone(uint64_t t)
+static double hour_of(const struct home *h, uint64_t t)
 {
-	double hr = hour_of(t);
+	return (double)((uint64_t)((int64_t)t + clock_off(h, t)) / SEC % 86400) / 3600.0;
+}
 
+static double act_phone(double hr)
+{
 	return hr < 6 ? 0.03 : hr < 7 ? 0.15 : hr < 9 ? 0.35 : hr < 12 ? 0.25 : hr < 14 ? 0.5
 	     : hr < 18 ? 0.3 : hr < 23 ? 1.0 : 0.4;
 }
 
-static double act_voice(uint64_t t)
+static double act_voice(double hr)
 {
-	double hr = hour_of(t);
-
 	return hr < 6 ? 0.01 : hr < 9 ? 0.3 : hr < 17 ? 0.25 : hr < 22 ? 1.0 : 0.2;
 }
 
-static double act_camera(uint64_t t)
+static double act_camera(double hr)
 {
-	double hr = hour_of(t);
-
 	return hr < 6 ? 0.15 : hr < 9 ? 0.25 : hr < 17 ? 0.4 : hr < 22 ? 0.7 : 0.3;
 }
 
 /* Next event of a Poisson process whose rate at peak is one per mean_s,
- * thinned by the activity curve. */
-static uint64_t next_event(struct prng *r, uint64_t t, double mean_s, double (*act)(uint64_t))
+ * thinned by the activity curve of the hour of the day. */
+static uint64_t next_event(const struct home *h, struct prng *r, uint64_t t, double mean_s,
+			   double (*act)(double))
 {
 	for (;;) {
 		t += (uint64_t)(prng_exp(r, mean_s) * (double)SEC) + 1;
-		if (prng_unit(r) < act(t))
+		if (prng_unit(r) < act(hour_of(h, t)))
 			return t;
 	}
 }
 
-/* A random time of day in [lo_h, hi_h) after t (tomorrow if needed). */
-static uint64_t next_daytime(struct prng *r, uint64_t t, double lo_h, double hi_h)
+/* The UTC time of a household time; hint is a UTC time near it. */
+static uint64_t utc_of(const struct home *h, uint64_t local, uint64_t hint)
 {
-	uint64_t day = t / DAY * DAY;
-	uint64_t at = day + (uint64_t)((lo_h + (hi_h - lo_h) * prng_unit(r)) * (double)HOUR);
+	int64_t off = clock_off(h, hint);
+	uint64_t t = (uint64_t)((int64_t)local - off);
+	int64_t off2 = clock_off(h, t);
 
-	return at > t + HOUR ? at : at + DAY;
+	return off2 == off ? t : (uint64_t)((int64_t)local - off2);
+}
+
+/* A random time of day in [lo_h, hi_h) after t (tomorrow if needed), on
+ * the household's clock even when it changes in between. */
+static uint64_t next_daytime(const struct home *h, struct prng *r, uint64_t t, double lo_h, double hi_h)
+{
+	uint64_t day = (uint64_t)((int64_t)t + clock_off(h, t)) / DAY * DAY;
+	uint64_t local = day + (uint64_t)((lo_h + (hi_h - lo_h) * prng_unit(r)) * (double)HOUR);
+	uint64_t at = utc_of(h, local, t);
+
+	return at > t + HOUR ? at : utc_of(h, local + DAY, t);
 }
 
 static size_t lognorm(struct prng *r, double median, double sigma, double lo, double hi)
@@ -318,8 +340,8 @@ static void do_boot(struct proc *p, uint64_t now)
 	switch (sp->kind) {
 	case K_CAMERA:
 		spawn(h, d, sp, PK_CAM_KEEP, t + span(&d->rng, 5 * SEC, 20 * SEC));
-		spawn(h, d, sp, PK_CAM_CLIP, next_event(&d->rng, t, 60 * 60, act_camera));
-		spawn(h, d, sp, PK_CAM_ROUTINE, next_daytime(&d->rng, t - HOUR, 6.75, 7.85));
+		spawn(h, d, sp, PK_CAM_CLIP, next_event(h, &d->rng, t, 60 * 60, act_camera));
+		spawn(h, d, sp, PK_CAM_ROUTINE, next_daytime(h, &d->rng, t - HOUR, 6.75, 7.85));
 		break;
 	case K_PLUG:
 		spawn(h, d, sp, PK_PLUG_HB, t + span(&d->rng, 2 * SEC, 10 * SEC));
@@ -334,7 +356,7 @@ static void do_boot(struct proc *p, uint64_t now)
 	}
 	case K_VOICE: {
 		struct proc *avs = spawn(h, d, sp, PK_AVS, t + span(&d->rng, 2 * SEC, 8 * SEC));
-		struct proc *talk = spawn(h, d, sp, PK_TALK, next_event(&d->rng, t + MIN, 50 * 60, act_voice));
+		struct proc *talk = spawn(h, d, sp, PK_TALK, next_event(h, &d->rng, t + MIN, 50 * 60, act_voice));
 
 		if (talk)
 			talk->peer = avs;
@@ -366,13 +388,13 @@ static void do_boot(struct proc *p, uint64_t now)
 		hn_http(NET(p), d, t + delay, "connectivitycheck.gstatic.com",
 			cloud_spec("connectivitycheck.gstatic.com"), req, resp);
 		spawn(h, d, sp, PK_FCM, t + span(&d->rng, 2 * SEC, 6 * SEC));
-		spawn(h, d, sp, PK_BROWSE, next_event(&d->rng, t + 20 * SEC, 20 * 60, act_phone));
+		spawn(h, d, sp, PK_BROWSE, next_event(h, &d->rng, t + 20 * SEC, 20 * 60, act_phone));
 		break;
 	}
 	case K_TV:
 		spawn(h, d, sp, PK_NOTIFY, t + span(&d->rng, 5 * SEC, 30 * SEC));
 		spawn(h, d, sp, PK_TV_LOG, t + span(&d->rng, 1 * MIN, 5 * MIN));
-		spawn(h, d, sp, PK_TV_WATCH, next_daytime(&d->rng, t, 19.0, 21.0));
+		spawn(h, d, sp, PK_TV_WATCH, next_daytime(h, &d->rng, t, 19.0, 21.0));
 		break;
 	case K_COUNT:
 		break;
@@ -396,7 +418,7 @@ static void do_fw(struct proc *p, uint64_t now)
 		https_once(p, t + pause, sp->fw_host, (struct xfer){350, 600, size, size, 10 * MS, 60 * MS}, 0);
 	}
 	p->n++;
-	go(p, next_daytime(&d->rng, now + 5 * HOUR, 1.0, 5.0)); /* next night, not this one */
+	go(p, next_daytime(p->h, &d->rng, now + 5 * HOUR, 1.0, 5.0)); /* next night, not this one */
 }
 
 /* ---- device processes ---------------------------------------------------- */
@@ -448,7 +470,7 @@ static void do_cam_clip(struct proc *p, uint64_t now)
 {
 	upload_clip(p, now);
 	/* Motion detection re-arms only after a quiet period. */
-	go(p, next_event(&p->d->rng, now + 15 * 60 * SEC, 60 * 60, act_camera));
+	go(p, next_event(p->h, &p->d->rng, now + 15 * 60 * SEC, 60 * 60, act_camera));
 }
 
 /* The household leaving in the morning and coming back in the evening
@@ -457,7 +479,7 @@ static void do_cam_routine(struct proc *p, uint64_t now)
 {
 	upload_clip(p, now);
 	p->n++;
-	go(p, p->n % 2 ? next_daytime(&p->d->rng, now, 17.5, 19.0) : next_daytime(&p->d->rng, now, 6.75, 7.85));
+	go(p, p->n % 2 ? next_daytime(p->h, &p->d->rng, now, 17.5, 19.0) : next_daytime(p->h, &p->d->rng, now, 6.75, 7.85));
 }
 
 static void do_plug_hb(struct proc *p, uint64_t now)
@@ -540,7 +562,7 @@ static void do_talk(struct proc *p, uint64_t now)
 			https_once(p, t, "api.eu.amazonalexa.com", (struct xfer){400, 900, 2048, 20480, 30 * MS, 120 * MS}, 0);
 		}
 	}
-	go(p, next_event(r, now + speech + 5 * SEC, 50 * 60, act_voice));
+	go(p, next_event(p->h, r, now + speech + 5 * SEC, 50 * 60, act_voice));
 }
 
 static void do_metrics(struct proc *p, uint64_t now)
@@ -910,7 +932,7 @@ static void do_browse(struct proc *p, uint64_t now)
 		}
 		t += span(r, 8 * SEC, 90 * SEC);
 	}
-	go(p, next_event(r, t, 20 * 60, act_phone));
+	go(p, next_event(p->h, r, t, 20 * 60, act_phone));
 }
 
 static void do_fcm(struct proc *p, uint64_t now)
@@ -945,24 +967,38 @@ static void do_tv_watch(struct proc *p, uint64_t now)
 	struct hn_tls_opts o = {.name = cdn, .spec = cloud_spec(cdn), .port = 443, .alpn = "http/1.1"};
 	uint64_t t = now;
 
+	const struct home_var *v = &p->h->var;
+	bool more = v->tv_show_hi_s > 0 && now >= v->tv_more_at_us; /* a movie night (home_var) */
+	uint64_t seg_lo = 400 * 1024, seg_hi = 1000 * 1024;
+
 	if (!p->c.open && p->until == 0) {
+		uint64_t show;
+
 		p->h->tv_on = true;
 		t = https_once(p, t, "www.netflix.com", (struct xfer){800, 1500, 20480, 61440, 40 * MS, 150 * MS}, 0);
-		p->until = t + span(r, 10 * MIN, 30 * MIN);
+		if (more)
+			show = span(r, v->tv_show_lo_s * SEC, v->tv_show_hi_s * SEC);
+		else
+			show = span(r, 10 * MIN, 30 * MIN);
+		p->until = t + show;
 		t += span(r, 200 * MS, 1 * SEC);
 		t = hn_tls_open(NET(p), p->d, &p->c, t, &o);
+	}
+	if (more && v->tv_richer > 0) {
+		seg_lo = (uint64_t)((double)seg_lo * v->tv_richer);
+		seg_hi = (uint64_t)((double)seg_hi * v->tv_richer);
 	}
 	if (p->c.open && t < p->until) {
 		uint64_t next = t + span(r, 6 * SEC, 10 * SEC);
 
-		t = xfer_rr(p, &p->c, t, (struct xfer){500, 700, 400 * 1024, 1000 * 1024, 2 * MS, 10 * MS});
+		t = xfer_rr(p, &p->c, t, (struct xfer){500, 700, seg_lo, seg_hi, 2 * MS, 10 * MS});
 		go(p, next > t ? next : t);
 		return;
 	}
 	hn_tls_close(&p->c, t, TCPF_C, false);
 	p->until = 0;
 	p->h->tv_on = false;
-	go(p, next_daytime(r, now + 2 * HOUR, 19.0, 21.0));
+	go(p, next_daytime(p->h, r, now + 2 * HOUR, 19.0, 21.0));
 }
 
 static void do_tv_log(struct proc *p, uint64_t now)
@@ -978,6 +1014,10 @@ static void run(struct sim *s, void *arg)
 	struct proc *p = arg;
 	uint64_t now = sim_now(s);
 
+	if (p->d && p->d == p->h->muted && now >= p->h->var.mute_at_us) {
+		p->d->up = false; /* gone quiet for good: its processes end here */
+		return;
+	}
 	switch (p->kind) {
 	case PK_RA:
 		hn_ra(NET(p), now);
@@ -1177,46 +1217,61 @@ static int parse(int argc, char **argv, struct home_args *a)
 	return -1;
 }
 
-int gen_home_main(int argc, char **argv)
+static void mute(struct sim *s, void *arg)
 {
-	struct home_args a;
+	struct home *h = arg;
+
+	(void)s;
+	h->muted->up = false;
+}
+
+int home_generate(const struct home_run *r)
+{
 	struct home *h = NULL;
 	struct pw *w = NULL;
-	int rc = parse(argc, argv, &a), err;
-	uint64_t end;
+	uint64_t end = r->start_us + r->duration_s * SEC;
+	int rc, err;
 
-	if (rc >= 0)
-		return rc;
-	end = a.start + a.duration_s * SEC;
 	h = calloc(1, sizeof(*h));
 	if (!h)
-		return cli_runtime_error("home", "out of memory");
-	err = pw_open(&w, a.out);
+		return cli_runtime_error(r->cmd, "out of memory");
+	h->var = r->var;
+	err = pw_open(&w, r->out);
 	if (err) {
-		rc = cli_runtime_error("home", "%s: %s", a.out, strerror(-err));
+		rc = cli_runtime_error(r->cmd, "%s: %s", r->out, strerror(-err));
 		goto out;
 	}
 	err = sim_new(&h->sim, w, end, 0);
 	if (!err)
-		err = hn_init(&h->net, h->sim, a.seed, a.start, end);
+		err = hn_init(&h->net, h->sim, r->seed, r->start_us, end);
 	if (!err)
-		err = names_init(&h->names, a.seed);
+		err = names_init(&h->names, r->seed);
 	if (err) {
-		rc = cli_runtime_error("home", "setup: %s", strerror(-err));
+		rc = cli_runtime_error(r->cmd, "setup: %s", strerror(-err));
 		goto out;
 	}
-	setup_devices(h, a.seed);
-	spawn(h, NULL, NULL, PK_RA, a.start + span(&h->net.rng, 500 * MS, 3 * SEC));
+	setup_devices(h, r->seed);
+	spawn(h, NULL, NULL, PK_RA, r->start_us + span(&h->net.rng, 500 * MS, 3 * SEC));
 	for (size_t i = 0; i < NSPECS; i++) {
 		struct hn_dev *d = h->dev[specs[i].kind];
 
-		spawn(h, d, &specs[i], PK_BOOT, a.start + 50 * MS + span(&d->rng, 0, 40 * SEC));
+		spawn(h, d, &specs[i], PK_BOOT, r->start_us + 50 * MS + span(&d->rng, 0, 40 * SEC));
 	}
-	err = sim_run(h->sim);
-	if (!err && a.manifest)
-		err = mf_write(&h->net, a.manifest);
+	if (r->var.mute) {
+		h->muted = home_device(h, r->var.mute);
+		if (!h->muted) {
+			rc = cli_runtime_error(r->cmd, "no device '%s' to mute", r->var.mute);
+			goto out;
+		}
+		sim_at(h->sim, r->var.mute_at_us, mute, h);
+	}
+	err = r->inject ? r->inject(h, r->ctx) : 0;
+	if (!err)
+		err = sim_run(h->sim);
+	if (!err && r->manifest)
+		err = mf_write(&h->net, r->manifest);
 	if (err) {
-		rc = cli_runtime_error("home", "generating %s: %s", a.out, strerror(-err));
+		rc = cli_runtime_error(r->cmd, "generating %s: %s", r->out, strerror(-err));
 		goto out;
 	}
 	rc = CLI_OK;
@@ -1224,7 +1279,7 @@ out:
 	if (w) {
 		err = pw_close(w);
 		if (err && rc == CLI_OK)
-			rc = cli_runtime_error("home", "writing %s: %s", a.out, strerror(-err));
+			rc = cli_runtime_error(r->cmd, "writing %s: %s", r->out, strerror(-err));
 	}
 	if (h) {
 		sim_free(h->sim);
@@ -1233,4 +1288,50 @@ out:
 		free(h);
 	}
 	return rc;
+}
+
+struct sim *home_sim(struct home *h)
+{
+	return h->sim;
+}
+
+struct hn *home_net(struct home *h)
+{
+	return &h->net;
+}
+
+struct hn_dev *home_device(struct home *h, const char *kind)
+{
+	for (size_t i = 0; i < NSPECS; i++)
+		if (!strcmp(specs[i].name, kind))
+			return h->dev[specs[i].kind];
+	return NULL;
+}
+
+void home_drop_conns(struct home *h, const struct hn_dev *d)
+{
+	for (size_t i = 0; i < h->nprocs; i++) {
+		struct proc *p = &h->procs[i];
+
+		if (p->d == d)
+			p->c.open = false;
+		if (p->lan_open && (p->d == d || (p->kind == PK_TUYA && d == h->dev[K_PLUG])))
+			p->lan_open = false;
+	}
+}
+
+int gen_home_main(int argc, char **argv)
+{
+	struct home_run r = {.cmd = "home"};
+	struct home_args a;
+	int rc = parse(argc, argv, &a);
+
+	if (rc >= 0)
+		return rc;
+	r.seed = a.seed;
+	r.start_us = a.start;
+	r.duration_s = a.duration_s;
+	r.out = a.out;
+	r.manifest = a.manifest;
+	return home_generate(&r);
 }

@@ -373,6 +373,12 @@ static void gw_udp(struct hn *n, uint64_t t, const uint8_t *dmac, const uint8_t 
 	n->gw_ipid = from.ipid;
 }
 
+void hn_router_udp(struct hn *n, uint64_t t, const uint8_t *dmac, const uint8_t *dip, bool v6,
+		   uint16_t sport, uint16_t dport, const void *p, size_t len)
+{
+	gw_udp(n, t, dmac, dip, v6, sport, dport, p, len);
+}
+
 void hn_dev_udp(struct hn *n, struct hn_dev *d, uint64_t t, bool v6, const uint8_t *dip,
 		const uint8_t *dmac, uint16_t sport, uint16_t dport, const void *p, size_t len)
 {
@@ -642,6 +648,62 @@ uint64_t hn_dhcp_renew(struct hn *n, struct hn_dev *d, uint64_t t)
 	t1 = t + span(&n->rng, 1 * MS, 3 * MS);
 	dhcp_server_reply(n, d, &h, DHCPM_ACK, t1);
 	return t1;
+}
+
+#define DHCPM_NAK 6
+
+uint64_t hn_dhcp_readdress(struct hn *n, struct hn_dev *d, uint64_t t, const uint8_t new_ip[4])
+{
+	uint8_t msg[600];
+	struct wb b;
+	struct dhcpm_hdr h = {.op = 1, .type = DHCPM_REQUEST, .xid = prng_u32(&d->rng), .chaddr = d->mac};
+	uint64_t t1;
+	size_t len;
+
+	/* INIT-REBOOT (RFC 2131 3.2): broadcast from 0.0.0.0, the old address
+	 * in option 50, no server identifier. */
+	d->up = false;
+	dhcpm_begin(&b, msg, sizeof(msg), &h);
+	dhcp_client_opts(&b, d, true);
+	dhcp_dev_send(n, d, t, msg, dhcpm_end(&b), false);
+	/* An authoritative server that does not know the lease NAKs, by
+	 * broadcast since the client has no address. */
+	t1 = t + span(&n->rng, 1 * MS, 3 * MS);
+	h.op = 2;
+	h.type = DHCPM_NAK;
+	dhcpm_begin(&b, msg, sizeof(msg), &h);
+	dhcpm_opt(&b, 54, n->gw_ip4, 4);
+	dhcpm_opt_str(&b, 56, "address not available");
+	len = dhcpm_end(&b);
+	if (!len) {
+		sim_fail(n->sim, -EINVAL);
+		return t1;
+	}
+	gw_udp(n, t1, bcast_mac, bcast_ip, false, 67, 68, msg, len);
+	/* Back to INIT: DISCOVER without a requested address, then the usual
+	 * exchange for the address offered. */
+	t = t1 + span(&d->rng, 500 * MS, 4 * SEC);
+	h = (struct dhcpm_hdr){.op = 1, .type = DHCPM_DISCOVER, .xid = prng_u32(&d->rng), .chaddr = d->mac};
+	dhcpm_begin(&b, msg, sizeof(msg), &h);
+	dhcp_client_opts(&b, d, false);
+	dhcp_dev_send(n, d, t, msg, dhcpm_end(&b), false);
+	memcpy(d->ip4, new_ip, 4);
+	t1 = t + span(&n->rng, 1 * MS, 4 * MS);
+	dhcp_server_reply(n, d, &h, DHCPM_OFFER, t1);
+	t = t1 + span(&d->rng, 2 * MS, 30 * MS);
+	h.op = 1;
+	h.type = DHCPM_REQUEST;
+	h.yiaddr = NULL;
+	h.siaddr = NULL;
+	dhcpm_begin(&b, msg, sizeof(msg), &h);
+	dhcp_client_opts(&b, d, true);
+	dhcpm_opt(&b, 54, n->gw_ip4, 4);
+	dhcp_dev_send(n, d, t, msg, dhcpm_end(&b), false);
+	t1 = t + span(&n->rng, 1 * MS, 3 * MS);
+	dhcp_server_reply(n, d, &h, DHCPM_ACK, t1);
+	d->up = true;
+	d->arp_until = 0; /* a new address: neighbours are learned again */
+	return t1 + 100;
 }
 
 /* ---- DNS -------------------------------------------------------------- */

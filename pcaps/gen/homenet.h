@@ -137,6 +137,10 @@ uint64_t hn_nd_gw(struct hn *n, struct hn_dev *d, uint64_t t);
 uint64_t hn_dhcp_join(struct hn *n, struct hn_dev *d, uint64_t t);
 /* Unicast REQUEST/ACK at T1. */
 uint64_t hn_dhcp_renew(struct hn *n, struct hn_dev *d, uint64_t t);
+/* After a link flap, d asks to keep its address (INIT-REBOOT), the router,
+ * which has lost its leases, refuses (NAK), and d goes through
+ * DISCOVER/OFFER/REQUEST/ACK to get new_ip, which becomes its address. */
+uint64_t hn_dhcp_readdress(struct hn *n, struct hn_dev *d, uint64_t t, const uint8_t new_ip[4]);
 /* DAD, router solicitation and the solicited advertisement. */
 uint64_t hn_slaac(struct hn *n, struct hn_dev *d, uint64_t t);
 /* Unsolicited router advertisement to all nodes. */
@@ -148,6 +152,10 @@ uint64_t hn_resolve(struct hn *n, struct hn_dev *d, uint64_t t, struct hn_remote
 		    struct hn_answer *a);
 /* Resolves name and exchanges one NTP request/response with it. */
 uint64_t hn_ntp(struct hn *n, struct hn_dev *d, uint64_t t, const char *name);
+/* One UDP datagram from the router's own address (IPv4, or its link-local
+ * IPv6 address) to dip. */
+void hn_router_udp(struct hn *n, uint64_t t, const uint8_t *dmac, const uint8_t *dip, bool v6,
+		   uint16_t sport, uint16_t dport, const void *p, size_t len);
 /* One UDP datagram from d to a LAN or multicast destination. */
 void hn_dev_udp(struct hn *n, struct hn_dev *d, uint64_t t, bool v6, const uint8_t *dip,
 		const uint8_t *dmac, uint16_t sport, uint16_t dport, const void *p, size_t len);

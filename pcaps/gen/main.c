@@ -10,6 +10,7 @@
 #include "pcaps/gen/home.h"
 #include "pcaps/gen/mix.h"
 #include "pcaps/gen/noise.h"
+#include "pcaps/gen/scenario.h"
 #include "pcaps/gen/synflood.h"
 
 static const struct {
@@ -18,6 +19,7 @@ static const struct {
 	const char *what;
 } cmds[] = {
 	{"home", gen_home_main, "a smart-home LAN as seen on the router's LAN bridge"},
+	{"scenario", gen_scenario_main, "the home with one labelled attack or surprise (--list)"},
 	{"mix", gen_mix_main, "benchmark capture of a busy IoT gateway (~50 devices)"},
 	{"synflood", gen_synflood_main, "64-byte TCP SYN flood toward one LAN host"},
 	{"noise", gen_noise_main, "records of random bytes"},
