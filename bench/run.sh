@@ -83,14 +83,14 @@ report() { # name file target [iotids args]
 	echo "$rss" >"$DATA/$name.rss"
 }
 # The foundation's targets are for decoding, flows, devices and windows
-# alone: nDPI off.
+# alone: nDPI and detection off.
 echo
-echo "Without nDPI (--no-dpi): the foundation layer"
+echo "Without nDPI and detection (--no-dpi --no-detect): the foundation layer"
 printf '\n%-18s %9s %12s %12s %12s %6s %7s %9s %9s\n' capture packets "floor pkt/s" \
 	"buf floor" "iotids pkt/s" ratio target "buf ratio" "peak RSS"
-report iot-mix "$mix" 0.80 --no-dpi
-report syn-flood "$flood" 0.30 --no-dpi
-report syn-flood-quarter "$flood_small" 0.30 --no-dpi
+report iot-mix "$mix" 0.80 --no-dpi --no-detect
+report syn-flood "$flood" 0.30 --no-dpi --no-detect
+report syn-flood-quarter "$flood_small" 0.30 --no-dpi --no-detect
 
 # With nDPI (the default) against nDPI's own reader on the same captures.
 best_ndpireader() { # file packets -> pps
