@@ -270,8 +270,10 @@ static struct device *flow_end_device(struct tracker *t, struct flow *f, const s
 	uint32_t *cached = &f->user[FLOW_DEV_SLOT + (initiator ? 0 : 1)];
 	const uint8_t *mac = sender ? m->src_mac : m->dst_mac;
 	bool has_mac = sender ? m->has_src_mac : m->has_dst_mac;
+	const struct ip_addr *ip = sender ? &m->src : &m->dst;
 	uint32_t h = *cached ? *cached : t->recent[sender];
-	if (h && local && has_mac) {
+	/* As endpoint_device: a group address is nobody's, whatever the MAC. */
+	if (h && local && has_mac && !ip_is_multicast(ip) && !ip_is_broadcast(ip)) {
 		struct device *d = dev_table_by_handle(t->devs, h - 1, mac, m->ts_us);
 		if (d) {
 			if (sender && !ip_is_unspecified(&m->src))
