@@ -19,71 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "tests/genrun.h"
 
-static char gen_dir[64];
-
-static void gen_setup(void)
-{
-	snprintf(gen_dir, sizeof(gen_dir), "/tmp/iotgen-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(gen_dir), "mkdtemp failed");
-}
-
-static void gen_teardown(void)
-{
-	DIR *d = opendir(gen_dir);
-	struct dirent *e;
-	char path[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", gen_dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(gen_dir);
-}
-
-static const char *gen_path(const char *name)
-{
-	static char buf[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", gen_dir, name);
-	return buf[i];
-}
-
-/* Runs iotgen with the NULL-terminated arguments; returns its exit status.
- * Its stdout and stderr go to a file in the scratch directory. */
-static int gen_run(const char *arg, ...)
-{
-	const char *bin = getenv("IOTGEN_BIN");
-	char *argv[32];
-	posix_spawn_file_actions_t fa;
-	va_list ap;
-	int argc = 0, status = -1;
-	pid_t pid;
-
-	cr_assert_not_null(bin, "IOTGEN_BIN is not set (make test sets it)");
-	argv[argc++] = (char *)bin;
-	va_start(ap, arg);
-	for (const char *a = arg; a && argc < 31; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, gen_path("out.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, gen_path("err.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0, "cannot run %s", bin);
-	posix_spawn_file_actions_destroy(&fa);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status), "iotgen died (signal %d)", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return WEXITSTATUS(status);
-}
 
 static unsigned char *gen_slurp(const char *path, size_t *len)
 {
@@ -146,15 +83,15 @@ static unsigned gen_sum16(const unsigned char *p, size_t n)
 /* 2026-03-02T06:00:00Z, the default start. */
 #define GEN_DEFAULT_START 1772431200ULL
 
-TestSuite(gen, .init = gen_setup, .fini = gen_teardown, .timeout = 30);
+TestSuite(gen, .init = genrun_setup, .fini = genrun_teardown, .timeout = 30);
 
 Test(gen, home_same_seed_same_bytes)
 {
-	cr_assert_eq(gen_run("home", "--seed", "7", "--duration", "20m", "-o", gen_path("a.pcap"), NULL), 0);
-	cr_assert_eq(gen_run("home", "--seed", "7", "--duration", "20m", "-o", gen_path("b.pcap"), NULL), 0);
-	cr_assert_eq(gen_run("home", "--seed", "8", "--duration", "20m", "-o", gen_path("c.pcap"), NULL), 0);
-	cr_assert(gen_same_file(gen_path("a.pcap"), gen_path("b.pcap")), "same seed, different bytes");
-	cr_assert_not(gen_same_file(gen_path("a.pcap"), gen_path("c.pcap")), "different seeds, same bytes");
+	cr_assert_eq(genrun_run("home", "--seed", "7", "--duration", "20m", "-o", genrun_path("a.pcap"), NULL), 0);
+	cr_assert_eq(genrun_run("home", "--seed", "7", "--duration", "20m", "-o", genrun_path("b.pcap"), NULL), 0);
+	cr_assert_eq(genrun_run("home", "--seed", "8", "--duration", "20m", "-o", genrun_path("c.pcap"), NULL), 0);
+	cr_assert(gen_same_file(genrun_path("a.pcap"), genrun_path("b.pcap")), "same seed, different bytes");
+	cr_assert_not(gen_same_file(genrun_path("a.pcap"), genrun_path("c.pcap")), "different seeds, same bytes");
 }
 
 Test(gen, home_default_run_is_ordered_ethernet)
@@ -164,8 +101,8 @@ Test(gen, home_default_run_is_ordered_ethernet)
 	uint64_t last = 0, n = 0, first = 0;
 	pcap_t *p;
 
-	cr_assert_eq(gen_run("home", "--seed", "2026", "-o", gen_path("h.pcap"), NULL), 0);
-	p = gen_open(gen_path("h.pcap"));
+	cr_assert_eq(genrun_run("home", "--seed", "2026", "-o", genrun_path("h.pcap"), NULL), 0);
+	p = gen_open(genrun_path("h.pcap"));
 	while (pcap_next_ex(p, &h, &d) == 1) {
 		cr_assert_geq(gen_ts(h), last, "packet %llu goes back in time", (unsigned long long)n);
 		cr_assert_eq(h->caplen, h->len);
@@ -191,9 +128,9 @@ Test(gen, home_duration_and_start_are_respected)
 	bool any = false;
 	pcap_t *p;
 
-	cr_assert_eq(gen_run("home", "--seed", "3", "--start", "2026-03-02T10:00:00Z", "--duration", "45m",
-			     "-o", gen_path("d.pcap"), NULL), 0);
-	p = gen_open(gen_path("d.pcap"));
+	cr_assert_eq(genrun_run("home", "--seed", "3", "--start", "2026-03-02T10:00:00Z", "--duration", "45m",
+			     "-o", genrun_path("d.pcap"), NULL), 0);
+	p = gen_open(genrun_path("d.pcap"));
 	while (pcap_next_ex(p, &h, &d) == 1) {
 		if (!any)
 			first = gen_ts(h);
@@ -213,9 +150,9 @@ static json_t *gen_manifest(const char *pcap, const char *json)
 	json_error_t e;
 	json_t *m;
 
-	cr_assert_eq(gen_run("home", "--seed", "11", "--duration", "30m", "-o", gen_path(pcap), "--manifest",
-			     gen_path(json), NULL), 0);
-	m = json_load_file(gen_path(json), 0, &e);
+	cr_assert_eq(genrun_run("home", "--seed", "11", "--duration", "30m", "-o", genrun_path(pcap), "--manifest",
+			     genrun_path(json), NULL), 0);
+	m = json_load_file(genrun_path(json), 0, &e);
 	cr_assert_not_null(m, "manifest is not JSON: %s", e.text);
 	return m;
 }
@@ -313,7 +250,7 @@ Test(gen, home_tls_sni_and_dns_dhcp)
 	struct pcap_pkthdr *h;
 	const u_char *d;
 	int hellos = 0, dhcp = 0, dns = 0;
-	pcap_t *p = gen_open(gen_path("s.pcap"));
+	pcap_t *p = gen_open(genrun_path("s.pcap"));
 	char sni[256], ip[16];
 
 	while (pcap_next_ex(p, &h, &d) == 1) {
@@ -354,8 +291,8 @@ Test(gen, mix_exact_count_valid_ipv4_checksums)
 	uint64_t n = 0, full = 0, last = 0;
 	pcap_t *p;
 
-	cr_assert_eq(gen_run("mix", "--seed", "5", "--packets", "30000", "-o", gen_path("x.pcap"), NULL), 0);
-	p = gen_open(gen_path("x.pcap"));
+	cr_assert_eq(genrun_run("mix", "--seed", "5", "--packets", "30000", "-o", genrun_path("x.pcap"), NULL), 0);
+	p = gen_open(genrun_path("x.pcap"));
 	while (pcap_next_ex(p, &h, &d) == 1) {
 		cr_assert_geq(gen_ts(h), last);
 		last = gen_ts(h);
@@ -381,8 +318,8 @@ Test(gen, synflood_1000_small_syns)
 	unsigned n = 0, syn = 0;
 	pcap_t *p;
 
-	cr_assert_eq(gen_run("synflood", "--seed", "1", "--packets", "1000", "-o", gen_path("f.pcap"), NULL), 0);
-	p = gen_open(gen_path("f.pcap"));
+	cr_assert_eq(genrun_run("synflood", "--seed", "1", "--packets", "1000", "-o", genrun_path("f.pcap"), NULL), 0);
+	p = gen_open(genrun_path("f.pcap"));
 	while (pcap_next_ex(p, &h, &d) == 1) {
 		cr_assert_eq(h->caplen, 64);
 		cr_assert_eq(h->len, 64);
@@ -401,8 +338,8 @@ Test(gen, synflood_keeps_a_trickle_of_real_traffic)
 	unsigned n = 0, other = 0;
 	pcap_t *p;
 
-	cr_assert_eq(gen_run("synflood", "--seed", "2", "--packets", "300000", "-o", gen_path("g.pcap"), NULL), 0);
-	p = gen_open(gen_path("g.pcap"));
+	cr_assert_eq(genrun_run("synflood", "--seed", "2", "--packets", "300000", "-o", genrun_path("g.pcap"), NULL), 0);
+	p = gen_open(genrun_path("g.pcap"));
 	while (pcap_next_ex(p, &h, &d) == 1) {
 		other += h->caplen != 64;
 		n++;
@@ -421,8 +358,8 @@ Test(gen, noise_records)
 	unsigned n = 0, empty = 0;
 	pcap_t *p;
 
-	cr_assert_eq(gen_run("noise", "--seed", "9", "--packets", "20000", "-o", gen_path("n.pcap"), NULL), 0);
-	p = gen_open(gen_path("n.pcap"));
+	cr_assert_eq(genrun_run("noise", "--seed", "9", "--packets", "20000", "-o", genrun_path("n.pcap"), NULL), 0);
+	p = gen_open(genrun_path("n.pcap"));
 	while (pcap_next_ex(p, &h, &d) == 1) {
 		cr_assert_eq(h->caplen, h->len);
 		cr_assert_leq(h->caplen, 200);
@@ -438,22 +375,22 @@ Test(gen, noise_records)
 
 Test(gen, bad_arguments_exit_2)
 {
-	const char *o = gen_path("bad.pcap");
+	const char *o = genrun_path("bad.pcap");
 
-	cr_assert_eq(gen_run(NULL), 2);
-	cr_assert_eq(gen_run("frobnicate", NULL), 2);
-	cr_assert_eq(gen_run("home", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("home", "--seed", "1", NULL), 2);
-	cr_assert_eq(gen_run("home", "--seed", "x1", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("home", "--seed", "1", "--duration", "5x", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("home", "--seed", "1", "--duration", "0s", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("home", "--seed", "1", "--start", "2026-13-02T06:00:00Z", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("home", "--seed", "1", "--bogus", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("mix", "--seed", "1", "--packets", "0", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("mix", "--seed", "1", "--packets", "12abc", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("synflood", "--seed", "1", "--packets", "10", NULL), 2);
-	cr_assert_eq(gen_run("noise", "--seed", "-1", "--packets", "10", "-o", o, NULL), 2);
-	cr_assert_eq(gen_run("noise", "--seed", "1", "--packets", "10", "-o", o, "extra", NULL), 2);
+	cr_assert_eq(genrun_run(NULL), 2);
+	cr_assert_eq(genrun_run("frobnicate", NULL), 2);
+	cr_assert_eq(genrun_run("home", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("home", "--seed", "1", NULL), 2);
+	cr_assert_eq(genrun_run("home", "--seed", "x1", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("home", "--seed", "1", "--duration", "5x", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("home", "--seed", "1", "--duration", "0s", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("home", "--seed", "1", "--start", "2026-13-02T06:00:00Z", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("home", "--seed", "1", "--bogus", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("mix", "--seed", "1", "--packets", "0", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("mix", "--seed", "1", "--packets", "12abc", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("synflood", "--seed", "1", "--packets", "10", NULL), 2);
+	cr_assert_eq(genrun_run("noise", "--seed", "-1", "--packets", "10", "-o", o, NULL), 2);
+	cr_assert_eq(genrun_run("noise", "--seed", "1", "--packets", "10", "-o", o, "extra", NULL), 2);
 }
 
 Test(gen, help_exits_0_and_write_errors_exit_1)
@@ -461,8 +398,8 @@ Test(gen, help_exits_0_and_write_errors_exit_1)
 	static const char *const cmds[] = {"home", "mix", "synflood", "noise"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		cr_assert_eq(gen_run(cmds[i], "--help", NULL), 0, "%s --help", cmds[i]);
-	cr_assert_eq(gen_run("--help", NULL), 0);
-	cr_assert_eq(gen_run("noise", "--seed", "1", "--packets", "10", "-o", "/nonexistent/dir/x.pcap", NULL), 1);
-	cr_assert_eq(gen_run("home", "--seed", "1", "--duration", "90s", "-o", "/nonexistent/dir/x.pcap", NULL), 1);
+		cr_assert_eq(genrun_run(cmds[i], "--help", NULL), 0, "%s --help", cmds[i]);
+	cr_assert_eq(genrun_run("--help", NULL), 0);
+	cr_assert_eq(genrun_run("noise", "--seed", "1", "--packets", "10", "-o", "/nonexistent/dir/x.pcap", NULL), 1);
+	cr_assert_eq(genrun_run("home", "--seed", "1", "--duration", "90s", "-o", "/nonexistent/dir/x.pcap", NULL), 1);
 }

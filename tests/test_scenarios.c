@@ -23,71 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
-static char sc_dir[64];
-
-static void sc_setup(void)
-{
-	snprintf(sc_dir, sizeof(sc_dir), "/tmp/iotgen-scn-XXXXXX");
-	cr_assert_not_null(mkdtemp(sc_dir), "mkdtemp failed");
-}
-
-static void sc_teardown(void)
-{
-	DIR *d = opendir(sc_dir);
-	struct dirent *e;
-	char path[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", sc_dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(sc_dir);
-}
-
-static const char *sc_path(const char *name)
-{
-	static char buf[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", sc_dir, name);
-	return buf[i];
-}
-
-/* Runs iotgen with the NULL-terminated arguments; returns its exit status.
- * Its stdout and stderr go to out.txt and err.txt in the scratch directory. */
-static int sc_run(const char *arg, ...)
-{
-	const char *bin = getenv("IOTGEN_BIN");
-	char *argv[32];
-	posix_spawn_file_actions_t fa;
-	va_list ap;
-	int argc = 0, status = -1;
-	pid_t pid;
-
-	cr_assert_not_null(bin, "IOTGEN_BIN is not set (make test sets it)");
-	argv[argc++] = (char *)bin;
-	va_start(ap, arg);
-	for (const char *a = arg; a && argc < 31; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, sc_path("out.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, sc_path("err.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0, "cannot run %s", bin);
-	posix_spawn_file_actions_destroy(&fa);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status), "iotgen died (signal %d)", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return WEXITSTATUS(status);
-}
+#include "tests/genrun.h"
 
 static char *sc_slurp(const char *path, size_t *len)
 {
@@ -901,7 +837,7 @@ static void check_dst_shift(const char *pcap, const struct truth *t)
 
 /* No .timeout: criterion leaks its watchdog entry for a timed test still
  * pending when the run ends, which fails `make asan` (LeakSanitizer). */
-TestSuite(scenarios, .init = sc_setup, .fini = sc_teardown);
+TestSuite(scenarios, .init = genrun_setup, .fini = genrun_teardown);
 
 static const struct {
 	const char *name, *kind;
@@ -928,8 +864,8 @@ Test(scenarios, list_names_every_scenario_with_its_label)
 {
 	char *out;
 
-	cr_assert_eq(sc_run("scenario", "--list", NULL), 0);
-	out = sc_slurp(sc_path("out.txt"), NULL);
+	cr_assert_eq(genrun_run("scenario", "--list", NULL), 0);
+	out = sc_slurp(genrun_path("out.txt"), NULL);
 	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
 		char line[128];
 
@@ -947,12 +883,12 @@ Test(scenarios, list_names_every_scenario_with_its_label)
  * what this one injected. */
 static void run_scenario(const char *name, const char *seed, void (*check)(const char *, const struct truth *))
 {
-	const char *pcap = sc_path("s.pcap"), *json = sc_path("s.json");
+	const char *pcap = genrun_path("s.pcap"), *json = genrun_path("s.json");
 	size_t i;
 	struct truth t;
 	uint64_t first = 0, last = 0, n;
 
-	cr_assert_eq(sc_run("scenario", name, "--seed", seed, "-o", pcap, "--truth", json, NULL), 0,
+	cr_assert_eq(genrun_run("scenario", name, "--seed", seed, "-o", pcap, "--truth", json, NULL), 0,
 		     "iotgen scenario %s failed", name);
 	truth_load(&t, json);
 	for (i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
@@ -1017,17 +953,17 @@ SCENARIO_TEST(dst_shift, "dst-shift", check_dst_shift)
 
 Test(scenarios, same_seed_same_bytes_other_seed_other_bytes)
 {
-	cr_assert_eq(sc_run("scenario", "c2-beacon", "--seed", "5", "-o", sc_path("a.pcap"), "--truth",
-			    sc_path("a.json"), NULL), 0);
-	cr_assert_eq(sc_run("scenario", "c2-beacon", "--seed", "5", "-o", sc_path("b.pcap"), "--truth",
-			    sc_path("b.json"), NULL), 0);
-	cr_expect(sc_same_file(sc_path("a.pcap"), sc_path("b.pcap")), "same seed, different captures");
-	cr_expect(sc_same_file(sc_path("a.json"), sc_path("b.json")), "same seed, different truths");
-	unlink(sc_path("b.pcap"));
-	cr_assert_eq(sc_run("scenario", "c2-beacon", "--seed", "6", "-o", sc_path("c.pcap"), "--truth",
-			    sc_path("c.json"), NULL), 0);
-	cr_expect_not(sc_same_file(sc_path("a.pcap"), sc_path("c.pcap")), "different seeds, same capture");
-	cr_expect_not(sc_same_file(sc_path("a.json"), sc_path("c.json")), "different seeds, same truth");
+	cr_assert_eq(genrun_run("scenario", "c2-beacon", "--seed", "5", "-o", genrun_path("a.pcap"), "--truth",
+			    genrun_path("a.json"), NULL), 0);
+	cr_assert_eq(genrun_run("scenario", "c2-beacon", "--seed", "5", "-o", genrun_path("b.pcap"), "--truth",
+			    genrun_path("b.json"), NULL), 0);
+	cr_expect(sc_same_file(genrun_path("a.pcap"), genrun_path("b.pcap")), "same seed, different captures");
+	cr_expect(sc_same_file(genrun_path("a.json"), genrun_path("b.json")), "same seed, different truths");
+	unlink(genrun_path("b.pcap"));
+	cr_assert_eq(genrun_run("scenario", "c2-beacon", "--seed", "6", "-o", genrun_path("c.pcap"), "--truth",
+			    genrun_path("c.json"), NULL), 0);
+	cr_expect_not(sc_same_file(genrun_path("a.pcap"), genrun_path("c.pcap")), "different seeds, same capture");
+	cr_expect_not(sc_same_file(genrun_path("a.json"), genrun_path("c.json")), "different seeds, same truth");
 }
 
 /* Records of a classic pcap file one by one, without libpcap, to compare
@@ -1052,13 +988,13 @@ Test(scenarios, until_the_behaviour_starts_the_capture_is_the_plain_home)
 	uint64_t ta, tb, n = 0;
 	uint32_t la, lb;
 
-	cr_assert_eq(sc_run("scenario", "telnet-scan", "--seed", "4", "-o", sc_path("s.pcap"), "--truth",
-			    sc_path("s.json"), NULL), 0);
-	cr_assert_eq(sc_run("home", "--seed", "4", "--start", "2026-03-02T06:00:00Z", "--duration", "2d", "-o",
-			    sc_path("h.pcap"), NULL), 0);
-	truth_load(&t, sc_path("s.json"));
-	a = fopen(sc_path("s.pcap"), "rb");
-	b = fopen(sc_path("h.pcap"), "rb");
+	cr_assert_eq(genrun_run("scenario", "telnet-scan", "--seed", "4", "-o", genrun_path("s.pcap"), "--truth",
+			    genrun_path("s.json"), NULL), 0);
+	cr_assert_eq(genrun_run("home", "--seed", "4", "--start", "2026-03-02T06:00:00Z", "--duration", "2d", "-o",
+			    genrun_path("h.pcap"), NULL), 0);
+	truth_load(&t, genrun_path("s.json"));
+	a = fopen(genrun_path("s.pcap"), "rb");
+	b = fopen(genrun_path("h.pcap"), "rb");
 	cr_assert(a && b);
 	cr_assert(fread(hdr_a, 1, 24, a) == 24 && fread(hdr_b, 1, 24, b) == 24);
 	cr_expect(!memcmp(hdr_a, hdr_b, 24));
@@ -1082,20 +1018,20 @@ Test(scenarios, until_the_behaviour_starts_the_capture_is_the_plain_home)
 
 Test(scenarios, bad_arguments_exit_2_and_write_errors_exit_1)
 {
-	const char *o = sc_path("x.pcap"), *j = sc_path("x.json");
+	const char *o = genrun_path("x.pcap"), *j = genrun_path("x.json");
 
-	cr_expect_eq(sc_run("scenario", NULL), 2);
-	cr_expect_eq(sc_run("scenario", "no-such-thing", "--seed", "1", "-o", o, "--truth", j, NULL), 2);
-	cr_expect_eq(sc_run("scenario", "exfil", "--seed", "1", "-o", o, NULL), 2);
-	cr_expect_eq(sc_run("scenario", "exfil", "--seed", "1", "--truth", j, NULL), 2);
-	cr_expect_eq(sc_run("scenario", "exfil", "-o", o, "--truth", j, NULL), 2);
-	cr_expect_eq(sc_run("scenario", "exfil", "--seed", "1", "--days", "1", "-o", o, "--truth", j, NULL), 2);
-	cr_expect_eq(sc_run("scenario", "exfil", "--seed", "1", "--days", "61", "-o", o, "--truth", j, NULL), 2);
-	cr_expect_eq(sc_run("scenario", "exfil", "silent", "--seed", "1", "-o", o, "--truth", j, NULL), 2);
-	cr_expect_eq(sc_run("scenario", "exfil", "--seed", "1", "--bogus", "-o", o, "--truth", j, NULL), 2);
-	cr_expect_eq(sc_run("scenario", "--help", NULL), 0);
-	cr_expect_eq(sc_run("scenario", "silent", "--seed", "1", "-o", "/nonexistent/dir/x.pcap", "--truth", j,
+	cr_expect_eq(genrun_run("scenario", NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "no-such-thing", "--seed", "1", "-o", o, "--truth", j, NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "exfil", "--seed", "1", "-o", o, NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "exfil", "--seed", "1", "--truth", j, NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "exfil", "-o", o, "--truth", j, NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "exfil", "--seed", "1", "--days", "1", "-o", o, "--truth", j, NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "exfil", "--seed", "1", "--days", "61", "-o", o, "--truth", j, NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "exfil", "silent", "--seed", "1", "-o", o, "--truth", j, NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "exfil", "--seed", "1", "--bogus", "-o", o, "--truth", j, NULL), 2);
+	cr_expect_eq(genrun_run("scenario", "--help", NULL), 0);
+	cr_expect_eq(genrun_run("scenario", "silent", "--seed", "1", "-o", "/nonexistent/dir/x.pcap", "--truth", j,
 			    NULL), 1);
-	cr_expect_eq(sc_run("scenario", "silent", "--seed", "1", "-o", o, "--truth", "/nonexistent/dir/x.json",
+	cr_expect_eq(genrun_run("scenario", "silent", "--seed", "1", "-o", o, "--truth", "/nonexistent/dir/x.json",
 			    NULL), 1);
 }

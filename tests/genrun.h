@@ -1,0 +1,19 @@
+/*
+ * genrun — test fixture for suites that run the generator ($IOTGEN_BIN)
+ * into a scratch directory made per test and removed after it.
+ */
+#ifndef IOTIDS_TESTS_GENRUN_H
+#define IOTIDS_TESTS_GENRUN_H
+
+extern char genrun_dir[64];
+
+/* Criterion .init / .fini: make and remove the scratch directory. */
+void genrun_setup(void);
+void genrun_teardown(void);
+/* name inside the scratch directory (four results stay valid at once). */
+const char *genrun_path(const char *name);
+/* Runs iotgen with the NULL-terminated arguments, stdout and stderr into
+ * out.txt and err.txt in the scratch directory; returns its exit status. */
+int genrun_run(const char *arg, ...);
+
+#endif
