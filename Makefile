@@ -33,6 +33,7 @@ BIN      := iotids
 GEN      := $(BUILD)/iotgen
 TESTBIN  := $(BUILD)/iotids-tests
 DEMO     := pcaps/demo.pcap
+DEMO_ALERTS := $(BUILD)/demo-alerts.json
 
 .PHONY: all deps demo test asan check-banned bench eval clean help golden demo-pcap
 .DEFAULT_GOAL := all
@@ -60,9 +61,12 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# Learns the demo's two benign hours, then alerts on its attacks: one line
+# each on the terminal, JSON lines in $(DEMO_ALERTS).
 demo: deps
 	$(MAKE) --no-print-directory all
-	./$(BIN) replay --devices $(DEMO)
+	./$(BIN) replay --learn-for 2h --alerts $(DEMO_ALERTS) --devices $(DEMO)
+	@echo "alerts as JSON lines: $(DEMO_ALERTS)"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -104,7 +108,7 @@ golden: $(BIN)
 
 # The bundled demo capture, from its seed (a test checks it still matches).
 demo-pcap: $(GEN)
-	$(GEN) home --seed $(SEED) -o $(DEMO)
+	$(GEN) demo --seed $(SEED) -o $(DEMO)
 
 check-banned:
 	@if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|gets)[[:space:]]*\(' \

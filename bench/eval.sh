@@ -9,8 +9,10 @@
 # Matching: an attack is detected when at least one alert for the truth's
 # device has its ts in [start, end + 60 s] (whatever its kind; the kinds
 # seen are printed); time to detect is the first such alert's ts - start.
-# Every other alert is false: any alert of a benign scenario, and alerts
-# for other devices or outside the window in an attack scenario. The
+# A benign behaviour may expect a notice (new-device: new_device for the
+# device that joined), matched the same way but of that kind only.
+# Every other alert is false: any other alert of a benign scenario, and
+# alerts for other devices or outside the window in an attack scenario. The
 # benign run (`iotgen home`, learning the first day) gives false alerts
 # per 100 device-days: devices (from its manifest) x enforced days.
 #
@@ -86,7 +88,8 @@ for name in $names; do
 		jq -s -c --slurpfile truth "$base.truth.json" --argjson slack "$SLACK_US" "$JQ_US"'
 			$truth[0] as $t
 			| ($t.start | us) as $s | ($t.end | us) as $e
-			| def hit: $t.attack and .mac == $t.device and ((.ts | us) as $u | $u >= $s and $u <= $e + $slack);
+			| def hit: ($t.attack or (.kind == $t.kind)) and .mac == $t.device
+				   and ((.ts | us) as $u | $u >= $s and $u <= $e + $slack);
 			  [.[] | select(hit)] as $hit
 			| [.[] | select(hit | not)] as $fa
 			| {scenario: $t.scenario, attack: $t.attack, device: $t.device, expected: $t.kind,

@@ -45,7 +45,7 @@ int out_device_json(FILE *out, const struct out_ctx *c, const struct device *d);
 int out_window_json(FILE *out, const struct out_ctx *c, const struct dev_window *w);
 int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a);
 /* One line a person reads: time, severity, kind, device, what, reasons. */
-void out_alert_text(FILE *out, const struct det_alert *a);
+void out_alert_text(FILE *out, const struct out_ctx *c, const struct det_alert *a);
 
 /* Aligned text tables for people; the header goes first. */
 void out_flow_header(FILE *out);

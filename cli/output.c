@@ -519,15 +519,24 @@ int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a
 	return emit(out, o);
 }
 
-void out_alert_text(FILE *out, const struct det_alert *a)
+/* One line a person can act on: when, how bad, what, which device (its
+ * name or vendor when known), about what, and why. */
+void out_alert_text(FILE *out, const struct out_ctx *c, const struct det_alert *a)
 {
-	char t[24], id[IP_STRLEN];
+	char t[24], id[IP_STRLEN], host[256], who[300];
 	if (a->dev->has_mac)
 		dev_mac_format(a->dev->mac, id, sizeof(id));
 	else
 		ip_format(&a->dev->key_ip, id, sizeof(id));
-	fprintf(out, "ALERT %s %-6s %-22s %s score %.2f: %s", short_time(a->ts_us, t, sizeof(t)), a->severity, a->kind, id,
-		a->score, a->key);
+	const char *name = ident_hostname(a->dev, host, sizeof(host));
+	if (!name)
+		name = device_vendor(c, a->dev);
+	if (name)
+		snprintf(who, sizeof(who), "%s (%s)", name, id);
+	else
+		snprintf(who, sizeof(who), "%s", id);
+	fprintf(out, "ALERT %s %-6s %-22s %s score %.2f: %s", short_time(a->ts_us, t, sizeof(t)), a->severity, a->kind,
+		who, a->score, a->key);
 	for (int i = 0; i < a->n_reasons; i++)
 		fprintf(out, "%s %s=%s (%s)", i ? ";" : " --", a->reasons[i].feature, a->reasons[i].observed,
 			a->reasons[i].baseline);

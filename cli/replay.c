@@ -64,7 +64,9 @@ static const char replay_usage[] =
 	"                     line each, or JSON with --json)\n"
 	"  --learn-for DUR    every device learns this long from its first packet,\n"
 	"                     then is enforced (overrides the learning policy)\n"
-	"  --learn            every device keeps learning: no alerts\n"
+	"  --learn[=DEVICES]  every device, or those listed (MACs or, for a device\n"
+	"                     without one, addresses, comma-separated), keeps\n"
+	"                     learning: no alerts from it\n"
 	"  --no-detect        no profiles and no alerts\n"
 	"  -h, --help         this help\n"
 	"\n"
@@ -89,14 +91,14 @@ static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
 static void on_alert(void *ctx, const struct det_alert *a)
 {
 	struct replay *r = ctx;
-	if (r->alerts) {
-		if (out_alert_json(r->alerts, &r->oc, a) != 0)
-			r->alerts_failed = true;
-	} else if (r->json) {
+	/* The file holds the JSON; the terminal still gets the line. */
+	if (r->alerts && out_alert_json(r->alerts, &r->oc, a) != 0)
+		r->alerts_failed = true;
+	if (r->json && !r->alerts) {
 		if (out_alert_json(r->out, &r->oc, a) != 0)
 			r->write_failed = true;
-	} else {
-		out_alert_text(r->out, a);
+	} else if (!r->json) {
+		out_alert_text(r->out, &r->oc, a);
 	}
 }
 
@@ -131,6 +133,43 @@ static void on_window(void *ctx, const struct dev_window *w)
 		out_window_text(r->out, w);
 	}
 	r->windows_printed++;
+}
+
+#define LEARN_MAX_DEVICES 256
+
+/* --learn=DEVICES: MACs, or addresses of devices without one, as the
+ * detector keys its profiles. */
+static int parse_learn_list(const char *list, uint8_t keys[][16], size_t *n)
+{
+	char item[64];
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof(item) || *n == LEARN_MAX_DEVICES) {
+			fprintf(stderr, "iotids replay: --learn: want at most %d MACs or addresses, comma-separated\n",
+				LEARN_MAX_DEVICES);
+			return -1;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		p += len + (p[len] == ',');
+		uint8_t *k = keys[(*n)++];
+		unsigned m[6];
+		char tail;
+		struct ip_addr ip;
+		memset(k, 0, 16);
+		if (len == 17 && sscanf(item, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+					&tail) == 6) {
+			for (int i = 0; i < 6; i++)
+				k[i] = (uint8_t)m[i];
+		} else if (ip_parse(item, &ip) == 0) {
+			memcpy(k, ip.b, 16);
+		} else {
+			fprintf(stderr, "iotids replay: --learn: '%s' is neither a MAC (aa:bb:cc:dd:ee:ff) nor an address\n",
+				item);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static double now_s(void)
@@ -354,7 +393,7 @@ struct overrides {
 	size_t n_home_nets;
 	const char *window, *max_flows, *max_devices;
 	bool no_dpi;
-	const char *alerts_path, *learn_for;
+	const char *alerts_path, *learn_for, *learn_list;
 	bool learn_all, no_detect;
 };
 
@@ -399,7 +438,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		{"window", required_argument, NULL, O_WINDOW},	{"max-flows", required_argument, NULL, O_MAXF},
 		{"max-devices", required_argument, NULL, O_MAXD}, {"no-dpi", no_argument, NULL, O_NODPI},
 		{"alerts", required_argument, NULL, O_ALERTS},	{"learn-for", required_argument, NULL, O_LEARN_FOR},
-		{"learn", no_argument, NULL, O_LEARN},		{"no-detect", no_argument, NULL, O_NODETECT},
+		{"learn", optional_argument, NULL, O_LEARN},		{"no-detect", no_argument, NULL, O_NODETECT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -449,7 +488,10 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			ov->learn_for = optarg;
 			break;
 		case O_LEARN:
-			ov->learn_all = true;
+			if (optarg)
+				ov->learn_list = optarg;
+			else
+				ov->learn_all = true;
 			break;
 		case O_NODETECT:
 			ov->no_detect = true;
@@ -512,22 +554,27 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "iotids replay: --learn-for: '%s' is not a duration (e.g. 20m, 24h)\n", ov.learn_for);
 		return CLI_EXIT_USAGE;
 	}
+	static uint8_t learn_keys[LEARN_MAX_DEVICES][16];
+	size_t n_learn_keys = 0;
+	if (ov.learn_list && parse_learn_list(ov.learn_list, learn_keys, &n_learn_keys) != 0)
+		return CLI_EXIT_USAGE;
 
 	src = cap_open_file(r.path, err, sizeof(err));
 	if (!src) {
 		fprintf(stderr, "iotids: %s\n", err);
 		return CLI_EXIT_RUNTIME;
 	}
-	/* Vendors are only printed with the device table: the registry (40 ms
-	 * to load) is read only then, before any packet, so a bad path still
-	 * fails early. */
+	/* Vendors are printed with the device table and in alerts: the
+	 * registry (40 ms to load) is read only then, before any packet, so a
+	 * bad path still fails early. */
 	struct oui_db *oui = NULL;
-	if (r.show & SHOW_DEVICES)
+	bool want_oui = (r.show & SHOW_DEVICES) || !ov.no_detect;
+	if (want_oui)
 		oui = oui_load(cfg.oui_dir, err, sizeof(err));
-	struct domain_db *psl = oui || !(r.show & SHOW_DEVICES) ? domain_open(cfg.psl_path, err, sizeof(err)) : NULL;
+	struct domain_db *psl = oui || !want_oui ? domain_open(cfg.psl_path, err, sizeof(err)) : NULL;
 	if (!psl) {
 		fprintf(stderr, "iotids: %s (set identity.%s in the configuration)\n", err,
-			(r.show & SHOW_DEVICES) && !oui ? "oui_dir" : "public_suffix_list");
+			want_oui && !oui ? "oui_dir" : "public_suffix_list");
 		oui_free(oui);
 		cap_close(src);
 		return CLI_EXIT_RUNTIME;
@@ -569,6 +616,8 @@ int cmd_replay(int argc, char **argv)
 			.threshold = cfg.threshold_percent / 100.0,
 			.max_devices = cfg.max_devices,
 			.psl = psl,
+			.learn_keys = learn_keys,
+			.n_learn_keys = n_learn_keys,
 		};
 		r.det = det_new(&dc, on_alert, &r);
 		if (!r.det) {

@@ -18,12 +18,15 @@
 #define DYNAMIC_PORTS 32768
 
 /* A set of 64-bit keys with counts, growing to a cap. Open addressing;
- * key 0 marks an empty slot (a real key of 0 is stored as 1). */
+ * key 0 marks an empty slot (a real key of 0 is stored as 1). It keeps
+ * what its Good-Turing novelty needs: observations, keys seen once. */
 struct kset {
 	uint64_t *keys;
 	uint32_t *counts;
 	uint32_t n, slots, max;
-	uint32_t refused; /* inserts past max */
+	uint32_t refused;    /* inserts past max */
+	uint64_t total;      /* every kset_add */
+	uint32_t singletons; /* keys counted exactly once */
 };
 
 enum feature {
@@ -54,13 +57,20 @@ static const struct {
 /* The least spread assumed, on the log scale: a feature that was always
  * exactly the same still needs to double twice to count. */
 #define SPREAD_FLOOR 0.35
+/* The score of the first LAN peer, or the first service, of a device that
+ * showed none while learning; a service reached from the internet (a port
+ * forward, or IPv6 without a firewall, and something answering) is worse. */
+#define FIRST_LAN 0.8
+/* A device joining a network that was learned: worth a look, not a fright. */
+#define NEW_DEVICE_SCORE 0.8
+#define FIRST_FROM_INTERNET 0.9
 /* After learning, one clean window in this many feeds the baselines:
  * they adapt slowly, and an attacker cannot walk them up quickly. */
 #define ADAPT_EVERY 4
 
 static const char *const kinds[] = {
 	"unexpected_destination", "new_port", "new_lan_peer", "new_inbound_service", "heartbeat_missing",
-	"scan", "flood", "volume_out", "volume_in", "connection_failures", "dns_anomaly",
+	"scan", "flood", "volume_out", "volume_in", "connection_failures", "dns_anomaly", "new_device",
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -86,16 +96,15 @@ struct profile {
 	uint64_t learn_end_us;     /* when it started enforcing; 0 while learning */
 	struct kset dests;         /* destination (name or prefix) + port + transport */
 	struct kset hosts;         /* destination alone */
-	struct kset domains;       /* registrable domain (or prefix when unnamed) */
+	struct kset domains;       /* registrable domain (or prefix when unnamed), counted per flow */
 	struct kset prefixes;      /* address folded to /24 or /48 */
 	struct kset peers;         /* LAN peers it starts flows to */
 	struct kset services;      /* its own ports others start flows to */
-	uint64_t flows_learned;
-	uint32_t singletons;       /* destinations seen exactly once */
 	uint32_t clean_windows;
 	struct samples feat[F_COUNT];
 	uint64_t last_window_us;   /* end of its last window */
 	uint64_t max_gap_us;       /* longest silence between its windows while learning */
+	bool announced;            /* its first window was seen (new_device) */
 	bool silence_reported;     /* heartbeat_missing raised for the current silence */
 	/* Per alert kind: the DET_DEDUP_S interval counted, alerts raised in
 	 * it, and alerts folded since the last one raised. */
@@ -121,6 +130,7 @@ struct detector {
 	struct dedup *dedup;       /* DEDUP_MAX slots, open addressing, cleared when full */
 	uint32_t n_dedup;
 	uint64_t last_tick_us;
+	uint64_t first_us;         /* the earliest event: the network is watched since */
 	struct det_stats stats;
 };
 
@@ -187,8 +197,11 @@ static int kset_grow(struct kset *s)
  * the set is full (or out of memory). */
 static int64_t kset_add(struct kset *s, uint64_t k)
 {
+	s->total++;
 	uint32_t *c = kset_find(s, k);
 	if (c) {
+		if (*c == 1)
+			s->singletons--;
 		if (*c < UINT32_MAX)
 			(*c)++;
 		return (int64_t)*c - 1;
@@ -204,7 +217,18 @@ static int64_t kset_add(struct kset *s, uint64_t k)
 	s->keys[i] = k;
 	s->counts[i] = 1;
 	s->n++;
+	s->singletons++;
 	return 0;
+}
+
+/* The Good-Turing estimate, with add-one smoothing, of the chance that the
+ * next observation is a key never seen: (keys seen once + 1) / (observations
+ * + 2). A full set is open-world by definition. */
+static double kset_novelty(const struct kset *s)
+{
+	if (s->refused)
+		return 1;
+	return ((double)s->singletons + 1.0) / ((double)s->total + 2.0);
 }
 
 /* Eight bytes at a time: names are hashed for every new flow. */
@@ -235,7 +259,7 @@ static uint64_t prefix_key(const struct ip_addr *ip)
 
 /* ---- profiles ---- */
 
-static void device_key(const struct device *dev, uint8_t key[16])
+void det_device_key(const struct device *dev, uint8_t key[16])
 {
 	memset(key, 0, 16);
 	if (dev->has_mac)
@@ -278,8 +302,10 @@ static void evict_oldest(struct detector *d)
 
 static struct profile *profile_for(struct detector *d, const struct device *dev, uint64_t now_us)
 {
+	if (!d->first_us || now_us < d->first_us)
+		d->first_us = now_us;
 	uint8_t key[16];
-	device_key(dev, key);
+	det_device_key(dev, key);
 	struct profile **b = &d->buckets[key_bucket(d, key)];
 	for (struct profile *p = *b; p; p = p->next)
 		if (memcmp(p->key, key, 16) == 0) {
@@ -311,14 +337,18 @@ static struct profile *profile_for(struct detector *d, const struct device *dev,
 	return p;
 }
 
-/* 1 - P(next flow goes somewhere new), Good-Turing with add-one smoothing:
- * (destinations seen once + 1) / (flows + 2). A profile whose destination
- * set is full is open-world by definition. */
+/* 1 - P(next flow goes to a destination, port and transport never seen). */
 static double maturity(const struct profile *p)
 {
-	if (p->dests.refused)
-		return 0;
-	return 1.0 - ((double)p->singletons + 1.0) / ((double)p->flows_learned + 2.0);
+	return 1.0 - kset_novelty(&p->dests);
+}
+
+static bool forced_learning(const struct detector *d, const struct profile *p)
+{
+	for (size_t i = 0; i < d->cfg.n_learn_keys; i++)
+		if (memcmp(d->cfg.learn_keys[i], p->key, 16) == 0)
+			return true;
+	return false;
 }
 
 /* Learning ends once: what comes after, even an event timed a little
@@ -328,6 +358,8 @@ static bool enforcing(struct detector *d, struct profile *p, uint64_t now_us)
 	if (p->learn_end_us)
 		return true;
 	const struct det_cfg *c = &d->cfg;
+	if (forced_learning(d, p))
+		return false;
 	/* Flows are scored at their last packet, windows at their end: times
 	 * reach a profile slightly out of order. */
 	uint64_t age = now_us > p->first_us ? now_us - p->first_us : 0;
@@ -440,7 +472,7 @@ static const char *transport(uint8_t proto)
 
 static void learned_summary(const struct profile *p, char *buf, size_t len)
 {
-	snprintf(buf, len, "%u destinations in %llu flows learned", p->hosts.n, (unsigned long long)p->flows_learned);
+	snprintf(buf, len, "%u destinations in %llu flows learned", p->hosts.n, (unsigned long long)p->dests.total);
 }
 
 /* The registrable domain of a named flow's destination (the name itself
@@ -464,18 +496,10 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 
 	if (!enforcing(d, p, now_us)) {
 		int64_t before = kset_add(&p->dests, kd);
-		p->flows_learned++;
 		kset_add(&p->prefixes, kpre);
-		if (before > 0) {
-			/* Seen before: its host and domain are in already. */
-			if (before == 1)
-				p->singletons--;
-			return;
-		}
-		if (before == 0)
-			p->singletons++;
-		kset_add(&p->hosts, kh);
 		kset_add(&p->domains, hash_text(DET_SEED ^ 1, domain_of(d, f, dest, domain, sizeof(domain))));
+		if (before <= 0)
+			kset_add(&p->hosts, kh);
 		return;
 	}
 	d->stats.flows_scored++;
@@ -483,43 +507,50 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 		return;
 	const char *dom = domain_of(d, f, dest, domain, sizeof(domain));
 	uint64_t kdom = hash_text(DET_SEED ^ 1, dom);
-	double m = maturity(p);
+	bool new_domain = !kset_count(&p->domains, kdom), new_port = kset_count(&p->hosts, kh) > 0;
+	/* How far from anything known (level), times how rarely the device
+	 * went somewhere new at that level. A new port on a known host, or a
+	 * new host in a known domain (another CDN edge name), is judged by
+	 * the device's destinations. A new domain is judged by its domains:
+	 * a plug that talks to a few hosts of one vendor has seen each domain
+	 * many times even when it saw some host once (at boot). */
+	double level = new_port ? 0.8 : new_domain ? (kset_count(&p->prefixes, kpre) ? 0.8 : 1.0) : 0.5;
+	double m = new_domain && !new_port ? 1.0 - kset_novelty(&p->domains) : maturity(p);
+	if (level * m < d->cfg.threshold)
+		return;
 	struct det_alert a;
-	char key[288];
-	snprintf(key, sizeof(key), "%s:%u/%s", dest, (unsigned)f->dport, transport(f->proto));
-	learned_summary(p, base, sizeof(base));
-	if (kset_count(&p->hosts, kh)) {
-		/* A known destination on a new port or transport. */
-		double score = 0.8 * m;
-		if (score < d->cfg.threshold)
-			return;
-		alert_init(&a, dev, p, "new_port", now_us, score);
-		snprintf(obs, sizeof(obs), "%u/%s", (unsigned)f->dport, transport(f->proto));
-		add_reason(&a, "service", 0.8, obs, "never used with this destination");
-	} else {
-		/* How far from anything known: a new host in a known domain
-		 * (another CDN edge name) is less surprising than a new domain. */
-		double level = kset_count(&p->domains, kdom) ? 0.5 : kset_count(&p->prefixes, kpre) ? 0.8 : 1.0;
-		double score = level * m;
-		if (score < d->cfg.threshold)
-			return;
-		alert_init(&a, dev, p, "unexpected_destination", now_us, score);
-		add_reason(&a, "destination", level, dest, base);
-		snprintf(obs, sizeof(obs), "%s", dom);
-		add_reason(&a, "registrable_domain", 0, obs, kset_count(&p->domains, kdom) ? "known" : "never seen");
-	}
-	snprintf(obs, sizeof(obs), "%.3f", m);
-	add_reason(&a, "maturity", m, obs, "chance of a new destination = 1 - maturity");
-	snprintf(a.key, sizeof(a.key), "%s", key);
+	alert_init(&a, dev, p, new_port ? "new_port" : "unexpected_destination", now_us, level * m);
+	snprintf(a.key, sizeof(a.key), "%s:%u/%s", dest, (unsigned)f->dport, transport(f->proto));
 	a.flow = f;
+	if (new_port) {
+		snprintf(obs, sizeof(obs), "%u/%s", (unsigned)f->dport, transport(f->proto));
+		add_reason(&a, "service", level, obs, "never used with this destination");
+	} else {
+		learned_summary(p, base, sizeof(base));
+		add_reason(&a, "destination", level, dest, base);
+	}
+	if (new_domain && !new_port) {
+		snprintf(obs, sizeof(obs), "%s (never seen)", dom);
+		snprintf(base, sizeof(base), "%u domains in %llu flows, %u seen once", p->domains.n,
+			 (unsigned long long)p->domains.total, p->domains.singletons);
+		add_reason(&a, "domain_novelty", m, obs, base);
+	} else {
+		if (!new_port)
+			add_reason(&a, "registrable_domain", 0, dom, "known");
+		snprintf(obs, sizeof(obs), "%.3f", m);
+		add_reason(&a, "maturity", m, obs, "chance of a new destination = 1 - maturity");
+	}
 	raise_alert(d, p, &a);
 }
 
 /* LAN peers it starts flows to (lateral movement), and its own services
- * others start flows to. */
+ * others start flows to: a new one is judged by how rarely the set itself
+ * grew while learning. A device that never did this kind of thing at all
+ * has no such evidence; IoT devices are clients, and one that starts
+ * serving, or reaching into the LAN, is news: it scores first_score. */
 static void score_set(struct detector *d, const struct device *dev, struct profile *p, const struct flow *f,
 		      uint64_t now_us, struct kset *set, uint64_t k, const char *kind, const char *feature,
-		      const char *what)
+		      const char *key, const char *what, double first_score)
 {
 	if (!enforcing(d, p, now_us)) {
 		kset_add(set, k);
@@ -528,17 +559,22 @@ static void score_set(struct detector *d, const struct device *dev, struct profi
 	d->stats.flows_scored++;
 	if (kset_count(set, k))
 		return;
-	double m = maturity(p);
-	/* A device that never did this kind of thing at all is the surest. */
-	double level = set->n == 0 ? 1.0 : 0.9;
-	if (level * m < d->cfg.threshold)
+	double ms = 1.0 - kset_novelty(set);
+	double score = set->total ? 0.9 * ms : first_score;
+	if (score < d->cfg.threshold)
 		return;
 	struct det_alert a;
-	char base[96];
-	alert_init(&a, dev, p, kind, now_us, level * m);
+	char obs[96], base[96];
+	alert_init(&a, dev, p, kind, now_us, score);
 	snprintf(base, sizeof(base), "%u learned", set->n);
-	add_reason(&a, feature, level, what, base);
-	snprintf(a.key, sizeof(a.key), "%s", what);
+	add_reason(&a, feature, set->total ? 0.9 : first_score, what, base);
+	if (set->total) {
+		snprintf(obs, sizeof(obs), "%.3f", ms);
+		snprintf(base, sizeof(base), "%llu learned, %u seen once", (unsigned long long)set->total,
+			 set->singletons);
+		add_reason(&a, "set_novelty", ms, obs, base);
+	}
+	snprintf(a.key, sizeof(a.key), "%s", key);
 	a.flow = f;
 	raise_alert(d, p, &a);
 }
@@ -558,21 +594,25 @@ void det_flow(struct detector *d, const struct device *dev, const struct flow *f
 	struct profile *p = profile_for(d, dev, now_us);
 	if (!p)
 		return;
-	char what[IP_STRLEN + 32], a[IP_STRLEN];
+	char key[IP_STRLEN + 16], what[2 * IP_STRLEN + 32], a[IP_STRLEN];
+	/* Keyed by peer, and by service: one alert for a peer probed on
+	 * four ports, one for a service reached from many hosts. */
 	if (initiator && f->dir == FLOW_DIR_OUTBOUND) {
 		score_destination(d, dev, p, f, now_us);
 	} else if (initiator && f->dir == FLOW_DIR_LOCAL) {
 		if (ip_is_multicast(&f->dst) || ip_is_broadcast(&f->dst))
 			return;
-		snprintf(what, sizeof(what), "%s:%u/%s", ip_format(&f->dst, a, sizeof(a)), (unsigned)f->dport,
-			 transport(f->proto));
+		ip_format(&f->dst, key, sizeof(key));
+		snprintf(what, sizeof(what), "%s:%u/%s", key, (unsigned)f->dport, transport(f->proto));
 		score_set(d, dev, p, f, now_us, &p->peers, hash_bytes16(DET_SEED, f->dst.b), "new_lan_peer",
-			  "lan_peer", what);
+			  "lan_peer", key, what, FIRST_LAN);
 	} else if (!initiator && (f->dir == FLOW_DIR_INBOUND || f->dir == FLOW_DIR_LOCAL) &&
 		   f->dport < DYNAMIC_PORTS && accepted(f)) {
-		snprintf(what, sizeof(what), "%u/%s", (unsigned)f->dport, transport(f->proto));
+		snprintf(key, sizeof(key), "%u/%s", (unsigned)f->dport, transport(f->proto));
+		snprintf(what, sizeof(what), "%s from %s", key, ip_format(&f->src, a, sizeof(a)));
 		score_set(d, dev, p, f, now_us, &p->services, hash_mix(DET_SEED, (uint64_t)f->dport << 8 | f->proto),
-			  "new_inbound_service", "inbound_service", what);
+			  "new_inbound_service", "inbound_service", key, what,
+			  f->dir == FLOW_DIR_INBOUND ? FIRST_FROM_INTERNET : FIRST_LAN);
 	}
 }
 
@@ -636,6 +676,29 @@ static double feature_value(const struct dev_window *w, enum feature f)
 	}
 }
 
+/* A device first seen once the network itself has been learned (as long
+ * as a device learns) joined it: announced at its first whole window, so the
+ * alert carries the name and vendor its DHCP and mDNS gave. A device that
+ * was there from the start is not news; one whose profile was evicted
+ * (DET cap) and comes back is announced again. */
+static void announce(struct detector *d, struct profile *p, const struct dev_window *w)
+{
+	p->announced = true;
+	uint64_t settle = d->cfg.learn_for_us ? d->cfg.learn_for_us : d->cfg.learn_min_us;
+	if (p->first_us - d->first_us < settle || NEW_DEVICE_SCORE < d->cfg.threshold || forced_learning(d, p))
+		return;
+	struct det_alert a;
+	char obs[64], base[96];
+	alert_init(&a, w->dev, p, "new_device", w->end_us, NEW_DEVICE_SCORE);
+	a.state = DET_LEARNING;
+	snprintf(obs, sizeof(obs), "first seen %llu s after the capture began",
+		 (unsigned long long)((p->first_us - d->first_us) / US));
+	snprintf(base, sizeof(base), "%u devices known", d->n_profiles - 1);
+	add_reason(&a, "device", NEW_DEVICE_SCORE, obs, base);
+	snprintf(a.key, sizeof(a.key), "new_device");
+	raise_alert(d, p, &a);
+}
+
 void det_window(struct detector *d, const struct dev_window *w)
 {
 	/* A partial window (end of capture, eviction) is not a whole minute. */
@@ -644,6 +707,8 @@ void det_window(struct detector *d, const struct dev_window *w)
 	struct profile *p = profile_for(d, w->dev, w->end_us);
 	if (!p)
 		return;
+	if (!p->announced)
+		announce(d, p, w);
 	if (p->last_window_us && w->start_us > p->last_window_us && !enforcing(d, p, w->end_us)) {
 		uint64_t gap = w->start_us - p->last_window_us;
 		if (gap > p->max_gap_us)
@@ -808,7 +873,7 @@ void det_free(struct detector *d)
 enum det_state det_device_state(const struct detector *d, const struct device *dev, double *m)
 {
 	uint8_t key[16];
-	device_key(dev, key);
+	det_device_key(dev, key);
 	for (const struct profile *p = d->buckets[key_bucket(d, key)]; p; p = p->next)
 		if (memcmp(p->key, key, 16) == 0) {
 			*m = maturity(p);

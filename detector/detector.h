@@ -58,6 +58,10 @@ struct det_cfg {
 	double maturity_target;   /* ... ending early once maturity reaches this */
 	double threshold;         /* alerts score at least this (0..1) */
 	uint32_t max_devices;     /* profiles kept */
+	/* These devices keep learning whatever the policy (--learn=DEVICES):
+	 * a MAC, or for a device without one its address, as det_device_key. */
+	const uint8_t (*learn_keys)[16];
+	size_t n_learn_keys;
 	const struct domain_db *psl;
 };
 
@@ -107,6 +111,10 @@ void det_window(struct detector *d, const struct dev_window *w);
  * devices silent for much longer than any gap they showed while learning
  * raise heartbeat_missing. Checks at most once a minute of capture time. */
 void det_tick(struct detector *d, uint64_t now_us);
+
+/* The key a device's profile has: its MAC in the first 6 bytes and zeros,
+ * or, for a device without one, its IP address. */
+void det_device_key(const struct device *dev, uint8_t key[16]);
 
 /* The device's state and maturity now (learning, 0 for a device never seen). */
 enum det_state det_device_state(const struct detector *d, const struct device *dev, double *maturity);

@@ -480,14 +480,13 @@ Test(detector, a_closed_world_device_alerts_high_on_a_name_in_a_new_domain)
 	cr_assert_str_eq(dst->observed, "evil.example.net");
 	cr_assert_str_eq(dst->baseline, "2 destinations in 200 flows learned");
 	cr_assert_float_eq(dst->contribution, 1.0, EPS);
-	const struct rec_reason *dom = reason(r, "registrable_domain");
+	/* A new domain is judged by how rarely the device went to one: two
+	 * domains, each seen a hundred times. */
+	const struct rec_reason *dom = reason(r, "domain_novelty");
 	cr_assert_not_null(dom);
-	cr_assert_str_eq(dom->observed, "example.net");
-	cr_assert_str_eq(dom->baseline, "never seen");
-	const struct rec_reason *mat = reason(r, "maturity");
-	cr_assert_not_null(mat);
-	cr_assert_str_eq(mat->observed, "0.995");
-	cr_assert_float_eq(mat->contribution, M_CLOSED, EPS);
+	cr_assert_str_eq(dom->observed, "example.net (never seen)");
+	cr_assert_str_eq(dom->baseline, "2 domains in 200 flows, 0 seen once");
+	cr_assert_float_eq(dom->contribution, 1.0 - 1.0 / 202.0, EPS);
 
 	cr_assert(r->has_flow, "the alert does not carry its flow");
 	cr_assert_str_eq(r->flow_name, "evil.example.net");
@@ -565,8 +564,7 @@ Test(detector, without_a_suffix_list_every_name_is_its_own_domain_so_a_sibling_n
 	cr_assert_str_eq(r->kind, "unexpected_destination");
 	cr_assert_str_eq(r->key, "a2.tuya.com:443/tcp");
 	cr_assert_float_eq(r->score, M_CLOSED, EPS);
-	cr_assert_str_eq(reason(r, "registrable_domain")->observed, "a2.tuya.com");
-	cr_assert_str_eq(reason(r, "registrable_domain")->baseline, "never seen");
+	cr_assert_str_eq(reason(r, "domain_novelty")->observed, "a2.tuya.com (never seen)");
 	r = &out.r[1];
 	cr_assert_str_eq(r->key, "b3.tuya.com:443/tcp");
 	cr_assert_float_eq(r->score, 0.8 * M_CLOSED, EPS);
@@ -655,9 +653,11 @@ Test(detector, a_device_that_only_talked_to_the_internet_alerts_on_its_first_lan
 	lan_flow(det, a, "192.168.1.50", 80, TCP, ENFORCE);
 	const struct rec *r = only_alert(&out);
 	cr_assert_str_eq(r->kind, "new_lan_peer");
-	cr_assert_str_eq(r->key, "192.168.1.50:80/tcp");
-	cr_assert_float_eq(r->score, M_CLOSED, EPS);
-	cr_assert_str_eq(r->severity, "high");
+	cr_assert_str_eq(r->key, "192.168.1.50", "a peer is its address");
+	/* Nothing learned about peers: the prior for a first one. */
+	cr_assert_float_eq(r->score, 0.8, EPS);
+	cr_assert_str_eq(r->severity, "medium");
+	cr_assert_null(reason(r, "set_novelty"));
 	const struct rec_reason *peer = reason(r, "lan_peer");
 	cr_assert_not_null(peer);
 	cr_assert_str_eq(peer->observed, "192.168.1.50:80/tcp");
@@ -667,11 +667,12 @@ Test(detector, a_device_that_only_talked_to_the_internet_alerts_on_its_first_lan
 	cr_assert(ip_equal(&r->flow_dst, &want));
 }
 
-Test(detector, a_known_lan_peer_never_alerts_and_a_new_one_scores_0_9_of_maturity)
+Test(detector, a_known_lan_peer_never_alerts_and_a_new_one_scores_0_9_of_how_rarely_peers_were_new)
 {
 	const struct device *a = &devs[0];
 	learn_closed(det, a);
-	lan_flow(det, a, "192.168.1.1", 53, UDP, T0 + 3400 * S);
+	for (uint64_t i = 0; i < 20; i++)
+		lan_flow(det, a, "192.168.1.1", 53, UDP, T0 + (3000 + i * 10) * S);
 	lan_flow(det, a, "192.168.1.1", 53, UDP, ENFORCE);
 	lan_flow(det, a, "192.168.1.1", 80, TCP, ENFORCE + S); /* a peer is its address */
 	cr_assert_eq(out.n, 0);
@@ -679,8 +680,20 @@ Test(detector, a_known_lan_peer_never_alerts_and_a_new_one_scores_0_9_of_maturit
 	lan_flow(det, a, "192.168.1.60", 22, TCP, ENFORCE + 2 * S);
 	const struct rec *r = only_alert(&out);
 	cr_assert_str_eq(r->kind, "new_lan_peer");
-	cr_assert_float_eq(r->score, 0.9 * M_CLOSED, EPS);
+	/* One peer in 20 flows, none seen once: novelty 1/22. */
+	cr_assert_float_eq(r->score, 0.9 * (1.0 - 1.0 / 22.0), EPS);
 	cr_assert_str_eq(reason(r, "lan_peer")->baseline, "1 learned");
+	cr_assert_str_eq(reason(r, "lan_peer")->observed, "192.168.1.60:22/tcp");
+	cr_assert_str_eq(reason(r, "set_novelty")->baseline, "20 learned, 0 seen once");
+}
+
+Test(detector, a_peer_seen_once_while_learning_is_too_little_evidence_to_alert_on_the_next)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	lan_flow(det, a, "192.168.1.1", 53, UDP, T0 + 3400 * S);
+	lan_flow(det, a, "192.168.1.60", 22, TCP, ENFORCE);
+	cr_assert_eq(out.n, 0, "one peer seen once: novelty 2/3, yet it alerted");
 }
 
 Test(detector, multicast_and_broadcast_peers_never_alert)
@@ -711,10 +724,11 @@ Test(detector, a_new_inbound_service_alerts_and_replies_to_its_own_ports_never_d
 	const struct rec *r = only_alert(&out);
 	cr_assert_str_eq(r->kind, "new_inbound_service");
 	cr_assert_str_eq(r->key, "23/tcp");
-	cr_assert_float_eq(r->score, M_CLOSED, EPS);
+	/* It served nothing while learning; now the internet reaches it. */
+	cr_assert_float_eq(r->score, 0.9, EPS);
 	const struct rec_reason *svc = reason(r, "inbound_service");
 	cr_assert_not_null(svc);
-	cr_assert_str_eq(svc->observed, "23/tcp");
+	cr_assert_str_eq(svc->observed, "23/tcp from 203.0.113.9");
 	cr_assert(r->has_flow);
 	cr_assert_eq(r->flow_dport, 23);
 }
@@ -723,7 +737,8 @@ Test(detector, a_service_learned_while_learning_stays_silent_and_one_reached_fro
 {
 	const struct device *a = &devs[0];
 	learn_closed(det, a);
-	flow_to_device(det, a, "192.168.1.30", 8080, TCP, FLOW_DIR_LOCAL, T0 + 3400 * S);
+	for (uint64_t i = 0; i < 10; i++)
+		flow_to_device(det, a, "192.168.1.30", 8080, TCP, FLOW_DIR_LOCAL, T0 + (3000 + i * 10) * S);
 	flow_to_device(det, a, "192.168.1.30", 8080, TCP, FLOW_DIR_LOCAL, ENFORCE);
 	flow_to_device(det, a, "203.0.113.9", 8080, TCP, FLOW_DIR_INBOUND, ENFORCE + S);
 	cr_assert_eq(out.n, 0);
@@ -732,7 +747,7 @@ Test(detector, a_service_learned_while_learning_stays_silent_and_one_reached_fro
 	const struct rec *r = only_alert(&out);
 	cr_assert_str_eq(r->kind, "new_inbound_service");
 	cr_assert_str_eq(r->key, "22/tcp");
-	cr_assert_float_eq(r->score, 0.9 * M_CLOSED, EPS);
+	cr_assert_float_eq(r->score, 0.9 * (1.0 - 1.0 / 12.0), EPS);
 }
 
 /* ---- windows ---- */
@@ -1378,4 +1393,81 @@ Test(detector, a_refused_connection_or_an_unanswered_datagram_is_not_a_new_servi
 	flow_to_device(det, a, "203.0.113.50", 23, TCP, FLOW_DIR_INBOUND, ENFORCE + 12 * S);
 	cr_assert_eq(out.n, 1, "a port the device accepted must alert");
 	cr_assert_str_eq(out.r[0].kind, "new_inbound_service");
+}
+
+/* ---- devices joining, devices kept learning ---- */
+
+Test(detector, a_device_that_joins_after_the_network_was_learned_is_announced_once_while_learning)
+{
+	const struct device *old = &devs[0], *vacuum = &devs[1], *early = &devs[2];
+	learn_windows(det, old);
+	/* Just inside the network's learning hour: not news. */
+	struct dev_window w = quiet_window(early, LEARN_WINDOWS - 2);
+	det_window(det, &w);
+	cr_assert_eq(out.n, 0, "a device of the learning hour was announced");
+	/* An hour and a minute in: it joined. */
+	w = quiet_window(vacuum, LEARN_WINDOWS);
+	det_window(det, &w);
+	const struct rec *r = only_alert(&out);
+	cr_assert_str_eq(r->kind, "new_device");
+	cr_assert_eq(r->dev_id, vacuum->id);
+	cr_assert_eq(r->state, DET_LEARNING, "a new device is learning, and says so");
+	cr_assert_float_eq(r->score, 0.8, EPS);
+	cr_assert_eq(r->ts_us, w.end_us);
+	cr_assert_str_eq(reason(r, "device")->observed, "first seen 3600 s after the capture began");
+	cr_assert_str_eq(reason(r, "device")->baseline, "2 devices known");
+	/* Its next windows, and its flows while it learns, raise nothing. */
+	w = quiet_window(vacuum, LEARN_WINDOWS + 1);
+	det_window(det, &w);
+	out_flow(det, vacuum, "api.roborock.com", "47.254.1.1", 443, TCP, w.end_us + S);
+	cr_assert_eq(out.n, 1);
+}
+
+Test(detector, a_device_kept_learning_by_name_never_alerts_nor_is_announced)
+{
+	const struct device *a = &devs[0], *b = &devs[1], *late = &devs[2];
+	uint8_t keys[2][16];
+	det_device_key(a, keys[0]);
+	det_device_key(late, keys[1]);
+	struct det_cfg c = base_cfg();
+	c.learn_keys = (const uint8_t (*)[16])keys;
+	c.n_learn_keys = 2;
+	remake_det(&c);
+	learn_closed(det, a);
+	learn_closed(det, b);
+	out_flow(det, a, "evil.example.net", "192.0.2.66", 443, TCP, ENFORCE + S);
+	enum det_state st;
+	maturity_of(det, a, &st);
+	cr_assert_eq(st, DET_LEARNING, "a listed device enforced");
+	cr_assert_eq(out.n, 0, "a listed device alerted");
+	struct dev_window w = quiet_window(late, LEARN_WINDOWS + 5);
+	det_window(det, &w);
+	cr_assert_eq(out.n, 0, "a listed device was announced");
+	/* The others are enforced as usual. */
+	out_flow(det, b, "evil.example.net", "192.0.2.66", 443, TCP, ENFORCE + 2 * S);
+	cr_assert_eq(only_alert(&out)->dev_id, b->id);
+}
+
+/* A plug that met a few hosts of its vendor once each at boot, then kept
+ * to one: its destinations say "often somewhere new" (3 of 10 seen once),
+ * its domains do not (one domain, ten flows). A new domain alerts; a new
+ * host of its vendor does not. */
+Test(detector, a_new_domain_is_judged_by_how_rarely_the_device_met_new_domains)
+{
+	const struct device *a = &devs[0];
+	out_flow(det, a, "a2.tuyaeu.com", "3.120.9.1", 443, TCP, T0);
+	out_flow(det, a, "images.tuyaeu.com", "3.120.9.2", 443, TCP, T0 + S);
+	out_flow(det, a, "px.tuyaeu.com", "3.120.9.3", 443, TCP, T0 + 2 * S);
+	for (uint64_t i = 0; i < 7; i++)
+		out_flow(det, a, "m2.tuyaeu.com", "3.120.9.4", 8883, TCP, T0 + (600 + i * 400) * S);
+	double m = maturity_of(det, a, NULL);
+	cr_assert_float_eq(m, 1.0 - 4.0 / 12.0, EPS);
+	out_flow(det, a, "m9.tuyaeu.com", "3.120.9.9", 443, TCP, ENFORCE);
+	cr_assert_eq(out.n, 0, "a new host of its vendor alerted");
+	out_flow(det, a, "q3qwx1tzs.club", "198.51.100.66", 443, TCP, ENFORCE + S);
+	const struct rec *r = only_alert(&out);
+	cr_assert_str_eq(r->kind, "unexpected_destination");
+	cr_assert_float_eq(r->score, 1.0 - 1.0 / 12.0, EPS);
+	cr_assert_float_eq(r->maturity, m, EPS, "the device's maturity is still reported");
+	cr_assert_str_eq(reason(r, "domain_novelty")->baseline, "1 domains in 10 flows, 0 seen once");
 }

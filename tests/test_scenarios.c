@@ -854,7 +854,7 @@ static const struct {
 	{"silent", "heartbeat_missing", true},
 	{"cdn-rotation", NULL, false},
 	{"phone-browsing", NULL, false},
-	{"new-device", NULL, false},
+	{"new-device", "new_device", false},
 	{"dhcp-change", NULL, false},
 	{"evening-peak", NULL, false},
 	{"dst-shift", NULL, false},
@@ -900,7 +900,7 @@ static void run_scenario(const char *name, const char *seed, void (*check)(const
 	if (expected[i].kind)
 		cr_expect_str_eq(t.kind ? t.kind : "(null)", expected[i].kind);
 	else
-		cr_expect_null(t.kind, "%s is benign but expects %s", name, t.kind);
+		cr_expect_null(t.kind, "%s expects %s", name, t.kind);
 	cr_expect(t.has_mac || !strcmp(name, "dst-shift"), "%s: no device", name);
 	cr_expect_eq(t.cap_end - t.cap_start, 2 * 86400 * 1000000ull, "not two days");
 

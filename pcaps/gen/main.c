@@ -20,6 +20,7 @@ static const struct {
 } cmds[] = {
 	{"home", gen_home_main, "a smart-home LAN as seen on the router's LAN bridge"},
 	{"scenario", gen_scenario_main, "the home with one labelled attack or surprise (--list)"},
+	{"demo", gen_demo_main, "three hours of the home, the last with attacks (the bundled demo)"},
 	{"mix", gen_mix_main, "benchmark capture of a busy IoT gateway (~50 devices)"},
 	{"synflood", gen_synflood_main, "64-byte TCP SYN flood toward one LAN host"},
 	{"noise", gen_noise_main, "records of random bytes"},

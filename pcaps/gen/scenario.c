@@ -151,6 +151,7 @@ struct scn {
 	const struct scen *sc;
 	uint64_t seed, days, start, end, last_day;
 	uint64_t at;                /* the behaviour begins */
+	bool brief;                 /* the demo: long behaviours last about a minute */
 	uint64_t t0, t1;            /* truth window: first and last injected packet */
 	struct prng rng;            /* the scenario's own stream */
 	struct home_var var;
@@ -178,7 +179,9 @@ struct scen {
 	const char *name;
 	bool attack;
 	const char *dev;   /* the device concerned, by home kind; NULL: a new one, or all */
-	const char *kind;  /* the alert kind expected; NULL: none should be raised */
+	/* The alert kind expected; NULL: none should be raised. A benign
+	 * behaviour may expect a notice (new_device), and nothing else. */
+	const char *kind;
 	const char *what;
 	/* Before the run: when it happens (at), departures (var), the start. */
 	void (*plan)(struct scn *s);
@@ -556,7 +559,7 @@ static void inject_telnet_scan(struct scn *s)
 
 	k->sport = (uint16_t)span(r, 1024, 65535);
 	k->pps = (uint32_t)span(r, 80, 160);
-	k->until = s->at + span(r, 4 * MIN, 8 * MIN);
+	k->until = s->at + (s->brief ? span(r, 60 * SEC, 90 * SEC) : span(r, 4 * MIN, 8 * MIN));
 	k->hit_at = s->at + span(r, 20 * SEC, 90 * SEC);
 	k->max_tries = (int)span(r, 3, 5);
 	sim_at(s->sim, s->at, scan_tick, s);
@@ -596,7 +599,7 @@ static void inject_c2_beacon(struct scn *s)
 	dga_zone(&s->rng, b->name, sizeof(b->name));
 	/* A rented server with a short TTL, so it can move at once. */
 	b->spec = (struct hn_rspec){.prov = HP_HOSTING, .ttl = 30};
-	b->left = (int)span(&s->rng, 25, 45);
+	b->left = s->brief ? (int)span(&s->rng, 8, 12) : (int)span(&s->rng, 25, 45);
 	sim_at(s->sim, s->at, beacon_run, s);
 }
 
@@ -884,7 +887,7 @@ static void inject_dns_tunnel(struct scn *s)
 
 	dga_zone(r, k->zone, sizeof(k->zone));
 	k->gap_us = 60.0 * SEC / (double)span(r, 200, 480); /* 200-480 queries a minute */
-	k->until = s->at + span(r, 8 * MIN, 15 * MIN);
+	k->until = s->at + (s->brief ? span(r, 60 * SEC, 90 * SEC) : span(r, 8 * MIN, 15 * MIN));
 	k->serial = 2026030100 + (uint32_t)prng_below(r, 99);
 	sim_at(s->sim, s->at, tunnel_query, s);
 }
@@ -1553,8 +1556,8 @@ static const struct scen scens[] = {
 	{"phone-browsing", false, "phone", NULL,
 	 "the phone visits a new site every few minutes all day",
 	 plan_phone_browsing, inject_phone_browsing},
-	{"new-device", false, NULL, NULL,
-	 "a robot vacuum joins (DHCP) and talks to its cloud",
+	{"new-device", false, NULL, "new_device",
+	 "a robot vacuum joins (DHCP) and talks to its cloud (a notice, not an attack)",
 	 plan_new_device, inject_new_device},
 	{"dhcp-change", false, "camera", NULL,
 	 "after a link flap the camera is refused its address (NAK) and leases a new one",
@@ -1598,7 +1601,7 @@ static json_t *time_str(uint64_t us)
 	return json_string(buf);
 }
 
-static int write_truth(const struct scn *s, const char *path)
+static json_t *truth_object(const struct scn *s)
 {
 	json_t *o = json_object();
 	char mac[18];
@@ -1616,9 +1619,21 @@ static int write_truth(const struct scn *s, const char *path)
 	bad |= json_object_set_new(o, "start", time_str(s->t0));
 	bad |= json_object_set_new(o, "end", time_str(s->t1 + SEC - 1));
 	bad |= json_object_set_new(o, "kind", s->sc->kind ? json_string(s->sc->kind) : json_null());
-	bad |= json_object_set_new(o, "learn_for", json_string(SCN_LEARN_FOR));
 	bad |= json_object_set_new(o, "device_kind", s->dev_kind ? json_string(s->dev_kind) : json_null());
 	bad |= json_object_set_new(o, "what", json_string(s->sc->what));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int write_truth(const struct scn *s, const char *path)
+{
+	json_t *o = truth_object(s);
+	int bad = !o;
+
+	bad |= json_object_set_new(o, "learn_for", json_string(SCN_LEARN_FOR));
 	bad |= json_object_set_new(o, "seed", json_integer((json_int_t)s->seed));
 	bad |= json_object_set_new(o, "days", json_integer((json_int_t)s->days));
 	bad |= json_object_set_new(o, "capture_start", time_str(s->start));
@@ -1753,6 +1768,146 @@ int gen_scenario_main(int argc, char **argv)
 		err = write_truth(s, a.truth);
 		if (err)
 			rc = cli_runtime_error("scenario", "writing %s: %s", a.truth, strerror(-err));
+	}
+	free(s);
+	return rc;
+}
+
+/* ---- the demo: one short capture, several behaviours ------------------------------ */
+
+#define DEMO_HOURS 3
+#define DEMO_LEARN_FOR "2h"
+
+/* What the demo's last hour holds, in order: a camera taken over through a
+ * backdoor that then scans for telnet, a robot vacuum joining (benign), a
+ * plug that beacons to its C2 and sweeps the LAN, a hub tunnelling DNS. */
+static const struct {
+	const char *scen;
+	uint64_t at;     /* after the capture starts, plus up to a minute */
+} demo_plan[] = {
+	{"new-service", 2 * HOUR + 4 * MIN},
+	{"telnet-scan", 2 * HOUR + 12 * MIN},
+	{"new-device", 2 * HOUR + 18 * MIN},
+	{"c2-beacon", 2 * HOUR + 24 * MIN},
+	{"lateral", 2 * HOUR + 36 * MIN},
+	{"dns-tunnel", 2 * HOUR + 44 * MIN},
+};
+
+#define DEMO_N (sizeof(demo_plan) / sizeof(demo_plan[0]))
+
+static int demo_inject(struct home *h, void *ctx)
+{
+	struct scn *s = ctx;
+	int rc = 0;
+
+	for (size_t i = 0; i < DEMO_N && !rc; i++)
+		rc = inject(h, &s[i]);
+	return rc;
+}
+
+static int write_demo_truth(const struct scn *s, uint64_t seed, const char *path)
+{
+	json_t *o = json_object(), *arr = json_array();
+	int bad = !o || !arr;
+
+	for (size_t i = 0; i < DEMO_N && !bad; i++)
+		bad |= json_array_append_new(arr, truth_object(&s[i]));
+	bad |= json_object_set_new(o, "learn_for", json_string(DEMO_LEARN_FOR));
+	bad |= json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+	bad |= json_object_set_new(o, "capture_start", time_str(s[0].start));
+	bad |= json_object_set_new(o, "capture_end", time_str(s[0].end));
+	bad |= json_object_set_new(o, "behaviours", arr);
+	if (!bad)
+		bad = json_dump_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? 1 : 0;
+	json_decref(o);
+	return bad ? -EIO : 0;
+}
+
+static const char demo_usage[] =
+	"usage: iotgen demo --seed N -o OUT.pcap [--truth OUT.json]\n"
+	"  The smart home of `iotgen home` for 3 hours from 06:00 UTC: two\n"
+	"  benign hours to learn on (replay with --learn-for " DEMO_LEARN_FOR "), then an hour\n"
+	"  in which, a few minutes apart, outsiders open a backdoor on the camera,\n"
+	"  which then scans for telnet; a robot vacuum joins (benign); the plug\n"
+	"  beacons to a C2 host and sweeps the LAN; the hub tunnels data through\n"
+	"  DNS. Each behaviour is that of `iotgen scenario NAME`, cut to about a\n"
+	"  minute where it would last longer, to keep the capture small.\n"
+	"  --truth  the ground truth: learn_for and one object per behaviour, as\n"
+	"           `iotgen scenario` writes them\n"
+	"  The same arguments always give the same bytes.\n";
+
+int gen_demo_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"seed", required_argument, NULL, 's'},
+		{"output", required_argument, NULL, 'o'},
+		{"truth", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *out = NULL, *truth = NULL;
+	uint64_t seed = 0, start;
+	bool have_seed = false;
+	struct home_run run;
+	struct scn *s;
+	int c, rc, err;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":s:o:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (cli_u64(optarg, 0, UINT64_MAX, &seed))
+				return cli_usage_error("demo", "bad --seed '%s' (want an unsigned integer)", optarg);
+			have_seed = true;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 't':
+			truth = optarg;
+			break;
+		case 'h':
+			fputs(demo_usage, stdout);
+			return CLI_OK;
+		case ':':
+			return cli_usage_error("demo", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("demo", "unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
+	if (!have_seed || !out)
+		return cli_usage_error("demo", "--seed and -o are required (see --help)");
+	if (cli_rfc3339(SCN_START, &start))
+		return cli_runtime_error("demo", "bad built-in start");
+	s = calloc(DEMO_N, sizeof(*s));
+	if (!s)
+		return cli_runtime_error("demo", "out of memory");
+	for (size_t i = 0; i < DEMO_N; i++) {
+		for (size_t j = 0; j < NSCENS; j++)
+			if (!strcmp(scens[j].name, demo_plan[i].scen))
+				s[i].sc = &scens[j];
+		s[i].seed = seed;
+		s[i].days = 1;
+		s[i].start = start;
+		s[i].last_day = start;
+		s[i].end = start + DEMO_HOURS * HOUR;
+		s[i].brief = true;
+		prng_seed(&s[i].rng, seed, prng_hash("demo") ^ prng_hash(s[i].sc->name));
+		s[i].at = start + demo_plan[i].at + span(&s[i].rng, 0, 59) * SEC;
+	}
+	run = (struct home_run){.cmd = "demo", .seed = seed, .start_us = start, .duration_s = DEMO_HOURS * 3600,
+				.out = out, .inject = demo_inject, .ctx = s};
+	rc = home_generate(&run);
+	for (size_t i = 0; i < DEMO_N && rc == CLI_OK; i++)
+		if (!s[i].t0)
+			rc = cli_runtime_error("demo", "%s: the behaviour never happened", s[i].sc->name);
+	if (rc == CLI_OK && truth) {
+		err = write_demo_truth(s, seed, truth);
+		if (err)
+			rc = cli_runtime_error("demo", "writing %s: %s", truth, strerror(-err));
 	}
 	free(s);
 	return rc;

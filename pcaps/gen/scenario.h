@@ -8,5 +8,7 @@
 #define IOTGEN_SCENARIO_H
 
 int gen_scenario_main(int argc, char **argv);
+/* `iotgen demo`: the bundled demo capture, several behaviours in one. */
+int gen_demo_main(int argc, char **argv);
 
 #endif
