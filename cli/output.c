@@ -355,6 +355,9 @@ int out_window_json(FILE *out, const struct out_ctx *c, const struct dev_window 
 	json_object_set_new(o, "lan_peers", json_integer(w->lan_peers));
 	json_object_set_new(o, "failed_conns", json_integer(w->failed_conns));
 	json_object_set_new(o, "dns_queries", json_integer(w->dns_queries));
+	json_object_set_new(o, "dns_nxdomain", json_integer(w->dns_nxdomain));
+	json_object_set_new(o, "dns_long_names", json_integer(w->dns_long_names));
+	json_object_set_new(o, "dns_txt", json_integer(w->dns_txt));
 	json_object_set_new(o, "remotes", rs);
 	json_object_set_new(o, "remotes_dropped", json_integer(w->remotes_dropped));
 	return emit(out, o);

@@ -12,6 +12,9 @@
 #define DET_SEED 0x243f6a8885a308d3ull
 #define US 1000000ull
 #define DEDUP_MAX 16384
+#define NEW_DOMAIN_RING 32
+#define TIMELINE_BUCKETS 64
+#define TIMELINE_WIDTH_US (60 * US)
 /* Flows others start to one of these ports are answers to the device's own
  * queries (an SSDP search is answered to its source port), not a service
  * it offers. 32768 is where Linux's ephemeral range begins. */
@@ -31,6 +34,7 @@ struct kset {
 
 enum feature {
 	F_BYTES_OUT, F_BYTES_IN, F_FLOWS_OUT, F_REMOTE_HOSTS, F_REMOTE_PORTS, F_LAN_PEERS, F_FAILED, F_DNS,
+	F_DNS_NX, F_DNS_LONG, F_DNS_TXT,
 	F_COUNT
 };
 
@@ -49,6 +53,9 @@ static const struct {
 	[F_LAN_PEERS] = {"lan_peers", "scan", 10},
 	[F_FAILED] = {"failed_conns", "connection_failures", 20},
 	[F_DNS] = {"dns_queries", "dns_anomaly", 60},
+	[F_DNS_NX] = {"dns_nxdomain", "dns_anomaly", 20},
+	[F_DNS_LONG] = {"dns_long_names", "dns_anomaly", 20},
+	[F_DNS_TXT] = {"dns_txt", "dns_anomaly", 20},
 };
 
 /* Robust z past which a window feature alerts (about one window in 10^9
@@ -82,6 +89,38 @@ static size_t kind_index(const char *kind)
 	return i;
 }
 
+/* Flows learned over time since the profile began, in TIMELINE_BUCKETS
+ * buckets that double in width (merging pairs) as learning goes on: 256
+ * bytes, whether it learns an hour or a week. */
+struct timeline {
+	uint32_t n[TIMELINE_BUCKETS];
+	uint64_t width_us;
+};
+
+static void timeline_add(struct timeline *tl, uint64_t offset_us)
+{
+	if (!tl->width_us)
+		tl->width_us = TIMELINE_WIDTH_US;
+	while (offset_us / tl->width_us >= TIMELINE_BUCKETS) {
+		for (int i = 0; i < TIMELINE_BUCKETS / 2; i++)
+			tl->n[i] = tl->n[2 * i] + tl->n[2 * i + 1];
+		memset(tl->n + TIMELINE_BUCKETS / 2, 0, sizeof(tl->n) / 2);
+		tl->width_us *= 2;
+	}
+	tl->n[offset_us / tl->width_us]++;
+}
+
+/* Flows from offset_us on (to bucket precision: a bucket counts when it
+ * begins there or later). */
+static uint64_t timeline_since(const struct timeline *tl, uint64_t offset_us)
+{
+	uint64_t sum = 0;
+	for (uint64_t i = 0; tl->width_us && i < TIMELINE_BUCKETS; i++)
+		if (i * tl->width_us >= offset_us)
+			sum += tl->n[i];
+	return sum;
+}
+
 struct samples {
 	float v[DET_SAMPLES];
 	uint32_t n, next;
@@ -97,6 +136,11 @@ struct profile {
 	struct kset dests;         /* destination (name or prefix) + port + transport */
 	struct kset hosts;         /* destination alone */
 	struct kset domains;       /* registrable domain (or prefix when unnamed), counted per flow */
+	/* When (s after first_us) it met its last NEW_DOMAIN_RING new domains
+	 * while learning: how many were late in learning says how open it is. */
+	uint32_t new_domain_s[NEW_DOMAIN_RING];
+	uint32_t new_domains;
+	struct timeline flows;     /* destination flows learned, over time */
 	struct kset prefixes;      /* address folded to /24 or /48 */
 	struct kset peers;         /* LAN peers it starts flows to */
 	struct kset services;      /* its own ports others start flows to */
@@ -337,6 +381,33 @@ static struct profile *profile_for(struct detector *d, const struct device *dev,
 	return p;
 }
 
+/* The second half of its learning. */
+static uint64_t late_from_us(const struct profile *p)
+{
+	return p->learn_end_us > p->first_us ? (p->learn_end_us - p->first_us) / 2 : 0;
+}
+
+/* New domains it met in the second half of its learning: a plug meets its
+ * vendor's domains at boot and then none; a phone meets new ones all day,
+ * however many of its flows go to the few it uses most. */
+static uint32_t late_new_domains(const struct profile *p)
+{
+	uint64_t half_s = late_from_us(p) / US;
+	uint32_t n = p->new_domains < NEW_DOMAIN_RING ? p->new_domains : NEW_DOMAIN_RING, late = 0;
+	for (uint32_t i = 0; i < n; i++)
+		late += p->new_domain_s[i] >= half_s;
+	return late;
+}
+
+/* How sure a new domain is news: 1 / (1 + new domains late in learning),
+ * times the evidence, the flows late in learning (a device idle then has
+ * shown nothing: no new domain, and no old one either). */
+static double domain_stability(const struct profile *p, uint32_t late)
+{
+	double flows = (double)timeline_since(&p->flows, late_from_us(p));
+	return 1.0 / (1.0 + late) * (1.0 - 1.0 / (flows + 2.0));
+}
+
 /* 1 - P(next flow goes to a destination, port and transport never seen). */
 static double maturity(const struct profile *p)
 {
@@ -497,7 +568,10 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 	if (!enforcing(d, p, now_us)) {
 		int64_t before = kset_add(&p->dests, kd);
 		kset_add(&p->prefixes, kpre);
-		kset_add(&p->domains, hash_text(DET_SEED ^ 1, domain_of(d, f, dest, domain, sizeof(domain))));
+		timeline_add(&p->flows, now_us > p->first_us ? now_us - p->first_us : 0);
+		if (kset_add(&p->domains, hash_text(DET_SEED ^ 1, domain_of(d, f, dest, domain, sizeof(domain)))) == 0)
+			p->new_domain_s[p->new_domains++ % NEW_DOMAIN_RING] =
+				(uint32_t)(now_us > p->first_us ? (now_us - p->first_us) / US : 0);
 		if (before <= 0)
 			kset_add(&p->hosts, kh);
 		return;
@@ -515,7 +589,8 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 	 * a plug that talks to a few hosts of one vendor has seen each domain
 	 * many times even when it saw some host once (at boot). */
 	double level = new_port ? 0.8 : new_domain ? (kset_count(&p->prefixes, kpre) ? 0.8 : 1.0) : 0.5;
-	double m = new_domain && !new_port ? 1.0 - kset_novelty(&p->domains) : maturity(p);
+	uint32_t late = late_new_domains(p);
+	double m = new_domain && !new_port ? domain_stability(p, late) : maturity(p);
 	if (level * m < d->cfg.threshold)
 		return;
 	struct det_alert a;
@@ -531,8 +606,8 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 	}
 	if (new_domain && !new_port) {
 		snprintf(obs, sizeof(obs), "%s (never seen)", dom);
-		snprintf(base, sizeof(base), "%u domains in %llu flows, %u seen once", p->domains.n,
-			 (unsigned long long)p->domains.total, p->domains.singletons);
+		snprintf(base, sizeof(base), "%u domains learned; in the last half of learning %llu flows, %u new domains",
+			 p->domains.n, (unsigned long long)timeline_since(&p->flows, late_from_us(p)), late);
 		add_reason(&a, "domain_novelty", m, obs, base);
 	} else {
 		if (!new_port)
@@ -672,6 +747,9 @@ static double feature_value(const struct dev_window *w, enum feature f)
 	case F_LAN_PEERS: return w->lan_peers;
 	case F_FAILED: return w->failed_conns;
 	case F_DNS: return w->dns_queries;
+	case F_DNS_NX: return w->dns_nxdomain;
+	case F_DNS_LONG: return w->dns_long_names;
+	case F_DNS_TXT: return w->dns_txt;
 	default: return 0;
 	}
 }

@@ -473,6 +473,16 @@ static void learn_ssdp(struct tracker *t, const struct pkt_meta *m, struct devic
 	ident_add(t->ident, sender, IDENT_SSDP_USN, msg.usn, t->now_us);
 }
 
+/* Window features of the answers a device receives (a damaged message
+ * counts for what was parsed of it, if its question was). */
+static void count_dns_answer(struct tracker *t, struct device *querier, const struct dns_msg *msg)
+{
+	if (!msg->response || msg->n_questions == 0)
+		return;
+	if (win_dns_answer(t->wins, querier, msg->rcode, msg->q[0].qtype, msg->q[0].name) != 0)
+		t->stats.no_memory++;
+}
+
 static void learn_from_payload(struct tracker *t, const struct pkt_meta *m, struct device *snd, struct device *rcv)
 {
 	if (!m->payload || m->payload_len == 0)
@@ -486,6 +496,7 @@ static void learn_from_payload(struct tracker *t, const struct pkt_meta *m, stru
 		} else if (m->sport == PORT_DNS && rcv) {
 			int rc = dns_parse(m->payload, m->payload_len, t->msg);
 			(*(rc == DNS_OK ? &t->stats.dns_parsed : &t->stats.dns_malformed))++;
+			count_dns_answer(t, rcv, t->msg);
 			learn_dns_answer(t, rcv, t->msg);
 		} else if (m->dport == PORT_DHCP_SERVER && (m->sport == PORT_DHCP_CLIENT || m->sport == PORT_DHCP_SERVER)) {
 			/* From the client (68), or from a relay agent (67 -> 67). */
@@ -499,6 +510,7 @@ static void learn_from_payload(struct tracker *t, const struct pkt_meta *m, stru
 		 * split over segments is not reassembled. */
 		int rc = dns_parse(m->payload + 2, m->payload_len - 2, t->msg);
 		(*(rc == DNS_OK ? &t->stats.dns_parsed : &t->stats.dns_malformed))++;
+		count_dns_answer(t, rcv, t->msg);
 		learn_dns_answer(t, rcv, t->msg);
 	}
 }

@@ -300,6 +300,22 @@ int win_failed(struct win_table *w, struct device *d)
 	return 0;
 }
 
+int win_dns_answer(struct win_table *w, struct device *d, uint8_t rcode, uint16_t qtype, const char *qname)
+{
+	struct win_acc *a = acc_for(w, d);
+	if (!a)
+		return -ENOMEM;
+	a->w.dns_nxdomain += rcode == 3;
+	a->w.dns_txt += qtype == 16 || qtype == 10 || qtype == 255;
+	size_t len = 0, label = 0, longest = 0;
+	for (; qname[len]; len++) {
+		label = qname[len] == '.' ? 0 : label + 1;
+		longest = label > longest ? label : longest;
+	}
+	a->w.dns_long_names += longest >= WIN_DNS_LONG_LABEL || len >= WIN_DNS_LONG_NAME;
+	return 0;
+}
+
 void win_device_gone(struct win_table *w, struct device *d, bool emit_partial)
 {
 	struct win_acc *a = d->win;

@@ -26,6 +26,10 @@
 #define WIN_DISTINCT_EXACT 32
 /* Remote endpoints listed per window at most (list positions are 16-bit). */
 #define WIN_MAX_REMOTES 4096
+/* A name this long, or with a label this long, is rare in IoT traffic and
+ * the mark of data encoded into DNS (a hex label carries up to 63). */
+#define WIN_DNS_LONG_LABEL 32
+#define WIN_DNS_LONG_NAME 80
 
 /* One remote endpoint the device exchanged traffic with in the window. Its
  * destination, as the detector sees it, is its name when one is known, else
@@ -57,6 +61,11 @@ struct dev_window {
 	uint32_t lan_peers;        /* distinct unicast LAN addresses exchanged with */
 	uint32_t failed_conns;     /* its connections refused (RST), unreachable (ICMP) or unanswered */
 	uint32_t dns_queries;      /* DNS queries it sent (port 53, QR=0) */
+	/* DNS answers it received (from port 53), by what tunnels and DGAs
+	 * leave behind: */
+	uint32_t dns_nxdomain;     /* answers "no such name" (RCODE 3) */
+	uint32_t dns_long_names;   /* answers to a name with a label of WIN_DNS_LONG_LABEL+ or WIN_DNS_LONG_NAME+ chars */
+	uint32_t dns_txt;          /* answers to TXT, NULL or ANY questions */
 	uint32_t n_remotes;
 	uint32_t remotes_dropped;  /* flows to endpoints not listed: the list was full */
 	const struct win_remote *remotes; /* in order of first contact */
@@ -90,6 +99,10 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 
 /* Counts one failed connection of d in the current window. */
 int win_failed(struct win_table *w, struct device *d);
+
+/* Counts one DNS answer d received: its RCODE, its first question's type
+ * and name (NUL-terminated, as dns_parse gives it). */
+int win_dns_answer(struct win_table *w, struct device *d, uint8_t rcode, uint16_t qtype, const char *qname);
 
 /* The device is leaving the table: emit its partial window (if asked and it
  * has one) and free its state. */

@@ -31,6 +31,9 @@
 #define ENFORCE (T0 + LEARN_S * S)
 /* learn_closed's device: 200 flows to 2 destinations, none seen once. */
 #define M_CLOSED (1.0 - 1.0 / 202.0)
+/* How sure a new domain is news for it: no new domain late in learning, and
+ * 94 flows then (one every 17 s from 1802 s on): 1 - 1 / (94 + 2). */
+#define M_DOMAIN (1.0 - 1.0 / 96.0)
 #define EPS 1e-9
 
 /* ---- what the detector emits ---- */
@@ -408,7 +411,7 @@ Test(detector, learning_ends_at_the_first_packet_plus_learn_for)
 	cr_assert_eq(st, DET_LEARNING);
 
 	/* One microsecond before the end: still learned, silently. */
-	out_flow(det, a, "cdn.other-vendor.com", "192.0.2.10", 443, TCP, ENFORCE - 1);
+	out_flow(det, a, "cdn.tuya.com", "192.0.2.10", 443, TCP, ENFORCE - 1);
 	cr_assert_eq(out.n, 0);
 	cr_assert_eq(maturity_of(det, a, &st) < M_CLOSED, true, "the flow was not learned");
 	cr_assert_eq(st, DET_LEARNING);
@@ -422,7 +425,7 @@ Test(detector, learning_ends_at_the_first_packet_plus_learn_for)
 	cr_assert_str_eq(det_state_name(DET_LEARNING), "learning");
 
 	/* The destination learned at the last microsecond is known. */
-	out_flow(det, a, "cdn.other-vendor.com", "192.0.2.10", 443, TCP, ENFORCE + 1);
+	out_flow(det, a, "cdn.tuya.com", "192.0.2.10", 443, TCP, ENFORCE + 1);
 	cr_assert_eq(out.n, 1);
 }
 
@@ -467,7 +470,7 @@ Test(detector, a_closed_world_device_alerts_high_on_a_name_in_a_new_domain)
 	cr_assert_str_eq(r->kind, "unexpected_destination");
 	cr_assert_str_eq(r->key, "evil.example.net:443/tcp");
 	cr_assert_geq(r->score, 0.9);
-	cr_assert_float_eq(r->score, M_CLOSED, EPS);
+	cr_assert_float_eq(r->score, M_DOMAIN, EPS);
 	cr_assert_str_eq(r->severity, "high");
 	cr_assert_eq(r->state, DET_ENFORCING);
 	cr_assert_float_eq(r->maturity, M_CLOSED, EPS);
@@ -485,8 +488,8 @@ Test(detector, a_closed_world_device_alerts_high_on_a_name_in_a_new_domain)
 	const struct rec_reason *dom = reason(r, "domain_novelty");
 	cr_assert_not_null(dom);
 	cr_assert_str_eq(dom->observed, "example.net (never seen)");
-	cr_assert_str_eq(dom->baseline, "2 domains in 200 flows, 0 seen once");
-	cr_assert_float_eq(dom->contribution, 1.0 - 1.0 / 202.0, EPS);
+	cr_assert_str_eq(dom->baseline, "2 domains learned; in the last half of learning 94 flows, 0 new domains");
+	cr_assert_float_eq(dom->contribution, M_DOMAIN, EPS);
 
 	cr_assert(r->has_flow, "the alert does not carry its flow");
 	cr_assert_str_eq(r->flow_name, "evil.example.net");
@@ -543,7 +546,7 @@ Test(detector, a_new_name_in_a_known_registrable_domain_scores_half_of_a_new_dom
 	cr_assert_float_eq(reason(sib, "destination")->contribution, 0.5, EPS);
 	cr_assert_str_eq(reason(sib, "registrable_domain")->observed, "tuya.com");
 	cr_assert_str_eq(reason(sib, "registrable_domain")->baseline, "known");
-	cr_assert_float_eq(other->score, M_CLOSED, EPS);
+	cr_assert_float_eq(other->score, M_DOMAIN, EPS);
 }
 
 Test(detector, without_a_suffix_list_every_name_is_its_own_domain_so_a_sibling_name_alerts)
@@ -563,13 +566,13 @@ Test(detector, without_a_suffix_list_every_name_is_its_own_domain_so_a_sibling_n
 	const struct rec *r = &out.r[0];
 	cr_assert_str_eq(r->kind, "unexpected_destination");
 	cr_assert_str_eq(r->key, "a2.tuya.com:443/tcp");
-	cr_assert_float_eq(r->score, M_CLOSED, EPS);
+	cr_assert_float_eq(r->score, M_DOMAIN, EPS);
 	cr_assert_str_eq(reason(r, "domain_novelty")->observed, "a2.tuya.com (never seen)");
 	r = &out.r[1];
 	cr_assert_str_eq(r->key, "b3.tuya.com:443/tcp");
-	cr_assert_float_eq(r->score, 0.8 * M_CLOSED, EPS);
+	cr_assert_float_eq(r->score, 0.8 * M_DOMAIN, EPS);
 	cr_assert_str_eq(r->severity, "medium");
-	cr_assert_float_eq(out.r[2].score, M_CLOSED, EPS);
+	cr_assert_float_eq(out.r[2].score, M_DOMAIN, EPS);
 }
 
 Test(detector, a_known_destination_on_a_new_port_or_transport_alerts_new_port)
@@ -621,7 +624,7 @@ Test(detector, an_unnamed_destination_is_its_slash_24)
 	cr_assert_str_eq(r->kind, "unexpected_destination");
 	cr_assert_str_eq(r->key, "203.0.113.0/24:443/tcp");
 	cr_assert_str_eq(reason(r, "destination")->observed, "203.0.113.0/24");
-	cr_assert_float_eq(r->score, M_CLOSED, EPS);
+	cr_assert_float_eq(r->score, M_DOMAIN, EPS);
 	cr_assert(r->has_flow);
 	cr_assert_str_eq(r->flow_name, "");
 }
@@ -831,6 +834,21 @@ static void set_dns(struct dev_window *w)
 	w->dns_queries = 1000;
 }
 
+static void set_dns_nx(struct dev_window *w)
+{
+	w->dns_nxdomain = 300;
+}
+
+static void set_dns_long(struct dev_window *w)
+{
+	w->dns_long_names = 300;
+}
+
+static void set_dns_txt(struct dev_window *w)
+{
+	w->dns_txt = 300;
+}
+
 Test(detector, each_window_feature_far_past_its_baseline_alerts_with_its_own_kind)
 {
 	static const struct window_case cases[] = {
@@ -841,6 +859,9 @@ Test(detector, each_window_feature_far_past_its_baseline_alerts_with_its_own_kin
 		{"scan", "lan_peers", "1000", set_lan_peers},
 		{"connection_failures", "failed_conns", "300", set_failed},
 		{"dns_anomaly", "dns_queries", "1000", set_dns},
+		{"dns_anomaly", "dns_nxdomain", "300", set_dns_nx},
+		{"dns_anomaly", "dns_long_names", "300", set_dns_long},
+		{"dns_anomaly", "dns_txt", "300", set_dns_txt},
 	};
 	const size_t n = sizeof(cases) / sizeof(cases[0]);
 	const struct device *a = &devs[0];
@@ -1035,7 +1056,7 @@ Test(detector, an_enforced_device_does_not_learn_the_destination_it_alerted_on)
 	for (size_t i = 0; i < out.n; i++) {
 		cr_assert_str_eq(out.r[i].kind, "unexpected_destination");
 		cr_assert_eq(out.r[i].repeats, 0);
-		cr_assert_float_eq(out.r[i].score, M_CLOSED, EPS);
+		cr_assert_float_eq(out.r[i].score, M_DOMAIN, EPS);
 	}
 	cr_assert_float_eq(maturity_of(det, a, NULL), M_CLOSED, EPS);
 }
@@ -1467,7 +1488,41 @@ Test(detector, a_new_domain_is_judged_by_how_rarely_the_device_met_new_domains)
 	out_flow(det, a, "q3qwx1tzs.club", "198.51.100.66", 443, TCP, ENFORCE + S);
 	const struct rec *r = only_alert(&out);
 	cr_assert_str_eq(r->kind, "unexpected_destination");
-	cr_assert_float_eq(r->score, 1.0 - 1.0 / 12.0, EPS);
+	/* Four of its flows in the last half hour, no new domain then. */
+	cr_assert_float_eq(r->score, 1.0 - 1.0 / 6.0, EPS);
 	cr_assert_float_eq(r->maturity, m, EPS, "the device's maturity is still reported");
-	cr_assert_str_eq(reason(r, "domain_novelty")->baseline, "1 domains in 10 flows, 0 seen once");
+	cr_assert_str_eq(reason(r, "domain_novelty")->baseline,
+			 "1 domains learned; in the last half of learning 4 flows, 0 new domains");
+}
+
+/* A phone: nearly all its flows go to one domain, yet it met a new domain
+ * every ten minutes all through learning. A new domain is routine for it. */
+Test(detector, a_device_that_kept_meeting_new_domains_late_in_learning_does_not_alert_on_one_more)
+{
+	const struct device *a = &devs[0];
+	char name[64];
+	for (uint64_t i = 0; i < 360; i++)
+		out_flow(det, a, "www.google.com", "142.250.1.1", 443, TCP, T0 + i * 10 * S);
+	for (uint64_t i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "news%u.site%u.org", (unsigned)i, (unsigned)i);
+		out_flow(det, a, name, "198.51.100.9", 443, TCP, T0 + (300 + i * 600) * S);
+	}
+	cr_assert_geq(maturity_of(det, a, NULL), 0.97, "by flows it looks closed-world");
+	out_flow(det, a, "shop.newstore.com", "203.0.113.80", 443, TCP, ENFORCE);
+	cr_assert_eq(out.n, 0, "three new domains late in learning, yet a new one alerted");
+}
+
+/* Busy for ten minutes, then idle until learning ended: no new domain
+ * late in learning, but no flow either. That is no evidence. */
+Test(detector, a_device_idle_in_the_second_half_of_learning_has_shown_nothing_to_alert_against)
+{
+	const struct device *a = &devs[0], *b = &devs[1];
+	for (uint64_t i = 0; i < 60; i++) {
+		out_flow(det, a, "api.tuya.com", "3.120.1.5", 443, TCP, T0 + i * 10 * S);
+		out_flow(det, b, "api.tuya.com", "3.120.1.5", 443, TCP, T0 + i * 60 * S);
+	}
+	out_flow(det, a, "shop.newstore.com", "203.0.113.80", 443, TCP, ENFORCE);
+	cr_assert_eq(out.n, 0, "an idle second half was taken for a closed world");
+	out_flow(det, b, "shop.newstore.com", "203.0.113.80", 443, TCP, ENFORCE);
+	cr_assert_eq(only_alert(&out)->dev_id, b->id, "the device busy all through learning did not alert");
 }

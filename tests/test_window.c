@@ -429,6 +429,36 @@ Test(window, win_failed_counts_failed_connections)
 	cr_assert_eq(only_record()->w.failed_conns, 2);
 }
 
+Test(window, dns_answers_count_nxdomain_tunnel_shaped_names_and_txt_questions)
+{
+	struct device *a = dev(1);
+	char label31[40], label32[40], name79[96], name80[96];
+	memset(label31, 'f', 31);
+	label31[31] = '\0';
+	memset(label32, 'f', 32);
+	label32[32] = '\0';
+	/* Labels of 9 and dots: 7 x "123456789." = 70, then the rest. */
+	snprintf(name79, sizeof(name79), "%s%s", "123456789.123456789.123456789.123456789.123456789.123456789.123456789.",
+		 "1234567.c");
+	snprintf(name80, sizeof(name80), "%s%s", "123456789.123456789.123456789.123456789.123456789.123456789.123456789.",
+		 "12345678.c");
+	cr_assert_eq(strlen(name79), 79);
+	cr_assert_eq(strlen(name80), 80);
+	send_to(a, 40000, "8.8.8.8", 53, UDP, 1 * S, false);
+	cr_assert_eq(win_dns_answer(win, a, 0, 1, "api.tuya.com"), 0);
+	cr_assert_eq(win_dns_answer(win, a, 3, 1, "nosuch.example"), 0);
+	cr_assert_eq(win_dns_answer(win, a, 3, 16, label32), 0);
+	cr_assert_eq(win_dns_answer(win, a, 0, 16, label31), 0);
+	cr_assert_eq(win_dns_answer(win, a, 0, 10, name79), 0);
+	cr_assert_eq(win_dns_answer(win, a, 0, 255, name80), 0);
+	cr_assert_eq(win_dns_answer(win, a, 2, 28, ""), 0);
+	win_flush(win);
+	const struct rec *r = only_record();
+	cr_assert_eq(r->w.dns_nxdomain, 2);
+	cr_assert_eq(r->w.dns_long_names, 2, "a 32-character label and an 80-character name");
+	cr_assert_eq(r->w.dns_txt, 4, "TXT twice, NULL, ANY");
+}
+
 /* ---- the remote list ---- */
 
 Test(window, the_remote_list_holds_endpoints_in_first_contact_order)
