@@ -13,9 +13,13 @@
  *
  * How predictable a device is, is its maturity: 1 minus the Good-Turing
  * estimate of the chance that its next flow goes to a destination never
- * seen (destinations seen once / flows). A plug that talks to two hosts
- * forever has maturity near 1, and a new host scores high; a phone that
- * visits new sites daily has a low maturity, and a new host scores low.
+ * seen (destinations seen once / flows). Each kind of novelty is judged at
+ * its own level: a new domain by how many new domains the device met in
+ * the second half of its learning (a plug: none after boot; a phone: many,
+ * however many of its flows go to google.com), a new LAN peer or service by
+ * the novelty of that set, with a fixed prior for a device that showed
+ * none. A device first seen after the network's first learning period
+ * raises new_device.
  *
  * A device that goes silent for more than three times the longest gap it
  * showed while learning (and at least DET_SILENCE_MIN_S) raises
