@@ -19,18 +19,33 @@
  * queries (an SSDP search is answered to its source port), not a service
  * it offers. 32768 is where Linux's ephemeral range begins. */
 #define DYNAMIC_PORTS 32768
+/* Flows to one destination this close together are one contact. */
+#define HB_BURST_S 2
+/* A heartbeat recurs at least this often... */
+#define HB_MIN_PERIOD_S 10
+/* ... and steadily: its jitter (median distance from the period) at most
+ * this share of it. */
+#define HB_MAX_JITTER 0.25
 
 /* A set of 64-bit keys with counts, growing to a cap. Open addressing;
  * key 0 marks an empty slot (a real key of 0 is stored as 1). It keeps
- * what its Good-Turing novelty needs: observations, keys seen once. */
+ * what its Good-Turing novelty needs: observations, keys seen once. Each
+ * key has an ordinal (the order it was met) and, when rec_size is set, a
+ * zeroed record of that size at that ordinal: what the profile shows. */
 struct kset {
-	uint64_t *keys;
-	uint32_t *counts;
+	uint64_t *keys;    /* per slot */
+	uint32_t *ords;    /* per slot */
+	uint32_t *counts;  /* per ordinal */
 	uint32_t n, slots, max;
 	uint32_t refused;    /* inserts past max */
 	uint64_t total;      /* every kset_add */
 	uint32_t singletons; /* keys counted exactly once */
+	void *recs;        /* per ordinal */
+	size_t rec_size;
+	uint32_t cap;      /* ordinals counts and recs have room for */
 };
+
+#define NO_ORD UINT32_MAX
 
 enum feature {
 	F_BYTES_OUT, F_BYTES_IN, F_FLOWS_OUT, F_REMOTE_HOSTS, F_REMOTE_PORTS, F_LAN_PEERS, F_FAILED, F_DNS,
@@ -121,19 +136,55 @@ static uint64_t timeline_since(const struct timeline *tl, uint64_t offset_us)
 	return sum;
 }
 
+/* What the profile keeps of each destination (name or prefix, port and
+ * transport), for the user and for heartbeats: the last HB_RING intervals
+ * between its contacts while learning give its period and jitter. */
+#define HB_RING 8
+struct dest_rec {
+	char *dest;                /* name, or prefix text */
+	char *domain;              /* registrable domain, NULL when the same as dest */
+	struct ip_addr addr;       /* its last address */
+	uint64_t flows;            /* every flow, learned and since */
+	uint64_t first_us, last_us; /* first and last flow start */
+	uint16_t port, l7_master, l7_app;
+	uint8_t proto;
+	bool named;
+	bool hb_reported;          /* heartbeat_missing raised for its current silence */
+	uint32_t iv_s[HB_RING];
+	uint32_t intervals, max_iv_s;
+};
+
+/* A LAN peer it starts flows to, and the services it used on it. */
+#define PEER_SERVICES DET_PEER_SERVICES
+struct peer_rec {
+	struct ip_addr ip;
+	uint64_t flows, first_us, last_us;
+	uint32_t services[PEER_SERVICES]; /* port << 8 | transport, while learning */
+	uint32_t n_services;
+};
+
+/* One of its own services others reach. */
+struct service_rec {
+	struct ip_addr last_client;
+	uint64_t flows, first_us, last_us;
+	uint64_t from_internet;
+	uint16_t port;
+	uint8_t proto;
+};
+
 struct samples {
 	float v[DET_SAMPLES];
 	uint32_t n, next;
 	uint64_t seen;   /* values offered while learning */
 };
 
-struct profile {
-	struct profile *next;      /* hash chain */
+struct det_profile {
+	struct det_profile *next;      /* hash chain */
 	uint8_t key[16];           /* MAC, or IP for a device without one */
 	bool has_mac;
 	uint64_t first_us, last_us;
 	uint64_t learn_end_us;     /* when it started enforcing; 0 while learning */
-	struct kset dests;         /* destination (name or prefix) + port + transport */
+	struct kset dests;         /* destination (name or prefix) + port + transport: struct dest_rec */
 	struct kset hosts;         /* destination alone */
 	struct kset domains;       /* registrable domain (or prefix when unnamed), counted per flow */
 	/* When (s after first_us) it met its last NEW_DOMAIN_RING new domains
@@ -142,8 +193,15 @@ struct profile {
 	uint32_t new_domains;
 	struct timeline flows;     /* destination flows learned, over time */
 	struct kset prefixes;      /* address folded to /24 or /48 */
-	struct kset peers;         /* LAN peers it starts flows to */
-	struct kset services;      /* its own ports others start flows to */
+	struct kset peers;         /* LAN peers it starts flows to: struct peer_rec */
+	struct kset services;      /* its own ports others start flows to: struct service_rec */
+	/* Windows per hour of the week (UTC), learned and clean since. */
+	uint32_t hours[DET_HOURS_OF_WEEK];
+	uint64_t hours_total;
+	/* The contacts whose heartbeats are watched, chosen when learning ended. */
+	uint32_t heartbeats[DET_MAX_HEARTBEATS];
+	uint32_t n_heartbeats;
+	bool heartbeats_chosen;
 	uint32_t clean_windows;
 	struct samples feat[F_COUNT];
 	uint64_t last_window_us;   /* end of its last window */
@@ -168,7 +226,7 @@ struct detector {
 	struct det_cfg cfg;
 	det_alert_fn emit;
 	void *ctx;
-	struct profile **buckets;
+	struct det_profile **buckets;
 	uint32_t mask;
 	uint32_t n_profiles;
 	struct dedup *dedup;       /* DEDUP_MAX slots, open addressing, cleared when full */
@@ -180,45 +238,62 @@ struct detector {
 
 /* ---- sets ---- */
 
-static void kset_init(struct kset *s, uint32_t max)
+static void kset_init(struct kset *s, uint32_t max, size_t rec_size)
 {
 	memset(s, 0, sizeof(*s));
 	s->max = max;
+	s->rec_size = rec_size;
 }
 
 static void kset_fini(struct kset *s)
 {
 	free(s->keys);
 	free(s->counts);
+	free(s->ords);
+	free(s->recs);
 }
 
-static uint32_t *kset_find(const struct kset *s, uint64_t k)
+/* The slot holding k, or NO_ORD. */
+static uint32_t kset_slot(const struct kset *s, uint64_t k)
 {
 	if (!s->slots)
-		return NULL;
+		return NO_ORD;
 	k = k ? k : 1;
 	for (uint32_t i = (uint32_t)k & (s->slots - 1);; i = (i + 1) & (s->slots - 1)) {
 		if (s->keys[i] == k)
-			return &s->counts[i];
+			return i;
 		if (s->keys[i] == 0)
-			return NULL;
+			return NO_ORD;
 	}
 }
 
 static uint32_t kset_count(const struct kset *s, uint64_t k)
 {
-	const uint32_t *c = kset_find(s, k);
-	return c ? *c : 0;
+	uint32_t i = kset_slot(s, k);
+	return i == NO_ORD ? 0 : s->counts[s->ords[i]];
+}
+
+/* The ordinal of k, or NO_ORD. */
+static uint32_t kset_ord(const struct kset *s, uint64_t k)
+{
+	uint32_t i = kset_slot(s, k);
+	return i == NO_ORD ? NO_ORD : s->ords[i];
+}
+
+/* The record of the key met ord-th, NULL for NO_ORD or a set without. */
+static void *kset_rec(const struct kset *s, uint32_t ord)
+{
+	return ord < s->n && s->rec_size ? (char *)s->recs + (size_t)ord * s->rec_size : NULL;
 }
 
 static int kset_grow(struct kset *s)
 {
 	uint32_t slots = s->slots ? s->slots * 2 : 16;
 	uint64_t *keys = calloc(slots, sizeof(*keys));
-	uint32_t *counts = calloc(slots, sizeof(*counts));
-	if (!keys || !counts) {
+	uint32_t *ords = calloc(slots, sizeof(*ords));
+	if (!keys || !ords) {
 		free(keys);
-		free(counts);
+		free(ords);
 		return -1;
 	}
 	for (uint32_t i = 0; i < s->slots; i++) {
@@ -228,39 +303,67 @@ static int kset_grow(struct kset *s)
 		while (keys[j])
 			j = (j + 1) & (slots - 1);
 		keys[j] = s->keys[i];
-		counts[j] = s->counts[i];
+		ords[j] = s->ords[i];
 	}
-	kset_fini(s);
+	free(s->keys);
+	free(s->ords);
 	s->keys = keys;
-	s->counts = counts;
+	s->ords = ords;
 	s->slots = slots;
 	return 0;
 }
 
+/* Room for the count and record of one more key. */
+static int kset_reserve(struct kset *s)
+{
+	if (s->n < s->cap)
+		return 0;
+	uint32_t cap = s->cap ? s->cap * 2 : 8;
+	cap = cap > s->max ? s->max : cap;
+	uint32_t *counts = realloc(s->counts, (size_t)cap * sizeof(*counts));
+	if (!counts)
+		return -1;
+	s->counts = counts;
+	if (s->rec_size) {
+		void *recs = realloc(s->recs, (size_t)cap * s->rec_size);
+		if (!recs)
+			return -1;
+		memset((char *)recs + (size_t)s->cap * s->rec_size, 0, (size_t)(cap - s->cap) * s->rec_size);
+		s->recs = recs;
+	}
+	s->cap = cap;
+	return 0;
+}
+
 /* Counts k once more; returns its count before, or -1 when it is new and
- * the set is full (or out of memory). */
-static int64_t kset_add(struct kset *s, uint64_t k)
+ * the set is full (or out of memory). *ord gets its ordinal (NO_ORD when
+ * refused). */
+static int64_t kset_add(struct kset *s, uint64_t k, uint32_t *ord)
 {
 	s->total++;
-	uint32_t *c = kset_find(s, k);
-	if (c) {
+	uint32_t i = kset_slot(s, k);
+	if (i != NO_ORD) {
+		uint32_t *c = &s->counts[s->ords[i]];
 		if (*c == 1)
 			s->singletons--;
 		if (*c < UINT32_MAX)
 			(*c)++;
+		*ord = s->ords[i];
 		return (int64_t)*c - 1;
 	}
-	if (s->n >= s->max || ((s->n + 1) * 4 > s->slots * 3 && kset_grow(s) != 0)) {
+	if (s->n >= s->max || ((s->n + 1) * 4 > s->slots * 3 && kset_grow(s) != 0) || kset_reserve(s) != 0) {
 		s->refused++;
+		*ord = NO_ORD;
 		return -1;
 	}
 	k = k ? k : 1;
-	uint32_t i = (uint32_t)k & (s->slots - 1);
+	i = (uint32_t)k & (s->slots - 1);
 	while (s->keys[i])
 		i = (i + 1) & (s->slots - 1);
 	s->keys[i] = k;
-	s->counts[i] = 1;
-	s->n++;
+	s->counts[s->n] = 1;
+	s->ords[i] = s->n;
+	*ord = s->n++;
 	s->singletons++;
 	return 0;
 }
@@ -317,8 +420,13 @@ static uint32_t key_bucket(const struct detector *d, const uint8_t key[16])
 	return (uint32_t)hash_final(hash_bytes16(DET_SEED, key)) & d->mask;
 }
 
-static void profile_free(struct profile *p)
+static void profile_free(struct det_profile *p)
 {
+	for (uint32_t i = 0; i < p->dests.n; i++) {
+		struct dest_rec *r = kset_rec(&p->dests, i);
+		free(r->dest);
+		free(r->domain);
+	}
 	kset_fini(&p->dests);
 	kset_fini(&p->hosts);
 	kset_fini(&p->domains);
@@ -330,28 +438,28 @@ static void profile_free(struct profile *p)
 
 static void evict_oldest(struct detector *d)
 {
-	struct profile **victim = NULL;
+	struct det_profile **victim = NULL;
 	for (uint32_t b = 0; b <= d->mask; b++)
-		for (struct profile **pp = &d->buckets[b]; *pp; pp = &(*pp)->next)
+		for (struct det_profile **pp = &d->buckets[b]; *pp; pp = &(*pp)->next)
 			if (!victim || (*pp)->last_us < (*victim)->last_us)
 				victim = pp;
 	if (!victim)
 		return;
-	struct profile *p = *victim;
+	struct det_profile *p = *victim;
 	*victim = p->next;
 	profile_free(p);
 	d->n_profiles--;
 	d->stats.profiles_evicted++;
 }
 
-static struct profile *profile_for(struct detector *d, const struct device *dev, uint64_t now_us)
+static struct det_profile *profile_for(struct detector *d, const struct device *dev, uint64_t now_us)
 {
 	if (!d->first_us || now_us < d->first_us)
 		d->first_us = now_us;
 	uint8_t key[16];
 	det_device_key(dev, key);
-	struct profile **b = &d->buckets[key_bucket(d, key)];
-	for (struct profile *p = *b; p; p = p->next)
+	struct det_profile **b = &d->buckets[key_bucket(d, key)];
+	for (struct det_profile *p = *b; p; p = p->next)
 		if (memcmp(p->key, key, 16) == 0) {
 			if (now_us > p->last_us)
 				p->last_us = now_us;
@@ -361,18 +469,18 @@ static struct profile *profile_for(struct detector *d, const struct device *dev,
 		}
 	if (d->n_profiles >= d->cfg.max_devices)
 		evict_oldest(d);
-	struct profile *p = calloc(1, sizeof(*p));
+	struct det_profile *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	memcpy(p->key, key, 16);
 	p->has_mac = dev->has_mac;
 	p->first_us = p->last_us = now_us;
-	kset_init(&p->dests, DET_MAX_DESTS);
-	kset_init(&p->hosts, DET_MAX_DESTS);
-	kset_init(&p->domains, DET_MAX_DESTS);
-	kset_init(&p->prefixes, DET_MAX_DESTS);
-	kset_init(&p->peers, DET_MAX_PEERS);
-	kset_init(&p->services, DET_MAX_PEERS);
+	kset_init(&p->dests, DET_MAX_DESTS, sizeof(struct dest_rec));
+	kset_init(&p->hosts, DET_MAX_DESTS, 0);
+	kset_init(&p->domains, DET_MAX_DESTS, 0);
+	kset_init(&p->prefixes, DET_MAX_DESTS, 0);
+	kset_init(&p->peers, DET_MAX_PEERS, sizeof(struct peer_rec));
+	kset_init(&p->services, DET_MAX_PEERS, sizeof(struct service_rec));
 	b = &d->buckets[key_bucket(d, key)]; /* eviction may have changed the chain */
 	p->next = *b;
 	*b = p;
@@ -382,7 +490,7 @@ static struct profile *profile_for(struct detector *d, const struct device *dev,
 }
 
 /* The second half of its learning. */
-static uint64_t late_from_us(const struct profile *p)
+static uint64_t late_from_us(const struct det_profile *p)
 {
 	return p->learn_end_us > p->first_us ? (p->learn_end_us - p->first_us) / 2 : 0;
 }
@@ -390,7 +498,7 @@ static uint64_t late_from_us(const struct profile *p)
 /* New domains it met in the second half of its learning: a plug meets its
  * vendor's domains at boot and then none; a phone meets new ones all day,
  * however many of its flows go to the few it uses most. */
-static uint32_t late_new_domains(const struct profile *p)
+static uint32_t late_new_domains(const struct det_profile *p)
 {
 	uint64_t half_s = late_from_us(p) / US;
 	uint32_t n = p->new_domains < NEW_DOMAIN_RING ? p->new_domains : NEW_DOMAIN_RING, late = 0;
@@ -402,19 +510,19 @@ static uint32_t late_new_domains(const struct profile *p)
 /* How sure a new domain is news: 1 / (1 + new domains late in learning),
  * times the evidence, the flows late in learning (a device idle then has
  * shown nothing: no new domain, and no old one either). */
-static double domain_stability(const struct profile *p, uint32_t late)
+static double domain_stability(const struct det_profile *p, uint32_t late)
 {
 	double flows = (double)timeline_since(&p->flows, late_from_us(p));
 	return 1.0 / (1.0 + late) * (1.0 - 1.0 / (flows + 2.0));
 }
 
 /* 1 - P(next flow goes to a destination, port and transport never seen). */
-static double maturity(const struct profile *p)
+static double maturity(const struct det_profile *p)
 {
 	return 1.0 - kset_novelty(&p->dests);
 }
 
-static bool forced_learning(const struct detector *d, const struct profile *p)
+static bool forced_learning(const struct detector *d, const struct det_profile *p)
 {
 	for (size_t i = 0; i < d->cfg.n_learn_keys; i++)
 		if (memcmp(d->cfg.learn_keys[i], p->key, 16) == 0)
@@ -424,7 +532,7 @@ static bool forced_learning(const struct detector *d, const struct profile *p)
 
 /* Learning ends once: what comes after, even an event timed a little
  * earlier (flows are scored at their last packet), is enforced. */
-static bool enforcing(struct detector *d, struct profile *p, uint64_t now_us)
+static bool enforcing(struct detector *d, struct det_profile *p, uint64_t now_us)
 {
 	if (p->learn_end_us)
 		return true;
@@ -462,7 +570,7 @@ static void add_reason(struct det_alert *a, const char *feature, double contribu
 
 /* Emits a unless one of the same device, kind and key went out less than
  * DET_DEDUP_S ago; then it is folded into the next one. */
-static void raise_alert(struct detector *d, struct profile *p, struct det_alert *a)
+static void raise_alert(struct detector *d, struct det_profile *p, struct det_alert *a)
 {
 	uint64_t k = hash_text(hash_bytes16(DET_SEED, p->key), a->kind);
 	k = hash_text(k, a->key);
@@ -509,7 +617,7 @@ static void raise_alert(struct detector *d, struct profile *p, struct det_alert 
 	d->emit(d->ctx, a);
 }
 
-static void alert_init(struct det_alert *a, const struct device *dev, const struct profile *p, const char *kind,
+static void alert_init(struct det_alert *a, const struct device *dev, const struct det_profile *p, const char *kind,
 		       uint64_t ts_us, double score)
 {
 	memset(a, 0, sizeof(*a));
@@ -541,7 +649,7 @@ static const char *transport(uint8_t proto)
 	return proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 1 ? "icmp" : proto == 58 ? "icmpv6" : "ip";
 }
 
-static void learned_summary(const struct profile *p, char *buf, size_t len)
+static void learned_summary(const struct det_profile *p, char *buf, size_t len)
 {
 	snprintf(buf, len, "%u destinations in %llu flows learned", p->hosts.n, (unsigned long long)p->dests.total);
 }
@@ -554,7 +662,48 @@ static const char *domain_of(const struct detector *d, const struct flow *f, con
 	return dom ? dom : dest;
 }
 
-static void score_destination(struct detector *d, const struct device *dev, struct profile *p, const struct flow *f,
+/* When a flow began: its first packet, or failing that when it was scored. */
+static uint64_t flow_start(const struct flow *f, uint64_t now_us)
+{
+	return f->fwd.first_us ? f->fwd.first_us : now_us;
+}
+
+static void dest_rec_init(struct dest_rec *r, const struct flow *f, const char *dest, const char *domain)
+{
+	r->dest = strdup(dest);
+	r->domain = strcmp(domain, dest) ? strdup(domain) : NULL;
+	r->port = f->dport;
+	r->proto = f->proto;
+	r->named = f->name != NULL;
+}
+
+/* A flow to a known destination. While learning, the interval since its
+ * last contact joins the ring; flows less than HB_BURST_S apart (a retry,
+ * a second connection) are one contact. */
+static void dest_note(struct dest_rec *r, const struct flow *f, uint64_t start, bool learning)
+{
+	if (r->flows && learning && start >= r->last_us + HB_BURST_S * US) {
+		uint64_t iv = (start - r->last_us) / US;
+		uint32_t v = iv > UINT32_MAX ? UINT32_MAX : (uint32_t)iv;
+		r->iv_s[r->intervals % HB_RING] = v;
+		r->intervals++;
+		if (v > r->max_iv_s)
+			r->max_iv_s = v;
+	}
+	if (!r->flows || start < r->first_us)
+		r->first_us = start;
+	if (start > r->last_us)
+		r->last_us = start;
+	r->flows++;
+	r->addr = f->dst;
+	if (f->l7_master || f->l7_app) {
+		r->l7_master = f->l7_master;
+		r->l7_app = f->l7_app;
+	}
+	r->hb_reported = false;
+}
+
+static void score_destination(struct detector *d, const struct device *dev, struct det_profile *p, const struct flow *f,
 			      uint64_t now_us)
 {
 	char dest[260], domain[260], obs[288], base[128];
@@ -564,21 +713,32 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 		fold_prefix(&f->dst, dest, sizeof(dest));
 	uint64_t service = (uint64_t)f->dport << 8 | f->proto;
 	uint64_t kh = hash_text(DET_SEED, dest), kd = hash_mix(kh, service), kpre = prefix_key(&f->dst);
+	uint64_t start = flow_start(f, now_us);
+	uint32_t ord;
 
 	if (!enforcing(d, p, now_us)) {
-		int64_t before = kset_add(&p->dests, kd);
-		kset_add(&p->prefixes, kpre);
+		const char *dom = domain_of(d, f, dest, domain, sizeof(domain));
+		int64_t before = kset_add(&p->dests, kd, &ord);
+		struct dest_rec *r = kset_rec(&p->dests, ord);
+		if (r && before == 0)
+			dest_rec_init(r, f, dest, dom);
+		if (r)
+			dest_note(r, f, start, true);
+		kset_add(&p->prefixes, kpre, &ord);
 		timeline_add(&p->flows, now_us > p->first_us ? now_us - p->first_us : 0);
-		if (kset_add(&p->domains, hash_text(DET_SEED ^ 1, domain_of(d, f, dest, domain, sizeof(domain)))) == 0)
+		if (kset_add(&p->domains, hash_text(DET_SEED ^ 1, dom), &ord) == 0)
 			p->new_domain_s[p->new_domains++ % NEW_DOMAIN_RING] =
 				(uint32_t)(now_us > p->first_us ? (now_us - p->first_us) / US : 0);
 		if (before <= 0)
-			kset_add(&p->hosts, kh);
+			kset_add(&p->hosts, kh, &ord);
 		return;
 	}
 	d->stats.flows_scored++;
-	if (kset_count(&p->dests, kd))
+	struct dest_rec *known = kset_rec(&p->dests, kset_ord(&p->dests, kd));
+	if (known) {
+		dest_note(known, f, start, false);
 		return;
+	}
 	const char *dom = domain_of(d, f, dest, domain, sizeof(domain));
 	uint64_t kdom = hash_text(DET_SEED ^ 1, dom);
 	bool new_domain = !kset_count(&p->domains, kdom), new_port = kset_count(&p->hosts, kh) > 0;
@@ -622,22 +782,25 @@ static void score_destination(struct detector *d, const struct device *dev, stru
  * others start flows to: a new one is judged by how rarely the set itself
  * grew while learning. A device that never did this kind of thing at all
  * has no such evidence; IoT devices are clients, and one that starts
- * serving, or reaching into the LAN, is news: it scores first_score. */
-static void score_set(struct detector *d, const struct device *dev, struct profile *p, const struct flow *f,
-		      uint64_t now_us, struct kset *set, uint64_t k, const char *kind, const char *feature,
-		      const char *key, const char *what, double first_score)
+ * serving, or reaching into the LAN, is news: it scores first_score.
+ * Returns the record of a key learned, or known: NULL for a new one. */
+static void *score_set(struct detector *d, const struct device *dev, struct det_profile *p, const struct flow *f,
+		       uint64_t now_us, struct kset *set, uint64_t k, const char *kind, const char *feature,
+		       const char *key, const char *what, double first_score)
 {
+	uint32_t ord;
 	if (!enforcing(d, p, now_us)) {
-		kset_add(set, k);
-		return;
+		kset_add(set, k, &ord);
+		return kset_rec(set, ord);
 	}
 	d->stats.flows_scored++;
-	if (kset_count(set, k))
-		return;
+	void *known = kset_rec(set, kset_ord(set, k));
+	if (known)
+		return known;
 	double ms = 1.0 - kset_novelty(set);
 	double score = set->total ? 0.9 * ms : first_score;
 	if (score < d->cfg.threshold)
-		return;
+		return NULL;
 	struct det_alert a;
 	char obs[96], base[96];
 	alert_init(&a, dev, p, kind, now_us, score);
@@ -652,6 +815,37 @@ static void score_set(struct detector *d, const struct device *dev, struct profi
 	snprintf(a.key, sizeof(a.key), "%s", key);
 	a.flow = f;
 	raise_alert(d, p, &a);
+	return NULL;
+}
+
+static void peer_note(struct peer_rec *r, const struct flow *f, uint64_t start, bool learning)
+{
+	if (!r->flows || start < r->first_us)
+		r->first_us = start;
+	if (start > r->last_us)
+		r->last_us = start;
+	if (!r->flows)
+		r->ip = f->dst;
+	r->flows++;
+	uint32_t svc = (uint32_t)f->dport << 8 | f->proto;
+	uint32_t i = 0;
+	while (i < r->n_services && r->services[i] != svc)
+		i++;
+	if (learning && i == r->n_services && i < PEER_SERVICES)
+		r->services[r->n_services++] = svc;
+}
+
+static void service_note(struct service_rec *r, const struct flow *f, uint64_t start)
+{
+	if (!r->flows || start < r->first_us)
+		r->first_us = start;
+	if (start > r->last_us)
+		r->last_us = start;
+	r->flows++;
+	r->port = f->dport;
+	r->proto = f->proto;
+	r->last_client = f->src;
+	r->from_internet += f->dir == FLOW_DIR_INBOUND;
 }
 
 /* A service is what the device accepted: a TCP connection it answered
@@ -666,7 +860,7 @@ static bool accepted(const struct flow *f)
 
 void det_flow(struct detector *d, const struct device *dev, const struct flow *f, bool initiator, uint64_t now_us)
 {
-	struct profile *p = profile_for(d, dev, now_us);
+	struct det_profile *p = profile_for(d, dev, now_us);
 	if (!p)
 		return;
 	char key[IP_STRLEN + 16], what[2 * IP_STRLEN + 32], a[IP_STRLEN];
@@ -679,15 +873,20 @@ void det_flow(struct detector *d, const struct device *dev, const struct flow *f
 			return;
 		ip_format(&f->dst, key, sizeof(key));
 		snprintf(what, sizeof(what), "%s:%u/%s", key, (unsigned)f->dport, transport(f->proto));
-		score_set(d, dev, p, f, now_us, &p->peers, hash_bytes16(DET_SEED, f->dst.b), "new_lan_peer",
-			  "lan_peer", key, what, FIRST_LAN);
+		struct peer_rec *r = score_set(d, dev, p, f, now_us, &p->peers, hash_bytes16(DET_SEED, f->dst.b),
+					       "new_lan_peer", "lan_peer", key, what, FIRST_LAN);
+		if (r)
+			peer_note(r, f, flow_start(f, now_us), !p->learn_end_us);
 	} else if (!initiator && (f->dir == FLOW_DIR_INBOUND || f->dir == FLOW_DIR_LOCAL) &&
 		   f->dport < DYNAMIC_PORTS && accepted(f)) {
 		snprintf(key, sizeof(key), "%u/%s", (unsigned)f->dport, transport(f->proto));
 		snprintf(what, sizeof(what), "%s from %s", key, ip_format(&f->src, a, sizeof(a)));
-		score_set(d, dev, p, f, now_us, &p->services, hash_mix(DET_SEED, (uint64_t)f->dport << 8 | f->proto),
-			  "new_inbound_service", "inbound_service", key, what,
-			  f->dir == FLOW_DIR_INBOUND ? FIRST_FROM_INTERNET : FIRST_LAN);
+		struct service_rec *r =
+			score_set(d, dev, p, f, now_us, &p->services, hash_mix(DET_SEED, (uint64_t)f->dport << 8 | f->proto),
+				  "new_inbound_service", "inbound_service", key, what,
+				  f->dir == FLOW_DIR_INBOUND ? FIRST_FROM_INTERNET : FIRST_LAN);
+		if (r)
+			service_note(r, f, flow_start(f, now_us));
 	}
 }
 
@@ -759,7 +958,7 @@ static double feature_value(const struct dev_window *w, enum feature f)
  * alert carries the name and vendor its DHCP and mDNS gave. A device that
  * was there from the start is not news; one whose profile was evicted
  * (DET cap) and comes back is announced again. */
-static void announce(struct detector *d, struct profile *p, const struct dev_window *w)
+static void announce(struct detector *d, struct det_profile *p, const struct dev_window *w)
 {
 	p->announced = true;
 	uint64_t settle = d->cfg.learn_for_us ? d->cfg.learn_for_us : d->cfg.learn_min_us;
@@ -777,12 +976,36 @@ static void announce(struct detector *d, struct profile *p, const struct dev_win
 	raise_alert(d, p, &a);
 }
 
+/* Hours since Monday 00:00 UTC (1 January 1970 was a Thursday). */
+static unsigned hour_of_week(uint64_t us)
+{
+	return (unsigned)((us / (3600 * US) + 72) % DET_HOURS_OF_WEEK);
+}
+
+static void count_hour(struct det_profile *p, unsigned how)
+{
+	if (p->hours[how] < UINT32_MAX)
+		p->hours[how]++;
+	p->hours_total++;
+}
+
+/* Context, not evidence: whether the device is usually busy at this hour. */
+static void hour_reason(struct det_alert *a, const struct det_profile *p, unsigned how)
+{
+	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+	char obs[32], base[96];
+	snprintf(obs, sizeof(obs), "%s %02u:00-%02u:59 UTC", days[how / 24], how % 24, how % 24);
+	snprintf(base, sizeof(base), "%u of %llu normal windows fell in this hour of the week", p->hours[how],
+		 (unsigned long long)p->hours_total);
+	add_reason(a, "hour_of_week", 0, obs, base);
+}
+
 void det_window(struct detector *d, const struct dev_window *w)
 {
 	/* A partial window (end of capture, eviction) is not a whole minute. */
 	if (w->partial)
 		return;
-	struct profile *p = profile_for(d, w->dev, w->end_us);
+	struct det_profile *p = profile_for(d, w->dev, w->end_us);
 	if (!p)
 		return;
 	if (!p->announced)
@@ -795,12 +1018,14 @@ void det_window(struct detector *d, const struct dev_window *w)
 	p->last_window_us = w->end_us;
 	p->silence_reported = false;
 	float x[F_COUNT];
+	unsigned how = hour_of_week(w->start_us);
 	for (int f = 0; f < F_COUNT; f++)
 		x[f] = (float)log1p(feature_value(w, (enum feature)f));
 	if (!enforcing(d, p, w->end_us)) {
 		uint64_t seed = hash_bytes16(DET_SEED, p->key);
 		for (int f = 0; f < F_COUNT; f++)
 			samples_learn(&p->feat[f], x[f], hash_mix(seed, (uint64_t)f));
+		count_hour(p, how);
 		return;
 	}
 	d->stats.windows_scored++;
@@ -818,6 +1043,7 @@ void det_window(struct detector *d, const struct dev_window *w)
 	}
 	if (!anomalous) {
 		/* Poisoning resistance: only clean windows feed the baselines. */
+		count_hour(p, how);
 		if (++p->clean_windows % ADAPT_EVERY == 0)
 			for (int f = 0; f < F_COUNT; f++)
 				samples_add(&p->feat[f], x[f]);
@@ -853,14 +1079,128 @@ void det_window(struct detector *d, const struct dev_window *w)
 			snprintf(base, sizeof(base), "median %.0f, robust z %.1f", expm1(med[g]), z[g]);
 			add_reason(&a, features[g].name, z[g] / ztotal, obs, base);
 		}
+		hour_reason(&a, p, how);
 		snprintf(a.key, sizeof(a.key), "%s", kind);
 		raise_alert(d, p, &a);
 	}
 }
 
-/* ---- silence ---- */
+/* ---- heartbeats and silence ---- */
 
-static uint64_t silence_limit(const struct profile *p)
+/* Its period (median interval) and jitter (median distance from it), from
+ * the last HB_RING intervals learned; false with fewer than two. */
+static bool dest_period(const struct dest_rec *r, double *period_s, double *jitter_s)
+{
+	uint32_t n = r->intervals < HB_RING ? r->intervals : HB_RING;
+	float v[HB_RING];
+	if (n < 2)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = (float)r->iv_s[i];
+	qsort(v, n, sizeof(float), cmp_float);
+	double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = (float)fabs(v[i] - med);
+	qsort(v, n, sizeof(float), cmp_float);
+	*period_s = med;
+	*jitter_s = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+	return true;
+}
+
+/* A heartbeat: a named contact met HB_RING times or more at a steady
+ * period. An unnamed one is not watched: its key changes when the device
+ * resolves the name again and DNS names the flow. */
+static bool dest_is_heartbeat(const struct dest_rec *r)
+{
+	double period, jitter;
+	return r->named && r->intervals >= HB_RING && dest_period(r, &period, &jitter) &&
+	       period >= HB_MIN_PERIOD_S && jitter <= HB_MAX_JITTER * period;
+}
+
+/* Like a device's silence: three times the longest pause learned. */
+static uint64_t heartbeat_limit(const struct dest_rec *r)
+{
+	uint64_t limit = 3 * (uint64_t)r->max_iv_s * US;
+	return limit > DET_SILENCE_MIN_S * US ? limit : DET_SILENCE_MIN_S * US;
+}
+
+/* Once, at the first check after learning: the heartbeats met most often,
+ * leaving out any already silent past its limit when learning ended. */
+static void choose_heartbeats(struct det_profile *p)
+{
+	p->heartbeats_chosen = true;
+	for (uint32_t i = 0; i < p->dests.n; i++) {
+		const struct dest_rec *r = kset_rec(&p->dests, i);
+		if (!dest_is_heartbeat(r) || r->last_us + heartbeat_limit(r) < p->learn_end_us)
+			continue;
+		uint32_t j = p->n_heartbeats;
+		if (j == DET_MAX_HEARTBEATS) {
+			const struct dest_rec *last = kset_rec(&p->dests, p->heartbeats[j - 1]);
+			if (r->intervals <= last->intervals)
+				continue;
+			j--;
+		} else {
+			p->n_heartbeats++;
+		}
+		while (j > 0 && ((const struct dest_rec *)kset_rec(&p->dests, p->heartbeats[j - 1]))->intervals <
+					r->intervals) {
+			p->heartbeats[j] = p->heartbeats[j - 1];
+			j--;
+		}
+		p->heartbeats[j] = i;
+	}
+}
+
+/* The device may have left the table: its identity is the key. */
+static void profile_device(const struct det_profile *p, struct device *dev)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->has_mac = p->has_mac;
+	if (p->has_mac)
+		memcpy(dev->mac, p->key, 6);
+	else
+		memcpy(dev->key_ip.b, p->key, 16);
+}
+
+/* A heartbeat overdue while the device itself goes on (a window after it
+ * was due): something stopped the part of it that talks to that host. The
+ * longer it was steady and the more predictable the device, the surer; a
+ * contact just past its limit scores 0.8 of that, at twice the limit all. */
+static void check_heartbeats(struct detector *d, struct det_profile *p, uint64_t now_us)
+{
+	if (!p->heartbeats_chosen)
+		choose_heartbeats(p);
+	for (uint32_t i = 0; i < p->n_heartbeats; i++) {
+		struct dest_rec *r = kset_rec(&p->dests, p->heartbeats[i]);
+		uint64_t limit = heartbeat_limit(r), due = r->last_us + limit;
+		if (r->hb_reported || now_us <= due || p->last_window_us <= due)
+			continue;
+		double over = (double)(now_us - due) / (double)limit, m = maturity(p);
+		double evidence = 1.0 - 1.0 / (r->intervals + 2.0), late = 0.8 + 0.2 * (over > 1 ? 1 : over);
+		if (evidence * m * late < d->cfg.threshold)
+			continue;
+		r->hb_reported = true;
+		struct det_alert a;
+		struct device dev;
+		char obs[288], base[128];
+		double period = 0, jitter = 0;
+		dest_period(r, &period, &jitter);
+		profile_device(p, &dev);
+		alert_init(&a, &dev, p, "heartbeat_missing", now_us, evidence * m * late);
+		snprintf(a.key, sizeof(a.key), "%s:%u/%s", r->dest ? r->dest : "", (unsigned)r->port,
+			 transport(r->proto));
+		snprintf(obs, sizeof(obs), "silent %llu s, the device active",
+			 (unsigned long long)((now_us - r->last_us) / US));
+		snprintf(base, sizeof(base), "every %.0f s +- %.0f s, %u intervals learned, longest %u s, limit %llu s",
+			 period, jitter, r->intervals, r->max_iv_s, (unsigned long long)(limit / US));
+		add_reason(&a, "heartbeat", evidence * late, obs, base);
+		snprintf(obs, sizeof(obs), "%.3f", m);
+		add_reason(&a, "maturity", m, obs, "chance of a new destination = 1 - maturity");
+		raise_alert(d, p, &a);
+	}
+}
+
+static uint64_t silence_limit(const struct det_profile *p)
 {
 	uint64_t limit = 3 * p->max_gap_us;
 	return limit > DET_SILENCE_MIN_S * US ? limit : DET_SILENCE_MIN_S * US;
@@ -872,8 +1212,11 @@ void det_tick(struct detector *d, uint64_t now_us)
 		return;
 	d->last_tick_us = now_us;
 	for (uint32_t b = 0; b <= d->mask; b++) {
-		for (struct profile *p = d->buckets[b]; p; p = p->next) {
-			if (p->silence_reported || !p->last_window_us || !enforcing(d, p, now_us))
+		for (struct det_profile *p = d->buckets[b]; p; p = p->next) {
+			if (!p->last_window_us || !enforcing(d, p, now_us))
+				continue;
+			check_heartbeats(d, p, now_us);
+			if (p->silence_reported)
 				continue;
 			uint64_t silent = now_us - p->last_window_us, limit = silence_limit(p);
 			if (silent <= limit)
@@ -887,13 +1230,8 @@ void det_tick(struct detector *d, uint64_t now_us)
 			if (score < d->cfg.threshold)
 				continue;
 			struct det_alert a;
-			struct device dev = {0};
-			/* The device may have left the table: its identity is the key. */
-			dev.has_mac = p->has_mac;
-			if (p->has_mac)
-				memcpy(dev.mac, p->key, 6);
-			else
-				memcpy(dev.key_ip.b, p->key, 16);
+			struct device dev;
+			profile_device(p, &dev);
 			alert_init(&a, &dev, p, "heartbeat_missing", now_us, score);
 			char obs[288], base[128];
 			snprintf(obs, sizeof(obs), "silent %llu s", (unsigned long long)(silent / US));
@@ -936,9 +1274,9 @@ void det_free(struct detector *d)
 	if (!d)
 		return;
 	for (uint32_t b = 0; d->buckets && b <= d->mask; b++) {
-		struct profile *p = d->buckets[b];
+		struct det_profile *p = d->buckets[b];
 		while (p) {
-			struct profile *next = p->next;
+			struct det_profile *next = p->next;
 			profile_free(p);
 			p = next;
 		}
@@ -952,13 +1290,137 @@ enum det_state det_device_state(const struct detector *d, const struct device *d
 {
 	uint8_t key[16];
 	det_device_key(dev, key);
-	for (const struct profile *p = d->buckets[key_bucket(d, key)]; p; p = p->next)
+	for (const struct det_profile *p = d->buckets[key_bucket(d, key)]; p; p = p->next)
 		if (memcmp(p->key, key, 16) == 0) {
 			*m = maturity(p);
 			return p->learn_end_us && p->last_us >= p->learn_end_us ? DET_ENFORCING : DET_LEARNING;
 		}
 	*m = 0;
 	return DET_LEARNING;
+}
+
+/* ---- reading profiles ---- */
+
+const struct det_profile *det_profile_find(const struct detector *d, const uint8_t key[16])
+{
+	for (const struct det_profile *p = d->buckets[key_bucket(d, key)]; p; p = p->next)
+		if (memcmp(p->key, key, 16) == 0)
+			return p;
+	return NULL;
+}
+
+const struct det_profile *det_profile_next(const struct detector *d, const struct det_profile *prev)
+{
+	if (prev && prev->next)
+		return prev->next;
+	for (uint32_t b = prev ? key_bucket(d, prev->key) + 1 : 0; b <= d->mask; b++)
+		if (d->buckets[b])
+			return d->buckets[b];
+	return NULL;
+}
+
+void det_profile_info(const struct det_profile *p, struct det_profile_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->key, p->key, 16);
+	out->has_mac = p->has_mac;
+	out->state = p->learn_end_us ? DET_ENFORCING : DET_LEARNING;
+	out->maturity = maturity(p);
+	out->first_us = p->first_us;
+	out->last_us = p->last_us;
+	out->learn_end_us = p->learn_end_us;
+	out->flows_learned = p->dests.total;
+	out->destinations = p->dests.n;
+	out->hosts = p->hosts.n;
+	out->domains = p->domains.n;
+	out->prefixes = p->prefixes.n;
+	out->peers = p->peers.n;
+	out->services = p->services.n;
+	out->refused = p->dests.refused;
+	out->heartbeats = p->n_heartbeats;
+	memcpy(out->hours, p->hours, sizeof(out->hours));
+}
+
+bool det_profile_dest(const struct det_profile *p, uint32_t i, struct det_dest_info *out)
+{
+	const struct dest_rec *r = kset_rec(&p->dests, i);
+	if (!r)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->dest = r->dest ? r->dest : "";
+	out->domain = r->domain ? r->domain : out->dest;
+	out->named = r->named;
+	out->port = r->port;
+	out->proto = r->proto;
+	out->l7_master = r->l7_master;
+	out->l7_app = r->l7_app;
+	out->addr = r->addr;
+	out->flows_learned = p->dests.counts[i];
+	out->flows = r->flows;
+	out->first_us = r->first_us;
+	out->last_us = r->last_us;
+	out->intervals = r->intervals;
+	out->longest_s = r->max_iv_s;
+	dest_period(r, &out->period_s, &out->jitter_s);
+	out->heartbeat = dest_is_heartbeat(r);
+	return true;
+}
+
+bool det_profile_peer(const struct det_profile *p, uint32_t i, struct det_peer_info *out)
+{
+	const struct peer_rec *r = kset_rec(&p->peers, i);
+	if (!r)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->ip = r->ip;
+	out->flows_learned = p->peers.counts[i];
+	out->flows = r->flows;
+	out->first_us = r->first_us;
+	out->last_us = r->last_us;
+	out->n_services = r->n_services;
+	for (uint32_t j = 0; j < r->n_services; j++) {
+		out->ports[j] = (uint16_t)(r->services[j] >> 8);
+		out->protos[j] = (uint8_t)r->services[j];
+	}
+	return true;
+}
+
+bool det_profile_service(const struct det_profile *p, uint32_t i, struct det_service_info *out)
+{
+	const struct service_rec *r = kset_rec(&p->services, i);
+	if (!r)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->port = r->port;
+	out->proto = r->proto;
+	out->flows_learned = p->services.counts[i];
+	out->flows = r->flows;
+	out->first_us = r->first_us;
+	out->last_us = r->last_us;
+	out->from_internet = r->from_internet;
+	out->last_client = r->last_client;
+	return true;
+}
+
+bool det_profile_feature(const struct det_profile *p, uint32_t i, struct det_feature_info *out)
+{
+	if (i >= F_COUNT)
+		return false;
+	const struct samples *s = &p->feat[i];
+	memset(out, 0, sizeof(*out));
+	out->name = features[i].name;
+	out->samples = s->n;
+	if (!s->n)
+		return true;
+	float v[DET_SAMPLES];
+	memcpy(v, s->v, s->n * sizeof(float));
+	qsort(v, s->n, sizeof(float), cmp_float);
+	double med, mad;
+	samples_stats(s, &med, &mad);
+	out->median = expm1(med);
+	out->mad = mad;
+	out->q95 = expm1(v[(s->n * 95 - 1) / 100]);
+	return true;
 }
 
 const struct det_stats *det_stats(const struct detector *d)

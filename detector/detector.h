@@ -47,11 +47,13 @@
 /* Alerts of one kind per device per DET_DEDUP_S interval at most; past it
  * (a scan touching 30,000 hosts) the rest are counted into the next one. */
 #define DET_KIND_BURST 5
-#define DET_MAX_REASONS 4
+#define DET_MAX_REASONS 6
 #define DET_MAX_DESTS 1024   /* destinations kept per device (beyond: counted, the device is open-world) */
 #define DET_MAX_PEERS 256    /* LAN peers and inbound services kept per device */
 #define DET_SAMPLES 128      /* window values kept per feature for its baseline */
 #define DET_SILENCE_MIN_S 900 /* the shortest silence that may count as a missing heartbeat */
+#define DET_MAX_HEARTBEATS 8 /* recurring contacts watched per device */
+#define DET_HOURS_OF_WEEK 168 /* activity counted per hour of the week, Monday 00:00 UTC first */
 
 enum det_state { DET_LEARNING, DET_ENFORCING };
 
@@ -122,6 +124,80 @@ void det_device_key(const struct device *dev, uint8_t key[16]);
 
 /* The device's state and maturity now (learning, 0 for a device never seen). */
 enum det_state det_device_state(const struct detector *d, const struct device *dev, double *maturity);
+
+/* ---- reading profiles (for profile show and the store) ----
+ * Pointers into a profile stay valid until the next det_* call that is
+ * not one of these. */
+
+struct det_profile;
+
+struct det_profile_info {
+	uint8_t key[16];          /* as det_device_key */
+	bool has_mac;
+	enum det_state state;
+	double maturity;
+	uint64_t first_us, last_us;
+	uint64_t learn_end_us;    /* 0 while learning */
+	uint64_t flows_learned;   /* flows to the internet learned */
+	uint32_t destinations, hosts, domains, prefixes, peers, services;
+	uint32_t refused;         /* destinations past DET_MAX_DESTS */
+	uint32_t heartbeats;      /* contacts watched (chosen at the first check after learning) */
+	uint32_t hours[DET_HOURS_OF_WEEK]; /* normal windows per hour of the week */
+};
+
+struct det_dest_info {
+	const char *dest;         /* name, or address prefix ("203.0.113.0/24") when unnamed */
+	const char *domain;       /* registrable domain (the prefix when unnamed) */
+	bool named;
+	uint16_t port;
+	uint8_t proto;
+	uint16_t l7_master, l7_app; /* nDPI ids, 0 when unknown */
+	struct ip_addr addr;      /* its last address */
+	uint64_t flows_learned, flows;
+	uint64_t first_us, last_us; /* first and last flow start */
+	uint32_t intervals;       /* between contacts, while learning */
+	double period_s, jitter_s; /* median interval and median distance from it (0 with < 2) */
+	uint32_t longest_s;       /* longest interval learned */
+	bool heartbeat;           /* steady enough to be watched */
+};
+
+#define DET_PEER_SERVICES 8
+struct det_peer_info {
+	struct ip_addr ip;
+	uint64_t flows_learned, flows;
+	uint64_t first_us, last_us;
+	uint32_t n_services;      /* services it used on the peer while learning (at most DET_PEER_SERVICES) */
+	uint16_t ports[DET_PEER_SERVICES];
+	uint8_t protos[DET_PEER_SERVICES];
+};
+
+struct det_service_info {
+	uint16_t port;
+	uint8_t proto;
+	uint64_t flows_learned, flows;
+	uint64_t first_us, last_us;
+	uint64_t from_internet;   /* flows from outside the LAN */
+	struct ip_addr last_client;
+};
+
+/* A window feature's baseline, on its natural scale. */
+struct det_feature_info {
+	const char *name;
+	uint32_t samples;
+	double median, mad, q95;  /* mad: median absolute deviation, on the log scale */
+};
+
+/* The profile with this key (det_device_key), NULL when none. */
+const struct det_profile *det_profile_find(const struct detector *d, const uint8_t key[16]);
+/* Every profile once, in a stable order: NULL gives the first, NULL after the last. */
+const struct det_profile *det_profile_next(const struct detector *d, const struct det_profile *prev);
+void det_profile_info(const struct det_profile *p, struct det_profile_info *out);
+/* The i-th destination, peer or service, in the order they were met, or
+ * feature; false past the last. */
+bool det_profile_dest(const struct det_profile *p, uint32_t i, struct det_dest_info *out);
+bool det_profile_peer(const struct det_profile *p, uint32_t i, struct det_peer_info *out);
+bool det_profile_service(const struct det_profile *p, uint32_t i, struct det_service_info *out);
+bool det_profile_feature(const struct det_profile *p, uint32_t i, struct det_feature_info *out);
 
 const struct det_stats *det_stats(const struct detector *d);
 const char *det_state_name(enum det_state s);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "features/intern.h"
 
@@ -784,7 +785,7 @@ Test(detector, a_window_with_500_remote_hosts_alerts_scan_against_the_median)
 	cr_assert_geq(r->score, 0.75);
 	cr_assert_leq(r->score, 1.0);
 	cr_assert_not(r->has_flow, "a window alert carries a flow");
-	cr_assert_eq(r->n_reasons, 1);
+	cr_assert_eq(r->n_reasons, 2);
 	const struct rec_reason *rh = reason(r, "remote_hosts");
 	cr_assert_not_null(rh);
 	cr_assert_str_eq(rh->observed, "500");
@@ -875,8 +876,10 @@ Test(detector, each_window_feature_far_past_its_baseline_alerts_with_its_own_kin
 		cr_assert_eq(out.n, i + 1, "%s: %zu alerts", cases[i].feature, out.n);
 		const struct rec *r = &out.r[i];
 		cr_assert_str_eq(r->kind, cases[i].kind, "%s", cases[i].feature);
-		cr_assert_eq(r->n_reasons, 1, "%s", cases[i].feature);
+		cr_assert_eq(r->n_reasons, 2, "%s", cases[i].feature);
 		cr_assert_str_eq(r->reasons[0].feature, cases[i].feature);
+		cr_assert_str_eq(r->reasons[1].feature, "hour_of_week");
+		cr_assert_float_eq(r->reasons[1].contribution, 0, EPS);
 		cr_assert_str_eq(r->reasons[0].observed, cases[i].observed);
 		cr_assert_not_null(strstr(r->reasons[0].baseline, "median"));
 		cr_assert_geq(r->score, 0.75);
@@ -896,7 +899,7 @@ Test(detector, features_of_one_kind_share_one_alert_with_a_reason_each)
 	cr_assert_eq(out.n, 2);
 	const struct rec *scan = &out.r[0], *failed = &out.r[1];
 	cr_assert_str_eq(scan->kind, "scan");
-	cr_assert_eq(scan->n_reasons, 2);
+	cr_assert_eq(scan->n_reasons, 3);
 	cr_assert_not_null(reason(scan, "remote_hosts"));
 	cr_assert_not_null(reason(scan, "remote_ports"));
 	cr_assert_float_eq(scan->reasons[0].contribution + scan->reasons[1].contribution, 1.0, 1e-6);
@@ -1124,8 +1127,11 @@ Test(detector, a_predictable_device_silent_past_the_minimum_raises_heartbeat_mis
 	for (uint64_t h = 1; h <= 24; h++)
 		det_tick(det, LAST_WINDOW + h * 3600 * S);
 	cr_assert_eq(out.n, 1);
-	/* It speaks again, then falls silent again: a new silence. */
+	/* It speaks again (to the hosts it always did), then falls silent
+	 * again: a new silence. */
 	struct dev_window w = quiet_window(a, LEARN_WINDOWS + 25 * 60);
+	out_flow(det, a, "api.tuya.com", "3.120.1.5", 443, TCP, w.end_us - 30 * S);
+	out_flow(det, a, "time.acme-clock.org", "198.51.100.7", 123, UDP, w.end_us - 30 * S);
 	det_window(det, &w);
 	det_tick(det, w.end_us + 60 * S);
 	cr_assert_eq(out.n, 1);
@@ -1525,4 +1531,261 @@ Test(detector, a_device_idle_in_the_second_half_of_learning_has_shown_nothing_to
 	cr_assert_eq(out.n, 0, "an idle second half was taken for a closed world");
 	out_flow(det, b, "shop.newstore.com", "203.0.113.80", 443, TCP, ENFORCE);
 	cr_assert_eq(only_alert(&out)->dev_id, b->id, "the device busy all through learning did not alert");
+}
+
+/* ---- the profile's contents ---- */
+
+static const struct det_profile *profile_of(const struct detector *d, const struct device *dv,
+					    struct det_profile_info *info)
+{
+	uint8_t key[16];
+	det_device_key(dv, key);
+	const struct det_profile *p = det_profile_find(d, key);
+	cr_assert_not_null(p, "no profile for device %u", (unsigned)dv->id);
+	det_profile_info(p, info);
+	cr_assert_eq(memcmp(info->key, key, 16), 0);
+	return p;
+}
+
+Test(detector, a_learned_destination_keeps_its_name_domain_service_counts_times_and_period)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	struct det_profile_info info;
+	const struct det_profile *p = profile_of(det, a, &info);
+	cr_assert_eq(info.destinations, 2);
+	cr_assert_eq(info.hosts, 2);
+	cr_assert_eq(info.domains, 2);
+	cr_assert_eq(info.flows_learned, 200);
+	cr_assert_eq(info.first_us, T0);
+	struct det_dest_info di;
+	cr_assert(det_profile_dest(p, 0, &di));
+	cr_assert_str_eq(di.dest, "api.tuya.com");
+	cr_assert_str_eq(di.domain, "tuya.com");
+	cr_assert(di.named);
+	cr_assert_eq(di.port, 443);
+	cr_assert_eq(di.proto, TCP);
+	cr_assert_eq(di.flows, 100);
+	cr_assert_eq(di.flows_learned, 100);
+	cr_assert_eq(di.first_us, T0);
+	cr_assert_eq(di.last_us, T0 + 198 * 17 * S);
+	/* Every 34 s exactly: 99 intervals, no jitter. */
+	cr_assert_eq(di.intervals, 99);
+	cr_assert_float_eq(di.period_s, 34, EPS);
+	cr_assert_float_eq(di.jitter_s, 0, EPS);
+	cr_assert_eq(di.longest_s, 34);
+	cr_assert(di.heartbeat);
+	cr_assert_eq(memcmp(di.addr.b, addr("3.120.1.5").b, 16), 0);
+	cr_assert(det_profile_dest(p, 1, &di));
+	cr_assert_str_eq(di.dest, "time.acme-clock.org");
+	cr_assert_str_eq(di.domain, "acme-clock.org");
+	cr_assert_eq(di.port, 123);
+	cr_assert_eq(di.proto, UDP);
+	cr_assert_not(det_profile_dest(p, 2, &di));
+
+	/* Once enforcing, a flow to it counts and moves last seen; the learned
+	 * count stays what was learned. */
+	out_flow(det, a, "api.tuya.com", "3.120.1.6", 443, TCP, ENFORCE + 5 * S);
+	cr_assert_eq(out.n, 0);
+	cr_assert(det_profile_dest(p, 0, &di));
+	cr_assert_eq(di.flows, 101);
+	cr_assert_eq(di.flows_learned, 100);
+	cr_assert_eq(di.last_us, ENFORCE + 5 * S);
+	cr_assert_eq(di.intervals, 99, "an interval after learning was learned");
+	cr_assert_eq(memcmp(di.addr.b, addr("3.120.1.6").b, 16), 0);
+}
+
+Test(detector, an_unnamed_a_fast_or_an_irregular_contact_is_not_a_heartbeat)
+{
+	const struct device *a = &devs[0];
+	static const uint32_t irregular[] = {10, 100, 30, 300, 45, 600, 20, 200, 90, 400};
+	uint64_t t = T0;
+	for (uint64_t i = 0; i < 20; i++) {
+		out_flow(det, a, NULL, "198.51.100.20", 8883, TCP, T0 + i * 60 * S);
+		out_flow(det, a, "fast.vendor.com", "203.0.113.5", 443, TCP, T0 + i * 5 * S);
+		out_flow(det, a, "odd.vendor.com", "203.0.113.6", 443, TCP, t);
+		t += irregular[i % 10] * S;
+	}
+	struct det_profile_info info;
+	const struct det_profile *p = profile_of(det, a, &info);
+	struct det_dest_info di;
+	for (uint32_t i = 0; det_profile_dest(p, i, &di); i++) {
+		cr_assert_eq(di.intervals, 19, "%s", di.dest);
+		cr_assert_not(di.heartbeat, "%s counts as a heartbeat", di.dest);
+	}
+	cr_assert(det_profile_dest(p, 0, &di));
+	cr_assert_str_eq(di.dest, "198.51.100.0/24");
+	cr_assert_not(di.named);
+	cr_assert_float_eq(di.period_s, 60, EPS);
+}
+
+/* Flows to api.tuya.com stop at T0 + 3366 s; the device goes on, and so
+ * does its other contact. */
+Test(detector, a_heartbeat_that_stops_while_the_device_goes_on_raises_heartbeat_missing_for_it_once)
+{
+	const struct device *a = &devs[0];
+	learn_with_windows(a, 0, 0);
+	for (uint64_t k = LEARN_WINDOWS + 1; k < LEARN_WINDOWS + 60; k++) {
+		struct dev_window w = quiet_window(a, k);
+		out_flow(det, a, "time.acme-clock.org", "198.51.100.7", 123, UDP, w.end_us - 30 * S);
+		det_window(det, &w);
+		det_tick(det, w.end_us);
+	}
+	const struct rec *r = only_alert(&out);
+	cr_assert_str_eq(r->kind, "heartbeat_missing");
+	cr_assert_str_eq(r->key, "api.tuya.com:443/tcp");
+	/* Due at its last flow + DET_SILENCE_MIN_S (3 x 34 s is less): T0 +
+	 * 4266 s; the first window of the device after that ends at T0 + 4320 s. */
+	cr_assert_eq(r->ts_us, T0 + 4320 * S);
+	double expect = (1.0 - 1.0 / 101.0) * M_CLOSED * (0.8 + 0.2 * 54.0 / 900.0);
+	cr_assert_float_eq(r->score, expect, 1e-6);
+	const struct rec_reason *hb = reason(r, "heartbeat");
+	cr_assert_not_null(hb);
+	cr_assert_str_eq(hb->observed, "silent 954 s, the device active");
+	cr_assert_not_null(strstr(hb->baseline, "every 34 s +- 0 s, 99 intervals learned"), "%s", hb->baseline);
+	cr_assert_not_null(reason(r, "maturity"));
+	struct det_profile_info info;
+	profile_of(det, a, &info);
+	cr_assert_eq(info.heartbeats, 2);
+}
+
+Test(detector, a_contact_silent_past_its_limit_when_learning_ended_is_not_watched)
+{
+	const struct device *a = &devs[0];
+	for (uint64_t i = 0; i < 20; i++)
+		out_flow(det, a, "setup.vendor.com", "203.0.113.7", 443, TCP, T0 + i * 60 * S);
+	for (uint64_t k = 0; k < LEARN_WINDOWS + 40; k++) {
+		struct dev_window w = quiet_window(a, k);
+		out_flow(det, a, "api.tuya.com", "3.120.1.5", 443, TCP, w.end_us - 30 * S);
+		det_window(det, &w);
+		det_tick(det, w.end_us);
+	}
+	cr_assert_eq(out.n, 0, "%s on %s", out.n ? out.r[0].kind : "", out.n ? out.r[0].key : "");
+	struct det_profile_info info;
+	profile_of(det, a, &info);
+	cr_assert_eq(info.state, DET_ENFORCING);
+	cr_assert_eq(info.heartbeats, 1, "only api.tuya.com is watched");
+}
+
+Test(detector, windows_are_counted_by_hour_of_week_and_window_alerts_say_which)
+{
+	const struct device *a = &devs[0];
+	learn_windows(det, a);
+	struct dev_window w = quiet_window(a, LEARN_WINDOWS);
+	w.remote_hosts = 500;
+	det_window(det, &w);
+	const struct rec *r = only_alert(&out);
+	time_t start = (time_t)(w.start_us / S);
+	struct tm tm;
+	gmtime_r(&start, &tm);
+	char expect[64];
+	strftime(expect, sizeof(expect), "%a %H:00-%H:59 UTC", &tm);
+	const struct rec_reason *h = reason(r, "hour_of_week");
+	cr_assert_not_null(h);
+	cr_assert_str_eq(h->observed, expect);
+	cr_assert_float_eq(h->contribution, 0, EPS);
+
+	struct det_profile_info info;
+	profile_of(det, a, &info);
+	uint64_t sum = 0;
+	for (unsigned i = 0; i < DET_HOURS_OF_WEEK; i++)
+		sum += info.hours[i];
+	cr_assert_eq(sum, LEARN_WINDOWS, "the anomalous window was counted as normal activity");
+	/* The learning windows fill T0's hour (T0 is on the hour; Monday is
+	 * 0); the anomalous one began the next. */
+	time_t t0 = (time_t)(T0 / S);
+	gmtime_r(&t0, &tm);
+	unsigned how = (unsigned)((tm.tm_wday + 6) % 7 * 24 + tm.tm_hour);
+	cr_assert_eq(info.hours[how], LEARN_WINDOWS);
+	cr_assert_eq(info.hours[(how + 1) % DET_HOURS_OF_WEEK], 0);
+	snprintf(expect, sizeof(expect), "%u of %u normal windows", info.hours[(how + 1) % DET_HOURS_OF_WEEK],
+		 LEARN_WINDOWS);
+	cr_assert_not_null(strstr(h->baseline, expect), "%s", h->baseline);
+
+	w = quiet_window(a, LEARN_WINDOWS + 1);
+	det_window(det, &w);
+	profile_of(det, a, &info);
+	cr_assert_eq(info.hours[(how + 1) % DET_HOURS_OF_WEEK], 1, "a clean window after learning was not counted");
+}
+
+Test(detector, lan_peers_keep_the_services_used_on_them_and_services_their_clients)
+{
+	const struct device *a = &devs[0];
+	lan_flow(det, a, "192.168.1.50", 8009, TCP, T0 + 10 * S);
+	lan_flow(det, a, "192.168.1.50", 1900, UDP, T0 + 20 * S);
+	lan_flow(det, a, "192.168.1.50", 8009, TCP, T0 + 30 * S);
+	flow_to_device(det, a, "192.168.1.60", 80, TCP, FLOW_DIR_LOCAL, T0 + 40 * S);
+	flow_to_device(det, a, "8.8.8.8", 80, TCP, FLOW_DIR_INBOUND, T0 + 50 * S);
+	struct det_profile_info info;
+	const struct det_profile *p = profile_of(det, a, &info);
+	cr_assert_eq(info.peers, 1);
+	cr_assert_eq(info.services, 1);
+	struct det_peer_info pi;
+	cr_assert(det_profile_peer(p, 0, &pi));
+	cr_assert_eq(memcmp(pi.ip.b, addr("192.168.1.50").b, 16), 0);
+	cr_assert_eq(pi.flows, 3);
+	cr_assert_eq(pi.flows_learned, 3);
+	cr_assert_eq(pi.first_us, T0 + 10 * S);
+	cr_assert_eq(pi.last_us, T0 + 30 * S);
+	cr_assert_eq(pi.n_services, 2);
+	cr_assert_eq(pi.ports[0], 8009);
+	cr_assert_eq(pi.protos[0], TCP);
+	cr_assert_eq(pi.ports[1], 1900);
+	cr_assert_eq(pi.protos[1], UDP);
+	cr_assert_not(det_profile_peer(p, 1, &pi));
+	struct det_service_info si;
+	cr_assert(det_profile_service(p, 0, &si));
+	cr_assert_eq(si.port, 80);
+	cr_assert_eq(si.proto, TCP);
+	cr_assert_eq(si.flows, 2);
+	cr_assert_eq(si.from_internet, 1);
+	cr_assert_eq(memcmp(si.last_client.b, addr("8.8.8.8").b, 16), 0);
+
+	/* After learning: a known peer on a new port is counted, not learned. */
+	lan_flow(det, a, "192.168.1.50", 22, TCP, ENFORCE + 60 * S);
+	cr_assert_eq(out.n, 0);
+	cr_assert(det_profile_peer(p, 0, &pi));
+	cr_assert_eq(pi.flows, 4);
+	cr_assert_eq(pi.flows_learned, 3);
+	cr_assert_eq(pi.n_services, 2);
+}
+
+Test(detector, a_feature_baseline_reads_back_as_median_and_95th_percentile)
+{
+	const struct device *a = &devs[0];
+	learn_windows(det, a);
+	struct det_profile_info info;
+	const struct det_profile *p = profile_of(det, a, &info);
+	struct det_feature_info fi;
+	uint32_t i = 0;
+	while (det_profile_feature(p, i, &fi) && strcmp(fi.name, "remote_hosts"))
+		i++;
+	cr_assert(det_profile_feature(p, i, &fi), "no remote_hosts feature");
+	cr_assert_eq(fi.samples, LEARN_WINDOWS);
+	/* 2, 3 and 4 remote hosts, as often each. */
+	cr_assert_float_eq(fi.median, 3, 1e-4);
+	cr_assert_float_eq(fi.q95, 4, 1e-4);
+	cr_assert_gt(fi.mad, 0);
+	uint32_t n = 0;
+	while (det_profile_feature(p, n, &fi))
+		n++;
+	cr_assert_eq(n, 11);
+}
+
+Test(detector, every_profile_is_visited_once)
+{
+	for (int i = 0; i < 5; i++)
+		out_flow(det, &devs[i], "api.tuya.com", "3.120.1.5", 443, TCP, T0 + (uint64_t)i * S);
+	bool seen[5] = {false};
+	int n = 0;
+	for (const struct det_profile *p = det_profile_next(det, NULL); p; p = det_profile_next(det, p)) {
+		struct det_profile_info info;
+		det_profile_info(p, &info);
+		cr_assert_eq(info.key[0], 0x02);
+		int i = info.key[5] - 1;
+		cr_assert(i >= 0 && i < 5 && !seen[i], "device %d twice or unknown", i);
+		seen[i] = true;
+		n++;
+	}
+	cr_assert_eq(n, 5);
 }
