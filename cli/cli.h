@@ -55,4 +55,10 @@ void out_device_text(FILE *out, const struct out_ctx *c, const struct device *d)
 void out_window_header(FILE *out);
 void out_window_text(FILE *out, const struct dev_window *w);
 
+/* A device's learned profile: JSON (one line), or a block of text with its
+ * destinations grouped by registrable domain, peers, services, baselines
+ * and an hour-of-week chart. dev, when not NULL, gives its name and vendor. */
+int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev);
+void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev);
+
 #endif

@@ -549,3 +549,230 @@ void out_alert_text(FILE *out, const struct out_ctx *c, const struct det_alert *
 		fprintf(out, " [+%u more of this kind folded]", (unsigned)a->others_folded);
 	fputc('\n', out);
 }
+
+/* ---- profiles ---- */
+
+static const char *transport_name(uint8_t proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 1 ? "icmp" : proto == 58 ? "icmpv6" : "ip";
+}
+
+/* The device a profile is about: its MAC or address, and from the device
+ * table (when it is still there) its name and vendor. */
+static void profile_who(const struct out_ctx *c, const struct det_profile_info *in, const struct device *dev,
+			char *id, size_t idlen, const char **host, char *hostbuf, size_t hostlen, const char **vendor)
+{
+	struct ip_addr ip;
+	if (in->has_mac) {
+		dev_mac_format(in->key, id, idlen);
+	} else {
+		memcpy(ip.b, in->key, 16);
+		ip_format(&ip, id, idlen);
+	}
+	*host = dev ? ident_hostname(dev, hostbuf, hostlen) : NULL;
+	*vendor = dev ? device_vendor(c, dev) : in->has_mac && c->oui ? oui_vendor(c->oui, in->key) : NULL;
+}
+
+static json_t *json_tenths(double v)
+{
+	return json_real(round(v * 10.0) / 10.0);
+}
+
+int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev)
+{
+	struct det_profile_info in;
+	char id[IP_STRLEN], hostbuf[256], l7[64];
+	const char *host, *vendor;
+	det_profile_info(p, &in);
+	profile_who(c, &in, dev, id, sizeof(id), &host, hostbuf, sizeof(hostbuf), &vendor);
+	json_t *o = json_object(), *dests = json_array(), *peers = json_array(), *svcs = json_array(),
+	       *base = json_array(), *hours = json_array();
+	json_object_set_new(o, "device", json_string(id));
+	json_object_set_new(o, "hostname", json_str_or_null(host));
+	json_object_set_new(o, "vendor", json_str_or_null(vendor));
+	json_object_set_new(o, "state", json_string(det_state_name(in.state)));
+	json_object_set_new(o, "maturity", json_ratio(in.maturity));
+	json_object_set_new(o, "first_seen", json_time(in.first_us));
+	json_object_set_new(o, "last_seen", json_time(in.last_us));
+	json_object_set_new(o, "learning_ended", in.learn_end_us ? json_time(in.learn_end_us) : json_null());
+	json_object_set_new(o, "flows_learned", json_integer((json_int_t)in.flows_learned));
+	json_object_set_new(o, "destinations_refused", json_integer(in.refused));
+	struct det_dest_info di;
+	for (uint32_t i = 0; det_profile_dest(p, i, &di); i++) {
+		json_t *x = json_object();
+		json_object_set_new(x, "destination", json_string(di.dest));
+		json_object_set_new(x, "domain", json_string(di.domain));
+		json_object_set_new(x, "named", json_boolean(di.named));
+		json_object_set_new(x, "port", json_integer(di.port));
+		json_object_set_new(x, "transport", json_string(transport_name(di.proto)));
+		json_object_set_new(x, "l7",
+				    json_str_or_null(di.l7_master || di.l7_app
+							     ? l7_name(c, di.l7_master, di.l7_app, l7, sizeof(l7))
+							     : NULL));
+		json_object_set_new(x, "last_address", json_ip(&di.addr));
+		json_object_set_new(x, "flows", json_integer((json_int_t)di.flows));
+		json_object_set_new(x, "flows_learned", json_integer((json_int_t)di.flows_learned));
+		json_object_set_new(x, "bytes_out", json_integer((json_int_t)di.bytes_out));
+		json_object_set_new(x, "bytes_in", json_integer((json_int_t)di.bytes_in));
+		json_object_set_new(x, "first_seen", json_time(di.first_us));
+		json_object_set_new(x, "last_seen", json_time(di.last_us));
+		json_object_set_new(x, "intervals", json_integer(di.intervals));
+		json_object_set_new(x, "period_s", json_tenths(di.period_s));
+		json_object_set_new(x, "jitter_s", json_tenths(di.jitter_s));
+		json_object_set_new(x, "longest_interval_s", json_integer(di.longest_s));
+		json_object_set_new(x, "heartbeat", json_boolean(di.heartbeat));
+		json_array_append_new(dests, x);
+	}
+	json_object_set_new(o, "destinations", dests);
+	struct det_peer_info pi;
+	for (uint32_t i = 0; det_profile_peer(p, i, &pi); i++) {
+		json_t *x = json_object(), *s = json_array();
+		json_object_set_new(x, "address", json_ip(&pi.ip));
+		for (uint32_t j = 0; j < pi.n_services; j++) {
+			char svc[16];
+			snprintf(svc, sizeof(svc), "%u/%s", (unsigned)pi.ports[j], transport_name(pi.protos[j]));
+			json_array_append_new(s, json_string(svc));
+		}
+		json_object_set_new(x, "services", s);
+		json_object_set_new(x, "flows", json_integer((json_int_t)pi.flows));
+		json_object_set_new(x, "flows_learned", json_integer((json_int_t)pi.flows_learned));
+		json_object_set_new(x, "first_seen", json_time(pi.first_us));
+		json_object_set_new(x, "last_seen", json_time(pi.last_us));
+		json_array_append_new(peers, x);
+	}
+	json_object_set_new(o, "lan_peers", peers);
+	struct det_service_info si;
+	for (uint32_t i = 0; det_profile_service(p, i, &si); i++) {
+		json_t *x = json_object();
+		json_object_set_new(x, "port", json_integer(si.port));
+		json_object_set_new(x, "transport", json_string(transport_name(si.proto)));
+		json_object_set_new(x, "flows", json_integer((json_int_t)si.flows));
+		json_object_set_new(x, "flows_learned", json_integer((json_int_t)si.flows_learned));
+		json_object_set_new(x, "from_internet", json_integer((json_int_t)si.from_internet));
+		json_object_set_new(x, "last_client", json_ip(&si.last_client));
+		json_object_set_new(x, "first_seen", json_time(si.first_us));
+		json_object_set_new(x, "last_seen", json_time(si.last_us));
+		json_array_append_new(svcs, x);
+	}
+	json_object_set_new(o, "inbound_services", svcs);
+	struct det_feature_info fi;
+	for (uint32_t i = 0; det_profile_feature(p, i, &fi); i++) {
+		json_t *x = json_object();
+		json_object_set_new(x, "feature", json_string(fi.name));
+		json_object_set_new(x, "windows", json_integer(fi.samples));
+		json_object_set_new(x, "median", json_ratio(fi.median));
+		json_object_set_new(x, "q95", json_ratio(fi.q95));
+		json_object_set_new(x, "mad_log", json_ratio(fi.mad));
+		json_array_append_new(base, x);
+	}
+	json_object_set_new(o, "baselines", base);
+	for (unsigned i = 0; i < DET_HOURS_OF_WEEK; i++)
+		json_array_append_new(hours, json_integer(in.hours[i]));
+	json_object_set_new(o, "hours_of_week_utc", hours);
+	return emit(out, o);
+}
+
+/* One character per hour, darker for busier, scaled to its busiest hour. */
+static void hour_chart(FILE *out, const uint32_t hours[DET_HOURS_OF_WEEK])
+{
+	static const char shades[] = " .:-=+*#%@";
+	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+	uint32_t max = 0;
+	for (unsigned i = 0; i < DET_HOURS_OF_WEEK; i++)
+		max = hours[i] > max ? hours[i] : max;
+	fprintf(out, "  activity by hour of the week (UTC; busiest hour %u windows)\n", (unsigned)max);
+	fprintf(out, "        00    06    12    18\n");
+	for (unsigned d = 0; d < 7; d++) {
+		fprintf(out, "    %s |", days[d]);
+		for (unsigned h = 0; h < 24; h++) {
+			uint32_t v = hours[d * 24 + h];
+			size_t k = !v ? 0 : max <= 1 ? 1 : 1 + (size_t)((uint64_t)(v - 1) * (sizeof(shades) - 3) / (max - 1));
+			fputc(shades[k], out);
+		}
+		fprintf(out, "|\n");
+	}
+}
+
+/* Destinations grouped by registrable domain, in the order first met. */
+static void dest_table(FILE *out, const struct out_ctx *c, const struct det_profile *p, uint32_t n)
+{
+	char first[24], last[24], l7[64], svc[16], period[48];
+	struct det_dest_info di, dj;
+	for (uint32_t i = 0; i < n; i++) {
+		det_profile_dest(p, i, &di);
+		bool seen = false;
+		for (uint32_t j = 0; j < i && !seen; j++) {
+			det_profile_dest(p, j, &dj);
+			seen = !strcmp(dj.domain, di.domain);
+		}
+		if (seen)
+			continue;
+		fprintf(out, "    %s\n", di.domain);
+		for (uint32_t j = i; j < n; j++) {
+			det_profile_dest(p, j, &dj);
+			if (strcmp(dj.domain, di.domain))
+				continue;
+			snprintf(svc, sizeof(svc), "%u/%s", (unsigned)dj.port, transport_name(dj.proto));
+			const char *proto = dj.l7_master || dj.l7_app ? l7_name(c, dj.l7_master, dj.l7_app, l7, sizeof(l7))
+								      : NULL;
+			if (dj.intervals >= 2)
+				snprintf(period, sizeof(period), "every %.0f s +- %.0f%s", dj.period_s, dj.jitter_s,
+					 dj.heartbeat ? " (heartbeat)" : "");
+			else
+				snprintf(period, sizeof(period), "-");
+			fprintf(out, "      %-40s %-10s %-14s %7llu %7llu  %s  %s  %s\n", dj.dest, svc, proto ? proto : "-",
+				(unsigned long long)dj.flows_learned, (unsigned long long)dj.flows,
+				short_time(dj.first_us, first, sizeof(first)), short_time(dj.last_us, last, sizeof(last)),
+				period);
+		}
+	}
+}
+
+void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev)
+{
+	struct det_profile_info in;
+	char id[IP_STRLEN], hostbuf[256], t1[24], t2[24], addr[IP_STRLEN];
+	const char *host, *vendor;
+	det_profile_info(p, &in);
+	profile_who(c, &in, dev, id, sizeof(id), &host, hostbuf, sizeof(hostbuf), &vendor);
+	fprintf(out, "device %s", id);
+	if (host)
+		fprintf(out, "  %s", host);
+	if (vendor)
+		fprintf(out, "  (%s)", vendor);
+	fprintf(out, "\n  %s, maturity %.3f; seen %s .. %s", det_state_name(in.state), in.maturity,
+		short_time(in.first_us, t1, sizeof(t1)), short_time(in.last_us, t2, sizeof(t2)));
+	if (in.learn_end_us)
+		fprintf(out, "; learned until %s", short_time(in.learn_end_us, t1, sizeof(t1)));
+	fprintf(out, "\n  destinations: %u (%u hosts, %u domains, %u prefixes) in %llu flows learned", in.destinations,
+		in.hosts, in.domains, in.prefixes, (unsigned long long)in.flows_learned);
+	if (in.refused)
+		fprintf(out, "; %u more not kept (cap)", in.refused);
+	fprintf(out, "\n");
+	if (in.destinations)
+		fprintf(out, "      %-40s %-10s %-14s %7s %7s  %-19s  %-19s  %s\n", "DESTINATION", "SERVICE", "L7", "LEARNED",
+			"FLOWS", "FIRST", "LAST", "PERIOD");
+	dest_table(out, c, p, in.destinations);
+	fprintf(out, "  LAN peers: %u\n", in.peers);
+	struct det_peer_info pi;
+	for (uint32_t i = 0; det_profile_peer(p, i, &pi); i++) {
+		fprintf(out, "    %-40s", ip_format(&pi.ip, addr, sizeof(addr)));
+		for (uint32_t j = 0; j < pi.n_services; j++)
+			fprintf(out, " %u/%s", (unsigned)pi.ports[j], transport_name(pi.protos[j]));
+		fprintf(out, "  %llu flows (%llu learned), %s .. %s\n", (unsigned long long)pi.flows,
+			(unsigned long long)pi.flows_learned, short_time(pi.first_us, t1, sizeof(t1)),
+			short_time(pi.last_us, t2, sizeof(t2)));
+	}
+	fprintf(out, "  inbound services: %u\n", in.services);
+	struct det_service_info si;
+	for (uint32_t i = 0; det_profile_service(p, i, &si); i++)
+		fprintf(out, "    %u/%s  %llu flows (%llu learned, %llu from the internet), last client %s\n",
+			(unsigned)si.port, transport_name(si.proto), (unsigned long long)si.flows,
+			(unsigned long long)si.flows_learned, (unsigned long long)si.from_internet,
+			ip_format(&si.last_client, addr, sizeof(addr)));
+	fprintf(out, "  baselines per window (%s):\n", "median, 95th percentile");
+	struct det_feature_info fi;
+	for (uint32_t i = 0; det_profile_feature(p, i, &fi); i++)
+		fprintf(out, "    %-16s %12.0f %12.0f   (%u windows)\n", fi.name, fi.median, fi.q95, (unsigned)fi.samples);
+	hour_chart(out, in.hours);
+}

@@ -21,7 +21,7 @@
 #include "cli/config.h"
 #include "features/tracker.h"
 
-enum show { SHOW_FLOWS = 1, SHOW_DEVICES = 2, SHOW_WINDOWS = 4 };
+enum show { SHOW_FLOWS = 1, SHOW_DEVICES = 2, SHOW_WINDOWS = 4, SHOW_PROFILES = 8 };
 
 struct replay {
 	const char *path;
@@ -52,6 +52,7 @@ static const char replay_usage[] =
 	"  --flows            print every flow as it ends\n"
 	"  --devices          print the device table at the end\n"
 	"  --windows          print every per-device window record\n"
+	"  --profiles         print every device's learned profile at the end\n"
 	"  --json             JSON lines instead of tables (with no table chosen,\n"
 	"                     the summary as one JSON object)\n"
 	"  --config PATH      configuration file (YAML; see docs/configuration.md)\n"
@@ -72,9 +73,11 @@ static const char replay_usage[] =
 	"\n"
 	"Exit status: 0 ok, 1 unreadable or damaged input or write error, 2 usage.\n";
 
-static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
+static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why, const struct device *initiator)
 {
 	struct replay *r = ctx;
+	if (r->det && initiator)
+		det_flow_end(r->det, initiator, f);
 	if (!(r->show & SHOW_FLOWS))
 		return;
 	if (r->json) {
@@ -429,7 +432,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 {
 	enum {
 		O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI,
-		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT
+		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES
 	};
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
@@ -439,6 +442,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		{"max-devices", required_argument, NULL, O_MAXD}, {"no-dpi", no_argument, NULL, O_NODPI},
 		{"alerts", required_argument, NULL, O_ALERTS},	{"learn-for", required_argument, NULL, O_LEARN_FOR},
 		{"learn", optional_argument, NULL, O_LEARN},		{"no-detect", no_argument, NULL, O_NODETECT},
+		{"profiles", no_argument, NULL, O_PROFILES},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -455,6 +459,9 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			break;
 		case O_WINDOWS:
 			r->show |= SHOW_WINDOWS;
+			break;
+		case O_PROFILES:
+			r->show |= SHOW_PROFILES;
 			break;
 		case O_JSON:
 			r->json = true;
@@ -514,6 +521,69 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 	return 0;
 }
 
+struct keyed_device {
+	uint8_t key[16];
+	const struct device *dev;
+};
+
+static int cmp_keyed(const void *x, const void *y)
+{
+	return memcmp(((const struct keyed_device *)x)->key, ((const struct keyed_device *)y)->key, 16);
+}
+
+static int cmp_profile_first(const void *x, const void *y)
+{
+	struct det_profile_info a, b;
+	det_profile_info(*(const struct det_profile *const *)x, &a);
+	det_profile_info(*(const struct det_profile *const *)y, &b);
+	if (a.first_us != b.first_us)
+		return a.first_us < b.first_us ? -1 : 1;
+	return memcmp(a.key, b.key, 16);
+}
+
+/* Profiles in the order their devices were first seen, each with its
+ * device's name when the device is still in the table. */
+static void print_profiles(struct replay *r, const struct tracker *t)
+{
+	size_t n = 0, m = 0;
+	struct device **all = dev_table_list(trk_devices(t), &n);
+	struct keyed_device *kd = calloc(n ? n : 1, sizeof(*kd));
+	for (const struct det_profile *p = det_profile_next(r->det, NULL); p; p = det_profile_next(r->det, p))
+		m++;
+	const struct det_profile **profs = calloc(m ? m : 1, sizeof(*profs));
+	if (!all || !kd || !profs) {
+		r->write_failed = true;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		det_device_key(all[i], kd[i].key);
+		kd[i].dev = all[i];
+	}
+	qsort(kd, n, sizeof(*kd), cmp_keyed);
+	m = 0;
+	for (const struct det_profile *p = det_profile_next(r->det, NULL); p; p = det_profile_next(r->det, p))
+		profs[m++] = p;
+	qsort(profs, m, sizeof(*profs), cmp_profile_first);
+	for (size_t i = 0; i < m; i++) {
+		struct keyed_device want;
+		struct det_profile_info info;
+		det_profile_info(profs[i], &info);
+		memcpy(want.key, info.key, 16);
+		const struct keyed_device *hit = bsearch(&want, kd, n, sizeof(*kd), cmp_keyed);
+		if (r->json) {
+			if (out_profile_json(r->out, &r->oc, profs[i], hit ? hit->dev : NULL) != 0)
+				r->write_failed = true;
+		} else {
+			fputc('\n', r->out);
+			out_profile_text(r->out, &r->oc, profs[i], hit ? hit->dev : NULL);
+		}
+	}
+out:
+	free(profs);
+	free(kd);
+	free(all);
+}
+
 static void print_devices(struct replay *r, const struct tracker *t)
 {
 	size_t n = 0;
@@ -558,6 +628,10 @@ int cmd_replay(int argc, char **argv)
 	size_t n_learn_keys = 0;
 	if (ov.learn_list && parse_learn_list(ov.learn_list, learn_keys, &n_learn_keys) != 0)
 		return CLI_EXIT_USAGE;
+	if ((r.show & SHOW_PROFILES) && ov.no_detect) {
+		fprintf(stderr, "iotids replay: --profiles needs detection (drop --no-detect)\n");
+		return CLI_EXIT_USAGE;
+	}
 
 	src = cap_open_file(r.path, err, sizeof(err));
 	if (!src) {
@@ -657,6 +731,8 @@ int cmd_replay(int argc, char **argv)
 	trk_finish(t);
 	if (r.show & SHOW_DEVICES)
 		print_devices(&r, t);
+	if ((r.show & SHOW_PROFILES) && r.det)
+		print_profiles(&r, t);
 	if (r.json && !r.show) {
 		json_t *sum = summary_json(&r, src, t, error);
 		if (!sum || json_dumpf(sum, r.out, JSON_COMPACT) != 0 || fputc('\n', r.out) == EOF)

@@ -145,6 +145,7 @@ struct dest_rec {
 	char *domain;              /* registrable domain, NULL when the same as dest */
 	struct ip_addr addr;       /* its last address */
 	uint64_t flows;            /* every flow, learned and since */
+	uint64_t bytes_out, bytes_in; /* of those that ended */
 	uint64_t first_us, last_us; /* first and last flow start */
 	uint16_t port, l7_master, l7_app;
 	uint8_t proto;
@@ -452,6 +453,14 @@ static void evict_oldest(struct detector *d)
 	d->stats.profiles_evicted++;
 }
 
+static struct det_profile *profile_lookup(const struct detector *d, const uint8_t key[16])
+{
+	for (struct det_profile *p = d->buckets[key_bucket(d, key)]; p; p = p->next)
+		if (memcmp(p->key, key, 16) == 0)
+			return p;
+	return NULL;
+}
+
 static struct det_profile *profile_for(struct detector *d, const struct device *dev, uint64_t now_us)
 {
 	if (!d->first_us || now_us < d->first_us)
@@ -703,16 +712,44 @@ static void dest_note(struct dest_rec *r, const struct flow *f, uint64_t start, 
 	r->hb_reported = false;
 }
 
+/* The key a flow's destination has in dests: its name, or its prefix. */
+static uint64_t dest_key(const struct flow *f, char *dest, size_t len)
+{
+	if (f->name)
+		snprintf(dest, len, "%s", iname_str(f->name));
+	else
+		fold_prefix(&f->dst, dest, len);
+	return hash_text(DET_SEED, dest);
+}
+
+void det_flow_end(struct detector *d, const struct device *dev, const struct flow *f)
+{
+	if (f->dir != FLOW_DIR_OUTBOUND)
+		return;
+	uint8_t key[16];
+	det_device_key(dev, key);
+	struct det_profile *p = profile_lookup(d, key);
+	if (!p)
+		return;
+	char dest[260];
+	uint64_t kd = hash_mix(dest_key(f, dest, sizeof(dest)), (uint64_t)f->dport << 8 | f->proto);
+	struct dest_rec *r = kset_rec(&p->dests, kset_ord(&p->dests, kd));
+	if (!r)
+		return;
+	r->bytes_out += f->fwd.bytes;
+	r->bytes_in += f->rev.bytes;
+	if (f->l7_master || f->l7_app) {
+		r->l7_master = f->l7_master;
+		r->l7_app = f->l7_app;
+	}
+}
+
 static void score_destination(struct detector *d, const struct device *dev, struct det_profile *p, const struct flow *f,
 			      uint64_t now_us)
 {
 	char dest[260], domain[260], obs[288], base[128];
-	if (f->name)
-		snprintf(dest, sizeof(dest), "%s", iname_str(f->name));
-	else
-		fold_prefix(&f->dst, dest, sizeof(dest));
 	uint64_t service = (uint64_t)f->dport << 8 | f->proto;
-	uint64_t kh = hash_text(DET_SEED, dest), kd = hash_mix(kh, service), kpre = prefix_key(&f->dst);
+	uint64_t kh = dest_key(f, dest, sizeof(dest)), kd = hash_mix(kh, service), kpre = prefix_key(&f->dst);
 	uint64_t start = flow_start(f, now_us);
 	uint32_t ord;
 
@@ -827,6 +864,10 @@ static void peer_note(struct peer_rec *r, const struct flow *f, uint64_t start, 
 	if (!r->flows)
 		r->ip = f->dst;
 	r->flows++;
+	/* A dynamic port is the other end of a stream or an answer, not a
+	 * service of the peer. */
+	if (f->dport >= DYNAMIC_PORTS)
+		return;
 	uint32_t svc = (uint32_t)f->dport << 8 | f->proto;
 	uint32_t i = 0;
 	while (i < r->n_services && r->services[i] != svc)
@@ -1303,10 +1344,7 @@ enum det_state det_device_state(const struct detector *d, const struct device *d
 
 const struct det_profile *det_profile_find(const struct detector *d, const uint8_t key[16])
 {
-	for (const struct det_profile *p = d->buckets[key_bucket(d, key)]; p; p = p->next)
-		if (memcmp(p->key, key, 16) == 0)
-			return p;
-	return NULL;
+	return profile_lookup(d, key);
 }
 
 const struct det_profile *det_profile_next(const struct detector *d, const struct det_profile *prev)
@@ -1357,6 +1395,8 @@ bool det_profile_dest(const struct det_profile *p, uint32_t i, struct det_dest_i
 	out->addr = r->addr;
 	out->flows_learned = p->dests.counts[i];
 	out->flows = r->flows;
+	out->bytes_out = r->bytes_out;
+	out->bytes_in = r->bytes_in;
 	out->first_us = r->first_us;
 	out->last_us = r->last_us;
 	out->intervals = r->intervals;

@@ -111,6 +111,9 @@ void det_free(struct detector *d);
 
 /* A flow of dev is ready to score: dev started it (initiator) or receives it. */
 void det_flow(struct detector *d, const struct device *dev, const struct flow *f, bool initiator, uint64_t now_us);
+/* A flow dev started has ended: its destination's record takes its final
+ * L7 protocol and its volume. Never alerts. */
+void det_flow_end(struct detector *d, const struct device *dev, const struct flow *f);
 /* A device's window closed. */
 void det_window(struct detector *d, const struct dev_window *w);
 /* Capture time has reached now_us (call at every window close): enforced
@@ -154,6 +157,7 @@ struct det_dest_info {
 	uint16_t l7_master, l7_app; /* nDPI ids, 0 when unknown */
 	struct ip_addr addr;      /* its last address */
 	uint64_t flows_learned, flows;
+	uint64_t bytes_out, bytes_in; /* of the flows that ended */
 	uint64_t first_us, last_us; /* first and last flow start */
 	uint32_t intervals;       /* between contacts, while learning */
 	double period_s, jitter_s; /* median interval and median distance from it (0 with < 2) */

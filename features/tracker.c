@@ -49,16 +49,22 @@ static bool ip_unicast(const struct ip_addr *ip)
 	return !ip_is_multicast(ip) && !ip_is_broadcast(ip) && !ip_is_unspecified(ip);
 }
 
-/* The local device at one end of a flow, if it is still in the table. */
-static struct device *flow_device(struct tracker *t, const struct flow *f, bool initiator)
+/* The local device at one end of a flow, if it is still in the table,
+ * seen at now_us. */
+static struct device *flow_device_at(struct tracker *t, const struct flow *f, bool initiator, uint64_t now_us)
 {
 	const struct ip_addr *ip = initiator ? &f->src : &f->dst;
 	bool has_mac = initiator ? f->has_src_mac : f->has_dst_mac;
 	if (!lan_is_local(t->lan, ip))
 		return NULL;
 	if (has_mac)
-		return dev_table_by_mac(t->devs, initiator ? f->src_mac : f->dst_mac, t->now_us, false);
-	return ip_unicast(ip) ? dev_table_by_ip(t->devs, ip, t->now_us, false) : NULL;
+		return dev_table_by_mac(t->devs, initiator ? f->src_mac : f->dst_mac, now_us, false);
+	return ip_unicast(ip) ? dev_table_by_ip(t->devs, ip, now_us, false) : NULL;
+}
+
+static struct device *flow_device(struct tracker *t, const struct flow *f, bool initiator)
+{
+	return flow_device_at(t, f, initiator, t->now_us);
 }
 
 static void count_failed(struct tracker *t, struct flow *f)
@@ -113,7 +119,8 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 	if (!f->ready)
 		report_ready(t, f, flow_device(t, f, true), flow_device(t, f, false));
 	if (t->cfg.on_flow_end)
-		t->cfg.on_flow_end(t->cfg.ctx, f, why);
+		/* Its end is not the device's activity: seen at its last packet. */
+		t->cfg.on_flow_end(t->cfg.ctx, f, why, flow_device_at(t, f, true, f->last_us));
 	intern_put(t->names, f->name);
 	intern_put(t->names, f->cname);
 	f->name = f->cname = NULL;

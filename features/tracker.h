@@ -45,7 +45,8 @@ struct trk_cfg {
 	uint32_t dns_cache_max;   /* DNS answers remembered, all devices */
 	uint32_t dns_cache_per_device;
 	/* Optional observers; flow pointers are valid during the call only. */
-	void (*on_flow_end)(void *ctx, const struct flow *f, enum flow_end why);
+	/* initiator: the flow's local initiating device, NULL when not local. */
+	void (*on_flow_end)(void *ctx, const struct flow *f, enum flow_end why, const struct device *initiator);
 	/* Once per flow, as soon as its destination is as known as it will be:
 	 * at its first packet when DNS named it (or nDPI is off), when nDPI is
 	 * done with it (SNI, Host), after TRK_READY_PACKETS packets, or at its

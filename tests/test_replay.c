@@ -405,6 +405,72 @@ Test(replay, every_cloud_flow_of_the_home_has_a_name_the_generator_used)
 	run_free(&r);
 }
 
+/* The profiles learned from the generated home: one per device of its
+ * manifest, every named destination a name the generator used for that
+ * device, counts that add up. */
+Test(replay, every_home_device_gets_a_profile_of_the_names_the_generator_used_for_it)
+{
+	char home[128], alerts[160], cmd[256];
+	json_t *man = home_manifest(home, sizeof(home));
+	snprintf(alerts, sizeof(alerts), "%s/alerts.json", tmpdir);
+	snprintf(cmd, sizeof(cmd), "replay --learn-for 1h --profiles --json --alerts '%s'", alerts);
+	struct run r = run_on(cmd, home);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *profs = json_lines(r.out);
+	size_t i, named = 0;
+	json_t *m;
+	json_array_foreach(json_object_get(man, "devices"), i, m)
+	{
+		const char *mac = json_string_value(json_object_get(m, "mac"));
+		json_t *p = by_key(profs, "device", mac);
+		cr_assert_not_null(p, "no profile for %s", mac);
+		cr_expect_str_eq(json_string_value(json_object_get(p, "hostname")),
+				 json_string_value(json_object_get(m, "hostname")));
+		cr_expect_str_eq(json_string_value(json_object_get(p, "state")), "enforcing");
+		json_int_t learned = 0;
+		size_t k;
+		json_t *d;
+		json_array_foreach(json_object_get(p, "destinations"), k, d)
+		{
+			learned += json_integer_value(json_object_get(d, "flows_learned"));
+			cr_expect_geq(json_integer_value(json_object_get(d, "flows")),
+				      json_integer_value(json_object_get(d, "flows_learned")));
+			cr_expect_leq(strcmp(json_string_value(json_object_get(d, "first_seen")),
+					     json_string_value(json_object_get(d, "last_seen"))),
+				      0);
+			if (!json_is_true(json_object_get(d, "named")))
+				continue;
+			named++;
+			const char *name = json_string_value(json_object_get(d, "destination"));
+			bool used = false;
+			size_t j;
+			json_t *n;
+			json_array_foreach(json_object_get(m, "names"), j, n)
+				used |= !strcmp(json_string_value(n), name);
+			cr_expect(used, "%s: learned %s, a name the generator never used for it", mac, name);
+		}
+		cr_expect_eq(learned, json_integer_value(json_object_get(p, "flows_learned")), "%s", mac);
+		json_int_t windows = 0;
+		json_t *h;
+		cr_expect_eq(json_array_size(json_object_get(p, "hours_of_week_utc")), 168);
+		json_array_foreach(json_object_get(p, "hours_of_week_utc"), k, h)
+			windows += json_integer_value(h);
+		cr_expect_gt(windows, 0, "%s: no activity counted", mac);
+		cr_expect_eq(json_array_size(json_object_get(p, "baselines")), 11);
+	}
+	cr_expect_eq(json_array_size(profs), json_array_size(json_object_get(man, "devices")) + 1,
+		     "one profile per device and the gateway");
+	cr_expect_gt(named, 10);
+	json_decref(profs);
+	json_decref(man);
+	run_free(&r);
+
+	r = run_on("replay --profiles --no-detect", home);
+	cr_expect_eq(r.status, 2);
+	cr_expect_not_null(strstr(r.err, "--profiles"), "%s", r.err);
+	run_free(&r);
+}
+
 /* Lines tcpdump prints for filter over file: an oracle independent of iotids. */
 static int tcpdump_count(const char *file, const char *filter)
 {
