@@ -24,7 +24,14 @@
  * A device that goes silent for more than three times the longest gap it
  * showed while learning (and at least DET_SILENCE_MIN_S) raises
  * heartbeat_missing once, scored by its maturity: a plug going quiet is
- * news, a phone leaving the house is not.
+ * news, a phone leaving the house is not. So does a heartbeat, a named
+ * destination met at a steady period while learning, that stays silent
+ * past three times its longest interval while the device itself goes on.
+ *
+ * The profile also keeps, for people (det_profile_*): each destination's
+ * L7 protocol, counts, bytes, first and last contact, period and jitter;
+ * the services used on each LAN peer; each inbound service's clients; and
+ * the device's normal windows per hour of the week.
  *
  * Alerts are deduplicated: one per device, kind and destination per
  * DET_DEDUP_S of capture time, and at most DET_KIND_BURST per device and
