@@ -2,8 +2,9 @@
  * Tests for detector/detector.c: per-device profiles learned from the first
  * packet, then enforced; flows scored against the destinations, LAN peers
  * and inbound services learned; windows scored against robust baselines;
- * silence past the gaps learned (heartbeat_missing); maturity,
- * deduplication, poisoning resistance, determinism and the cap on profiles.
+ * silence past the gaps learned and heartbeats that stop (heartbeat_missing);
+ * maturity, deduplication, poisoning resistance, determinism, the cap on
+ * profiles, and what a profile reads back (det_profile_*).
  *
  * The detector is driven directly, the way cli/replay.c drives it: devices
  * and flows are built here by hand (a flow's destination name is interned
