@@ -663,14 +663,6 @@ static void learned_summary(const struct det_profile *p, char *buf, size_t len)
 	snprintf(buf, len, "%u destinations in %llu flows learned", p->hosts.n, (unsigned long long)p->dests.total);
 }
 
-/* The registrable domain of a named flow's destination (the name itself
- * when it has none), or the prefix text of an unnamed one. */
-static const char *domain_of(const struct detector *d, const struct flow *f, const char *dest, char *buf, size_t len)
-{
-	const char *dom = f->name && d->cfg.psl ? domain_registrable(d->cfg.psl, dest, buf, len) : NULL;
-	return dom ? dom : dest;
-}
-
 /* When a flow began: its first packet, or failing that when it was scored. */
 static uint64_t flow_start(const struct flow *f, uint64_t now_us)
 {
@@ -712,14 +704,37 @@ static void dest_note(struct dest_rec *r, const struct flow *f, uint64_t start, 
 	r->hb_reported = false;
 }
 
-/* The key a flow's destination has in dests: its name, or its prefix. */
-static uint64_t dest_key(const struct flow *f, char *dest, size_t len)
+/* A flow's destination as a key: its name, or its prefix (hashed from
+ * the address bytes: no text is made for the flows of a known prefix). */
+static uint64_t dest_key(const struct flow *f)
+{
+	return f->name ? hash_text(DET_SEED, iname_str(f->name)) : prefix_key(&f->dst);
+}
+
+/* ... and as text: the name, or "a.b.c.0/24". */
+static const char *dest_text(const struct flow *f, char *buf, size_t len)
 {
 	if (f->name)
-		snprintf(dest, len, "%s", iname_str(f->name));
-	else
-		fold_prefix(&f->dst, dest, len);
-	return hash_text(DET_SEED, dest);
+		return iname_str(f->name);
+	fold_prefix(&f->dst, buf, len);
+	return buf;
+}
+
+/* Its registrable domain as a key (the prefix for an unnamed one), and
+ * in *text, when asked, as text. */
+static uint64_t domain_key(const struct detector *d, const struct flow *f, char *buf, size_t len, const char **text)
+{
+	if (!f->name) {
+		if (text)
+			*text = dest_text(f, buf, len);
+		return prefix_key(&f->dst) ^ DET_SEED;
+	}
+	const char *name = iname_str(f->name);
+	const char *dom = d->cfg.psl ? domain_registrable(d->cfg.psl, name, buf, len) : NULL;
+	dom = dom ? dom : name;
+	if (text)
+		*text = dom;
+	return hash_text(DET_SEED ^ 1, dom);
 }
 
 void det_flow_end(struct detector *d, const struct device *dev, const struct flow *f)
@@ -731,8 +746,7 @@ void det_flow_end(struct detector *d, const struct device *dev, const struct flo
 	struct det_profile *p = profile_lookup(d, key);
 	if (!p)
 		return;
-	char dest[260];
-	uint64_t kd = hash_mix(dest_key(f, dest, sizeof(dest)), (uint64_t)f->dport << 8 | f->proto);
+	uint64_t kd = hash_mix(dest_key(f), (uint64_t)f->dport << 8 | f->proto);
 	struct dest_rec *r = kset_rec(&p->dests, kset_ord(&p->dests, kd));
 	if (!r)
 		return;
@@ -747,23 +761,24 @@ void det_flow_end(struct detector *d, const struct device *dev, const struct flo
 static void score_destination(struct detector *d, const struct device *dev, struct det_profile *p, const struct flow *f,
 			      uint64_t now_us)
 {
-	char dest[260], domain[260], obs[288], base[128];
+	char destbuf[64], domain[260], obs[288], base[128];
 	uint64_t service = (uint64_t)f->dport << 8 | f->proto;
-	uint64_t kh = dest_key(f, dest, sizeof(dest)), kd = hash_mix(kh, service), kpre = prefix_key(&f->dst);
+	uint64_t kh = dest_key(f), kd = hash_mix(kh, service), kpre = prefix_key(&f->dst);
 	uint64_t start = flow_start(f, now_us);
 	uint32_t ord;
 
 	if (!enforcing(d, p, now_us)) {
-		const char *dom = domain_of(d, f, dest, domain, sizeof(domain));
 		int64_t before = kset_add(&p->dests, kd, &ord);
 		struct dest_rec *r = kset_rec(&p->dests, ord);
+		const char *dom = NULL;
+		uint64_t kdom = domain_key(d, f, domain, sizeof(domain), before == 0 ? &dom : NULL);
 		if (r && before == 0)
-			dest_rec_init(r, f, dest, dom);
+			dest_rec_init(r, f, dest_text(f, destbuf, sizeof(destbuf)), dom);
 		if (r)
 			dest_note(r, f, start, true);
 		kset_add(&p->prefixes, kpre, &ord);
 		timeline_add(&p->flows, now_us > p->first_us ? now_us - p->first_us : 0);
-		if (kset_add(&p->domains, hash_text(DET_SEED ^ 1, dom), &ord) == 0)
+		if (kset_add(&p->domains, kdom, &ord) == 0)
 			p->new_domain_s[p->new_domains++ % NEW_DOMAIN_RING] =
 				(uint32_t)(now_us > p->first_us ? (now_us - p->first_us) / US : 0);
 		if (before <= 0)
@@ -776,8 +791,8 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 		dest_note(known, f, start, false);
 		return;
 	}
-	const char *dom = domain_of(d, f, dest, domain, sizeof(domain));
-	uint64_t kdom = hash_text(DET_SEED ^ 1, dom);
+	const char *dom, *dest = dest_text(f, destbuf, sizeof(destbuf));
+	uint64_t kdom = domain_key(d, f, domain, sizeof(domain), &dom);
 	bool new_domain = !kset_count(&p->domains, kdom), new_port = kset_count(&p->hosts, kh) > 0;
 	/* How far from anything known (level), times how rarely the device
 	 * went somewhere new at that level. A new port on a known host, or a
