@@ -32,6 +32,7 @@ struct replay {
 	uint64_t flows_printed, windows_printed;
 	struct out_ctx oc;
 	struct detector *det;    /* NULL with --no-detect */
+	struct tracker *trk;
 	FILE *alerts;            /* --alerts FILE (JSON lines), or NULL: stdout */
 	bool alerts_failed;
 };
@@ -73,10 +74,11 @@ static const char replay_usage[] =
 	"\n"
 	"Exit status: 0 ok, 1 unreadable or damaged input or write error, 2 usage.\n";
 
-static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why, const struct device *initiator)
+static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
 {
 	struct replay *r = ctx;
-	if (r->det && initiator)
+	const struct device *initiator = r->det && f->dir == FLOW_DIR_OUTBOUND ? trk_flow_initiator(r->trk, f) : NULL;
+	if (initiator)
 		det_flow_end(r->det, initiator, f);
 	if (!(r->show & SHOW_FLOWS))
 		return;
@@ -673,7 +675,7 @@ int cmd_replay(int argc, char **argv)
 	};
 	_Static_assert((int)FLOW_TMO_COUNT == (int)CFG_TIMEOUT_COUNT, "timeout classes match the config");
 	memcpy(tc.timeouts_s, cfg.timeouts_s, sizeof(tc.timeouts_s));
-	t = trk_new(&tc);
+	t = r.trk = trk_new(&tc);
 	if (!t) {
 		fprintf(stderr, "iotids: out of memory building tables (max_flows %u, max_devices %u)\n", cfg.max_flows,
 			cfg.max_devices);

@@ -67,6 +67,12 @@ static struct device *flow_device(struct tracker *t, const struct flow *f, bool 
 	return flow_device_at(t, f, initiator, t->now_us);
 }
 
+/* Seen at the flow's last packet, which already touched it. */
+struct device *trk_flow_initiator(struct tracker *t, const struct flow *f)
+{
+	return flow_device_at(t, f, true, f->last_us);
+}
+
 static void count_failed(struct tracker *t, struct flow *f)
 {
 	struct device *d = flow_device(t, f, true);
@@ -119,8 +125,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 	if (!f->ready)
 		report_ready(t, f, flow_device(t, f, true), flow_device(t, f, false));
 	if (t->cfg.on_flow_end)
-		/* Its end is not the device's activity: seen at its last packet. */
-		t->cfg.on_flow_end(t->cfg.ctx, f, why, flow_device_at(t, f, true, f->last_us));
+		t->cfg.on_flow_end(t->cfg.ctx, f, why);
 	intern_put(t->names, f->name);
 	intern_put(t->names, f->cname);
 	f->name = f->cname = NULL;

@@ -45,8 +45,7 @@ struct trk_cfg {
 	uint32_t dns_cache_max;   /* DNS answers remembered, all devices */
 	uint32_t dns_cache_per_device;
 	/* Optional observers; flow pointers are valid during the call only. */
-	/* initiator: the flow's local initiating device, NULL when not local. */
-	void (*on_flow_end)(void *ctx, const struct flow *f, enum flow_end why, const struct device *initiator);
+	void (*on_flow_end)(void *ctx, const struct flow *f, enum flow_end why);
 	/* Once per flow, as soon as its destination is as known as it will be:
 	 * at its first packet when DNS named it (or nDPI is off), when nDPI is
 	 * done with it (SNI, Host), after TRK_READY_PACKETS packets, or at its
@@ -84,6 +83,10 @@ void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t c
 void trk_finish(struct tracker *t);
 
 const struct trk_stats *trk_stats(const struct tracker *t);
+/* The local device that started f, if it is still in the table; it is
+ * not marked as seen (an end of flow is not its activity). For the
+ * on_flow_end observer, which looks it up only when it needs it. */
+struct device *trk_flow_initiator(struct tracker *t, const struct flow *f);
 const struct decoder *trk_decoder(const struct tracker *t);
 const struct flow_table *trk_flows(const struct tracker *t);
 const struct dev_table *trk_devices(const struct tracker *t);

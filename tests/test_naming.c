@@ -232,9 +232,8 @@ static void copy_name(char *dst, const struct iname *n)
 	}
 }
 
-static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why, const struct device *initiator)
+static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
 {
-	(void)initiator;
 	cr_assert_eq(ctx, &seen);
 	cr_assert_lt(seen.n_flow, REC_MAX);
 	struct flow_rec *r = &seen.flow[seen.n_flow++];

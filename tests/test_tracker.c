@@ -270,9 +270,8 @@ static void on_window(void *ctx, const struct dev_window *w)
 	r->w.remotes = NULL;
 }
 
-static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why, const struct device *initiator)
+static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
 {
-	(void)initiator;
 	cr_assert_eq(ctx, &seen);
 	cr_assert_lt(seen.n_flow, REC_MAX);
 	seen.flow[seen.n_flow++] = (struct flow_rec){*f, why};
