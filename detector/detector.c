@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "features/cursor.h"
 #include "features/hash.h"
 #include "features/intern.h"
 
@@ -461,6 +462,35 @@ static struct det_profile *profile_lookup(const struct detector *d, const uint8_
 	return NULL;
 }
 
+/* A new, empty profile, not yet in the table. */
+static struct det_profile *profile_alloc(const uint8_t key[16], bool has_mac)
+{
+	struct det_profile *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->key, key, 16);
+	p->has_mac = has_mac;
+	kset_init(&p->dests, DET_MAX_DESTS, sizeof(struct dest_rec));
+	kset_init(&p->hosts, DET_MAX_DESTS, 0);
+	kset_init(&p->domains, DET_MAX_DESTS, 0);
+	kset_init(&p->prefixes, DET_MAX_DESTS, 0);
+	kset_init(&p->peers, DET_MAX_PEERS, sizeof(struct peer_rec));
+	kset_init(&p->services, DET_MAX_PEERS, sizeof(struct service_rec));
+	return p;
+}
+
+/* Into the table, evicting the profile seen least recently when full. */
+static void profile_insert(struct detector *d, struct det_profile *p)
+{
+	if (d->n_profiles >= d->cfg.max_devices)
+		evict_oldest(d);
+	struct det_profile **b = &d->buckets[key_bucket(d, p->key)];
+	p->next = *b;
+	*b = p;
+	d->n_profiles++;
+	d->stats.profiles++;
+}
+
 static struct det_profile *profile_for(struct detector *d, const struct device *dev, uint64_t now_us)
 {
 	if (!d->first_us || now_us < d->first_us)
@@ -476,27 +506,14 @@ static struct det_profile *profile_for(struct detector *d, const struct device *
 				p->first_us = now_us;
 			return p;
 		}
-	if (d->n_profiles >= d->cfg.max_devices)
-		evict_oldest(d);
-	struct det_profile *p = calloc(1, sizeof(*p));
+	struct det_profile *p = profile_alloc(key, dev->has_mac);
 	if (!p)
 		return NULL;
-	memcpy(p->key, key, 16);
-	p->has_mac = dev->has_mac;
 	p->first_us = p->last_us = now_us;
-	kset_init(&p->dests, DET_MAX_DESTS, sizeof(struct dest_rec));
-	kset_init(&p->hosts, DET_MAX_DESTS, 0);
-	kset_init(&p->domains, DET_MAX_DESTS, 0);
-	kset_init(&p->prefixes, DET_MAX_DESTS, 0);
-	kset_init(&p->peers, DET_MAX_PEERS, sizeof(struct peer_rec));
-	kset_init(&p->services, DET_MAX_PEERS, sizeof(struct service_rec));
-	b = &d->buckets[key_bucket(d, key)]; /* eviction may have changed the chain */
-	p->next = *b;
-	*b = p;
-	d->n_profiles++;
-	d->stats.profiles++;
+	profile_insert(d, p);
 	return p;
 }
+
 
 /* The second half of its learning. */
 static uint64_t late_from_us(const struct det_profile *p)
@@ -1353,6 +1370,402 @@ enum det_state det_device_state(const struct detector *d, const struct device *d
 		}
 	*m = 0;
 	return DET_LEARNING;
+}
+
+/* ---- encoding (for the store) ----
+ * Big-endian, as the cursor reads: a magic, a version, then every field of
+ * the profile. Sets go as their keys and counts in ordinal order, each with
+ * its record; counts of features and kinds are written, so a later version
+ * may add some and still read this one. Dedup state is the detector's, not
+ * the profile's, and is not kept: after a restart an alert may repeat once. */
+
+#define CODEC_MAGIC 0x49505246u /* "IPRF" */
+
+struct wbuf {
+	uint8_t *b;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put_bytes(struct wbuf *w, const void *v, size_t n)
+{
+	if (w->failed)
+		return;
+	if (w->len + n > w->cap) {
+		size_t cap = w->cap ? w->cap : 1024;
+		while (cap < w->len + n)
+			cap *= 2;
+		uint8_t *b = realloc(w->b, cap);
+		if (!b) {
+			w->failed = true;
+			return;
+		}
+		w->b = b;
+		w->cap = cap;
+	}
+	memcpy(w->b + w->len, v, n);
+	w->len += n;
+}
+
+static void put_u8(struct wbuf *w, uint8_t v)
+{
+	put_bytes(w, &v, 1);
+}
+
+static void put_u16(struct wbuf *w, uint16_t v)
+{
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	put_bytes(w, b, 2);
+}
+
+static void put_u32(struct wbuf *w, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	put_bytes(w, b, 4);
+}
+
+static void put_u64(struct wbuf *w, uint64_t v)
+{
+	put_u32(w, (uint32_t)(v >> 32));
+	put_u32(w, (uint32_t)v);
+}
+
+static void put_f32(struct wbuf *w, float v)
+{
+	uint32_t u;
+	memcpy(&u, &v, 4);
+	put_u32(w, u);
+}
+
+static void put_str(struct wbuf *w, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	put_u16(w, (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n));
+	put_bytes(w, s, n > UINT16_MAX ? UINT16_MAX : n);
+}
+
+static CUR_CHECK bool get_u64(struct cursor *c, uint64_t *v)
+{
+	uint32_t hi, lo;
+	if (!cur_be32(c, &hi) || !cur_be32(c, &lo))
+		return false;
+	*v = (uint64_t)hi << 32 | lo;
+	return true;
+}
+
+static CUR_CHECK bool get_f32(struct cursor *c, float *v)
+{
+	uint32_t u;
+	if (!cur_be32(c, &u))
+		return false;
+	memcpy(v, &u, 4);
+	return true;
+}
+
+static CUR_CHECK bool get_bool(struct cursor *c, bool *v)
+{
+	uint8_t b;
+	if (!cur_u8(c, &b) || b > 1)
+		return false;
+	*v = b;
+	return true;
+}
+
+/* A string of at most max bytes, without NULs, malloc'd; NULL when empty. */
+static CUR_CHECK bool get_str(struct cursor *c, char **out, size_t max)
+{
+	uint16_t n;
+	*out = NULL;
+	if (!cur_be16(c, &n) || n > max || !cur_has(c, n) || memchr(cur_ptr(c), 0, n))
+		return false;
+	if (n) {
+		*out = malloc((size_t)n + 1);
+		if (!*out)
+			return false;
+		memcpy(*out, cur_ptr(c), n);
+		(*out)[n] = '\0';
+	}
+	return cur_skip(c, n);
+}
+
+static CUR_CHECK bool get_addr(struct cursor *c, struct ip_addr *ip)
+{
+	return cur_bytes(c, ip->b, 16);
+}
+
+static void put_addr(struct wbuf *w, const struct ip_addr *ip)
+{
+	put_bytes(w, ip->b, 16);
+}
+
+static void put_kset(struct wbuf *w, const struct kset *s, uint64_t *by_ord)
+{
+	for (uint32_t i = 0; i < s->slots; i++)
+		if (s->keys[i])
+			by_ord[s->ords[i]] = s->keys[i];
+	put_u32(w, s->n);
+	put_u32(w, s->refused);
+	put_u64(w, s->total);
+	for (uint32_t i = 0; i < s->n; i++) {
+		put_u64(w, by_ord[i]);
+		put_u32(w, s->counts[i]);
+	}
+}
+
+/* Keys come in ordinal order, each once, each counted at least once. */
+static CUR_CHECK bool get_kset(struct cursor *c, struct kset *s)
+{
+	uint32_t n, refused;
+	uint64_t total;
+	if (!cur_be32(c, &n) || !cur_be32(c, &refused) || !get_u64(c, &total) || n > s->max)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t k;
+		uint32_t count, ord;
+		if (!get_u64(c, &k) || !cur_be32(c, &count) || count == 0 || k == 0 || kset_slot(s, k) != NO_ORD)
+			return false;
+		if (kset_add(s, k, &ord) != 0 || ord != i)
+			return false;
+		s->counts[i] = count;
+		s->singletons -= count != 1;
+	}
+	s->refused = refused;
+	s->total = total;
+	return true;
+}
+
+int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len)
+{
+	struct wbuf w = {0};
+	uint64_t *by_ord = calloc(DET_MAX_DESTS, sizeof(*by_ord));
+	if (!by_ord)
+		return -1;
+	put_u32(&w, CODEC_MAGIC);
+	put_u16(&w, DET_PROFILE_VERSION);
+	put_bytes(&w, p->key, 16);
+	put_u8(&w, p->has_mac);
+	put_u64(&w, p->first_us);
+	put_u64(&w, p->last_us);
+	put_u64(&w, p->learn_end_us);
+	put_kset(&w, &p->dests, by_ord);
+	for (uint32_t i = 0; i < p->dests.n; i++) {
+		const struct dest_rec *r = kset_rec(&p->dests, i);
+		put_str(&w, r->dest);
+		put_str(&w, r->domain);
+		put_addr(&w, &r->addr);
+		put_u64(&w, r->flows);
+		put_u64(&w, r->bytes_out);
+		put_u64(&w, r->bytes_in);
+		put_u64(&w, r->first_us);
+		put_u64(&w, r->last_us);
+		put_u16(&w, r->port);
+		put_u16(&w, r->l7_master);
+		put_u16(&w, r->l7_app);
+		put_u8(&w, r->proto);
+		put_u8(&w, r->named);
+		put_u8(&w, r->hb_reported);
+		for (int j = 0; j < HB_RING; j++)
+			put_u32(&w, r->iv_s[j]);
+		put_u32(&w, r->intervals);
+		put_u32(&w, r->max_iv_s);
+	}
+	put_kset(&w, &p->hosts, by_ord);
+	put_kset(&w, &p->domains, by_ord);
+	put_kset(&w, &p->prefixes, by_ord);
+	put_kset(&w, &p->peers, by_ord);
+	for (uint32_t i = 0; i < p->peers.n; i++) {
+		const struct peer_rec *r = kset_rec(&p->peers, i);
+		put_addr(&w, &r->ip);
+		put_u64(&w, r->flows);
+		put_u64(&w, r->first_us);
+		put_u64(&w, r->last_us);
+		put_u32(&w, r->n_services);
+		for (uint32_t j = 0; j < r->n_services; j++)
+			put_u32(&w, r->services[j]);
+	}
+	put_kset(&w, &p->services, by_ord);
+	for (uint32_t i = 0; i < p->services.n; i++) {
+		const struct service_rec *r = kset_rec(&p->services, i);
+		put_addr(&w, &r->last_client);
+		put_u64(&w, r->flows);
+		put_u64(&w, r->first_us);
+		put_u64(&w, r->last_us);
+		put_u64(&w, r->from_internet);
+		put_u16(&w, r->port);
+		put_u8(&w, r->proto);
+	}
+	put_u32(&w, p->new_domains);
+	for (int i = 0; i < NEW_DOMAIN_RING; i++)
+		put_u32(&w, p->new_domain_s[i]);
+	put_u64(&w, p->flows.width_us);
+	for (int i = 0; i < TIMELINE_BUCKETS; i++)
+		put_u32(&w, p->flows.n[i]);
+	put_u32(&w, p->clean_windows);
+	put_u32(&w, F_COUNT);
+	for (int f = 0; f < F_COUNT; f++) {
+		const struct samples *s = &p->feat[f];
+		put_u32(&w, s->n);
+		put_u32(&w, s->next);
+		put_u64(&w, s->seen);
+		for (uint32_t i = 0; i < s->n; i++)
+			put_f32(&w, s->v[i]);
+	}
+	put_u64(&w, p->last_window_us);
+	put_u64(&w, p->max_gap_us);
+	put_u8(&w, p->announced);
+	put_u8(&w, p->silence_reported);
+	for (int i = 0; i < DET_HOURS_OF_WEEK; i++)
+		put_u32(&w, p->hours[i]);
+	put_u64(&w, p->hours_total);
+	put_u8(&w, p->heartbeats_chosen);
+	put_u32(&w, p->n_heartbeats);
+	for (uint32_t i = 0; i < p->n_heartbeats; i++)
+		put_u32(&w, p->heartbeats[i]);
+	free(by_ord);
+	if (w.failed) {
+		free(w.b);
+		return -1;
+	}
+	*out = w.b;
+	*len = w.len;
+	return 0;
+}
+
+static CUR_CHECK bool get_dests(struct cursor *c, struct det_profile *p)
+{
+	if (!get_kset(c, &p->dests))
+		return false;
+	for (uint32_t i = 0; i < p->dests.n; i++) {
+		struct dest_rec *r = kset_rec(&p->dests, i);
+		if (!get_str(c, &r->dest, 1023) || !r->dest || !get_str(c, &r->domain, 1023) ||
+		    !get_addr(c, &r->addr) || !get_u64(c, &r->flows) || !get_u64(c, &r->bytes_out) ||
+		    !get_u64(c, &r->bytes_in) || !get_u64(c, &r->first_us) || !get_u64(c, &r->last_us) ||
+		    !cur_be16(c, &r->port) || !cur_be16(c, &r->l7_master) || !cur_be16(c, &r->l7_app) ||
+		    !cur_u8(c, &r->proto) || !get_bool(c, &r->named) || !get_bool(c, &r->hb_reported))
+			return false;
+		for (int j = 0; j < HB_RING; j++)
+			if (!cur_be32(c, &r->iv_s[j]))
+				return false;
+		if (!cur_be32(c, &r->intervals) || !cur_be32(c, &r->max_iv_s))
+			return false;
+	}
+	return true;
+}
+
+static CUR_CHECK bool get_sets(struct cursor *c, struct det_profile *p)
+{
+	if (!get_kset(c, &p->hosts) || !get_kset(c, &p->domains) || !get_kset(c, &p->prefixes) ||
+	    !get_kset(c, &p->peers))
+		return false;
+	for (uint32_t i = 0; i < p->peers.n; i++) {
+		struct peer_rec *r = kset_rec(&p->peers, i);
+		if (!get_addr(c, &r->ip) || !get_u64(c, &r->flows) || !get_u64(c, &r->first_us) ||
+		    !get_u64(c, &r->last_us) || !cur_be32(c, &r->n_services) || r->n_services > PEER_SERVICES)
+			return false;
+		for (uint32_t j = 0; j < r->n_services; j++)
+			if (!cur_be32(c, &r->services[j]))
+				return false;
+	}
+	if (!get_kset(c, &p->services))
+		return false;
+	for (uint32_t i = 0; i < p->services.n; i++) {
+		struct service_rec *r = kset_rec(&p->services, i);
+		if (!get_addr(c, &r->last_client) || !get_u64(c, &r->flows) || !get_u64(c, &r->first_us) ||
+		    !get_u64(c, &r->last_us) || !get_u64(c, &r->from_internet) || !cur_be16(c, &r->port) ||
+		    !cur_u8(c, &r->proto))
+			return false;
+	}
+	return true;
+}
+
+static CUR_CHECK bool get_rest(struct cursor *c, struct det_profile *p)
+{
+	uint32_t nf;
+	if (!cur_be32(c, &p->new_domains))
+		return false;
+	for (int i = 0; i < NEW_DOMAIN_RING; i++)
+		if (!cur_be32(c, &p->new_domain_s[i]))
+			return false;
+	if (!get_u64(c, &p->flows.width_us))
+		return false;
+	for (int i = 0; i < TIMELINE_BUCKETS; i++)
+		if (!cur_be32(c, &p->flows.n[i]))
+			return false;
+	if (!cur_be32(c, &p->clean_windows) || !cur_be32(c, &nf) || nf != F_COUNT)
+		return false;
+	for (int f = 0; f < F_COUNT; f++) {
+		struct samples *s = &p->feat[f];
+		if (!cur_be32(c, &s->n) || !cur_be32(c, &s->next) || !get_u64(c, &s->seen) || s->n > DET_SAMPLES ||
+		    s->next >= DET_SAMPLES)
+			return false;
+		for (uint32_t i = 0; i < s->n; i++)
+			if (!get_f32(c, &s->v[i]) || !isfinite(s->v[i]))
+				return false;
+	}
+	if (!get_u64(c, &p->last_window_us) || !get_u64(c, &p->max_gap_us) || !get_bool(c, &p->announced) ||
+	    !get_bool(c, &p->silence_reported))
+		return false;
+	for (int i = 0; i < DET_HOURS_OF_WEEK; i++)
+		if (!cur_be32(c, &p->hours[i]))
+			return false;
+	if (!get_u64(c, &p->hours_total) || !get_bool(c, &p->heartbeats_chosen) || !cur_be32(c, &p->n_heartbeats) ||
+	    p->n_heartbeats > DET_MAX_HEARTBEATS)
+		return false;
+	for (uint32_t i = 0; i < p->n_heartbeats; i++)
+		if (!cur_be32(c, &p->heartbeats[i]) || p->heartbeats[i] >= p->dests.n)
+			return false;
+	return true;
+}
+
+static void profile_remove(struct detector *d, const uint8_t key[16])
+{
+	for (struct det_profile **pp = &d->buckets[key_bucket(d, key)]; *pp; pp = &(*pp)->next)
+		if (memcmp((*pp)->key, key, 16) == 0) {
+			struct det_profile *p = *pp;
+			*pp = p->next;
+			profile_free(p);
+			d->n_profiles--;
+			return;
+		}
+}
+
+int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct cursor c;
+	uint32_t magic;
+	uint16_t version;
+	uint8_t key[16];
+	bool has_mac;
+	cur_init(&c, buf, len);
+	if (!cur_be32(&c, &magic) || magic != CODEC_MAGIC || !cur_be16(&c, &version)) {
+		snprintf(err, errlen, "not a profile");
+		return -1;
+	}
+	if (version != DET_PROFILE_VERSION) {
+		snprintf(err, errlen, "profile encoding version %u, this iotids reads %u", version, DET_PROFILE_VERSION);
+		return -1;
+	}
+	if (!cur_bytes(&c, key, 16) || !get_bool(&c, &has_mac)) {
+		snprintf(err, errlen, "truncated at byte %zu", c.off);
+		return -1;
+	}
+	struct det_profile *p = profile_alloc(key, has_mac);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	bool ok = get_u64(&c, &p->first_us) && get_u64(&c, &p->last_us) && get_u64(&c, &p->learn_end_us) &&
+		  get_dests(&c, p) && get_sets(&c, p) && get_rest(&c, p);
+	if (!ok || cur_left(&c)) {
+		snprintf(err, errlen, "%s at byte %zu", ok ? "trailing bytes" : "truncated or invalid", c.off);
+		profile_free(p);
+		return -1;
+	}
+	profile_remove(d, key);
+	profile_insert(d, p);
+	if (!d->first_us || p->first_us < d->first_us)
+		d->first_us = p->first_us;
+	return 0;
 }
 
 /* ---- reading profiles ---- */

@@ -210,6 +210,18 @@ bool det_profile_peer(const struct det_profile *p, uint32_t i, struct det_peer_i
 bool det_profile_service(const struct det_profile *p, uint32_t i, struct det_service_info *out);
 bool det_profile_feature(const struct det_profile *p, uint32_t i, struct det_feature_info *out);
 
+/* ---- profiles as bytes (the store) ---- */
+
+#define DET_PROFILE_VERSION 1
+
+/* Everything the profile learned, as bytes: *out is malloc'd (the caller
+ * frees it). 0, or -1 out of memory. */
+int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len);
+/* Puts the profile the bytes hold in place of the device's profile, if
+ * any. 0, or -1 with a message in err: not a profile, another version,
+ * truncated or invalid (nothing changed then), out of memory. */
+int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char *err, size_t errlen);
+
 const struct det_stats *det_stats(const struct detector *d);
 const char *det_state_name(enum det_state s);
 

@@ -1790,3 +1790,110 @@ Test(detector, every_profile_is_visited_once)
 	}
 	cr_assert_eq(n, 5);
 }
+
+/* ---- profiles as bytes ---- */
+
+/* A profile with something in every part: destinations with heartbeats,
+ * peers, services, baselines, hours, enforcing, its heartbeats chosen. */
+static void rich_profile(struct detector *d, const struct device *a)
+{
+	learn_closed(d, a);
+	lan_flow(d, a, "192.168.1.50", 8009, TCP, T0 + 10 * S);
+	lan_flow(d, a, "192.168.1.50", 1900, UDP, T0 + 20 * S);
+	flow_to_device(d, a, "8.8.8.8", 80, TCP, FLOW_DIR_INBOUND, T0 + 50 * S);
+	out_flow(d, a, NULL, "198.51.100.20", 8883, TCP, T0 + 60 * S);
+	learn_windows(d, a);
+	struct dev_window w = quiet_window(a, LEARN_WINDOWS);
+	det_window(d, &w);
+	det_tick(d, w.end_us);
+}
+
+static uint8_t *encode_of(const struct detector *d, const struct device *dv, size_t *len)
+{
+	uint8_t key[16], *buf = NULL;
+	det_device_key(dv, key);
+	const struct det_profile *p = det_profile_find(d, key);
+	cr_assert_not_null(p);
+	cr_assert_eq(det_profile_encode(p, &buf, len), 0);
+	return buf;
+}
+
+Test(detector, a_profile_decoded_from_its_bytes_encodes_to_the_same_bytes_and_scores_the_same)
+{
+	const struct device *a = &devs[0];
+	rich_profile(det, a);
+	size_t len, len2;
+	uint8_t *buf = encode_of(det, a, &len);
+	struct det_cfg c = base_cfg();
+	det2 = make_det(&c, &out2);
+	char err[128];
+	cr_assert_eq(det_profile_decode(det2, buf, len, err, sizeof(err)), 0, "%s", err);
+	uint8_t *again = encode_of(det2, a, &len2);
+	cr_assert_eq(len2, len);
+	cr_assert_eq(memcmp(again, buf, len), 0, "the round trip changed the profile");
+
+	struct det_profile_info i1, i2;
+	const struct det_profile *p1 = profile_of(det, a, &i1), *p2 = profile_of(det2, a, &i2);
+	cr_assert_eq(memcmp(&i1, &i2, sizeof(i1)), 0);
+	cr_assert_eq(i2.heartbeats, 2);
+	cr_assert_eq(i2.peers, 1);
+	cr_assert_eq(i2.services, 1);
+	struct det_dest_info d1, d2;
+	for (uint32_t i = 0; det_profile_dest(p1, i, &d1); i++) {
+		cr_assert(det_profile_dest(p2, i, &d2));
+		cr_assert_str_eq(d1.dest, d2.dest);
+		cr_assert_str_eq(d1.domain, d2.domain);
+		cr_assert_eq(d1.flows, d2.flows);
+		cr_assert_float_eq(d1.period_s, d2.period_s, EPS);
+	}
+
+	/* Both detectors judge what comes next alike. */
+	out_flow(det, a, "evil.example.net", "203.0.113.66", 443, TCP, ENFORCE + 600 * S);
+	out_flow(det2, a, "evil.example.net", "203.0.113.66", 443, TCP, ENFORCE + 600 * S);
+	cr_assert_eq(out.n, 1);
+	cr_assert_eq(out2.n, 1);
+	cr_assert_str_eq(out.r[0].kind, out2.r[0].kind);
+	cr_assert_float_eq(out.r[0].score, out2.r[0].score, EPS);
+	free(buf);
+	free(again);
+}
+
+Test(detector, a_truncated_or_damaged_encoding_is_refused_and_changes_nothing)
+{
+	const struct device *a = &devs[0];
+	rich_profile(det, a);
+	size_t len, len2;
+	uint8_t *buf = encode_of(det, a, &len);
+	char err[128];
+	/* det already holds the device: a failed decode must leave it as it is. */
+	for (size_t cut = 0; cut < len; cut++) {
+		cr_assert_eq(det_profile_decode(det, buf, cut, err, sizeof(err)), -1, "a cut at %zu was accepted", cut);
+		cr_assert_gt(strlen(err), 0);
+	}
+	uint8_t *longer = malloc(len + 1);
+	memcpy(longer, buf, len);
+	longer[len] = 0;
+	cr_assert_eq(det_profile_decode(det, longer, len + 1, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "trailing"), "%s", err);
+	uint8_t *now = encode_of(det, a, &len2);
+	cr_assert_eq(len2, len);
+	cr_assert_eq(memcmp(now, buf, len), 0, "a refused decode changed the profile");
+
+	/* Another version is named, not misread. */
+	memcpy(longer, buf, len);
+	longer[5] = DET_PROFILE_VERSION + 1;
+	cr_assert_eq(det_profile_decode(det, longer, len, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "version"), "%s", err);
+	/* Any byte flipped: refused, or read as some valid profile; never a crash (ASan). */
+	for (size_t i = 0; i < len; i++) {
+		memcpy(longer, buf, len);
+		longer[i] ^= 0xa5;
+		struct det_cfg c = base_cfg();
+		struct detector *scratch = make_det(&c, &out2);
+		(void)det_profile_decode(scratch, longer, len, err, sizeof(err));
+		det_free(scratch);
+	}
+	free(longer);
+	free(now);
+	free(buf);
+}
