@@ -1389,7 +1389,7 @@ struct wbuf {
 
 static void put_bytes(struct wbuf *w, const void *v, size_t n)
 {
-	if (w->failed)
+	if (w->failed || n == 0)
 		return;
 	if (w->len + n > w->cap) {
 		size_t cap = w->cap ? w->cap : 1024;
