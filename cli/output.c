@@ -573,6 +573,15 @@ static void profile_who(const struct out_ctx *c, const struct det_profile_info *
 	*vendor = dev ? device_vendor(c, dev) : in->has_mac && c->oui ? oui_vendor(c->oui, in->key) : NULL;
 }
 
+/* How often and when: every profile entry has these. */
+static void set_seen(json_t *x, uint64_t flows, uint64_t learned, uint64_t first_us, uint64_t last_us)
+{
+	json_object_set_new(x, "flows", json_integer((json_int_t)flows));
+	json_object_set_new(x, "flows_learned", json_integer((json_int_t)learned));
+	json_object_set_new(x, "first_seen", json_time(first_us));
+	json_object_set_new(x, "last_seen", json_time(last_us));
+}
+
 static json_t *json_tenths(double v)
 {
 	return json_real(round(v * 10.0) / 10.0);
@@ -610,12 +619,9 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 							     ? l7_name(c, di.l7_master, di.l7_app, l7, sizeof(l7))
 							     : NULL));
 		json_object_set_new(x, "last_address", json_ip(&di.addr));
-		json_object_set_new(x, "flows", json_integer((json_int_t)di.flows));
-		json_object_set_new(x, "flows_learned", json_integer((json_int_t)di.flows_learned));
+		set_seen(x, di.flows, di.flows_learned, di.first_us, di.last_us);
 		json_object_set_new(x, "bytes_out", json_integer((json_int_t)di.bytes_out));
 		json_object_set_new(x, "bytes_in", json_integer((json_int_t)di.bytes_in));
-		json_object_set_new(x, "first_seen", json_time(di.first_us));
-		json_object_set_new(x, "last_seen", json_time(di.last_us));
 		json_object_set_new(x, "intervals", json_integer(di.intervals));
 		json_object_set_new(x, "period_s", json_tenths(di.period_s));
 		json_object_set_new(x, "jitter_s", json_tenths(di.jitter_s));
@@ -634,10 +640,7 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 			json_array_append_new(s, json_string(svc));
 		}
 		json_object_set_new(x, "services", s);
-		json_object_set_new(x, "flows", json_integer((json_int_t)pi.flows));
-		json_object_set_new(x, "flows_learned", json_integer((json_int_t)pi.flows_learned));
-		json_object_set_new(x, "first_seen", json_time(pi.first_us));
-		json_object_set_new(x, "last_seen", json_time(pi.last_us));
+		set_seen(x, pi.flows, pi.flows_learned, pi.first_us, pi.last_us);
 		json_array_append_new(peers, x);
 	}
 	json_object_set_new(o, "lan_peers", peers);
@@ -646,12 +649,9 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 		json_t *x = json_object();
 		json_object_set_new(x, "port", json_integer(si.port));
 		json_object_set_new(x, "transport", json_string(transport_name(si.proto)));
-		json_object_set_new(x, "flows", json_integer((json_int_t)si.flows));
-		json_object_set_new(x, "flows_learned", json_integer((json_int_t)si.flows_learned));
+		set_seen(x, si.flows, si.flows_learned, si.first_us, si.last_us);
 		json_object_set_new(x, "from_internet", json_integer((json_int_t)si.from_internet));
 		json_object_set_new(x, "last_client", json_ip(&si.last_client));
-		json_object_set_new(x, "first_seen", json_time(si.first_us));
-		json_object_set_new(x, "last_seen", json_time(si.last_us));
 		json_array_append_new(svcs, x);
 	}
 	json_object_set_new(o, "inbound_services", svcs);
