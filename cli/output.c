@@ -552,11 +552,6 @@ void out_alert_text(FILE *out, const struct out_ctx *c, const struct det_alert *
 
 /* ---- profiles ---- */
 
-static const char *transport_name(uint8_t proto)
-{
-	return proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 1 ? "icmp" : proto == 58 ? "icmpv6" : "ip";
-}
-
 /* The device a profile is about: its MAC or address, and from the device
  * table (when it is still there) its name and vendor. */
 static void profile_who(const struct out_ctx *c, const struct det_profile_info *in, const struct device *dev,
@@ -589,6 +584,7 @@ static json_t *json_tenths(double v)
 
 int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev)
 {
+	char pb[8];
 	struct det_profile_info in;
 	char id[IP_STRLEN], hostbuf[256], l7[64];
 	const char *host, *vendor;
@@ -613,7 +609,7 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 		json_object_set_new(x, "domain", json_string(di.domain));
 		json_object_set_new(x, "named", json_boolean(di.named));
 		json_object_set_new(x, "port", json_integer(di.port));
-		json_object_set_new(x, "transport", json_string(transport_name(di.proto)));
+		json_object_set_new(x, "transport", json_string(flow_proto_name(di.proto, pb, sizeof(pb))));
 		json_object_set_new(x, "l7",
 				    json_str_or_null(di.l7_master || di.l7_app
 							     ? l7_name(c, di.l7_master, di.l7_app, l7, sizeof(l7))
@@ -636,7 +632,7 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 		json_object_set_new(x, "address", json_ip(&pi.ip));
 		for (uint32_t j = 0; j < pi.n_services; j++) {
 			char svc[16];
-			snprintf(svc, sizeof(svc), "%u/%s", (unsigned)pi.ports[j], transport_name(pi.protos[j]));
+			snprintf(svc, sizeof(svc), "%u/%s", (unsigned)pi.ports[j], flow_proto_name(pi.protos[j], pb, sizeof(pb)));
 			json_array_append_new(s, json_string(svc));
 		}
 		json_object_set_new(x, "services", s);
@@ -648,7 +644,7 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 	for (uint32_t i = 0; det_profile_service(p, i, &si); i++) {
 		json_t *x = json_object();
 		json_object_set_new(x, "port", json_integer(si.port));
-		json_object_set_new(x, "transport", json_string(transport_name(si.proto)));
+		json_object_set_new(x, "transport", json_string(flow_proto_name(si.proto, pb, sizeof(pb))));
 		set_seen(x, si.flows, si.flows_learned, si.first_us, si.last_us);
 		json_object_set_new(x, "from_internet", json_integer((json_int_t)si.from_internet));
 		json_object_set_new(x, "last_client", json_ip(&si.last_client));
@@ -696,6 +692,7 @@ static void hour_chart(FILE *out, const uint32_t hours[DET_HOURS_OF_WEEK])
 /* Destinations grouped by registrable domain, in the order first met. */
 static void dest_table(FILE *out, const struct out_ctx *c, const struct det_profile *p, uint32_t n)
 {
+	char pb[8];
 	char first[24], last[24], l7[64], svc[16], period[48];
 	struct det_dest_info di, dj;
 	for (uint32_t i = 0; i < n; i++) {
@@ -712,7 +709,7 @@ static void dest_table(FILE *out, const struct out_ctx *c, const struct det_prof
 			det_profile_dest(p, j, &dj);
 			if (strcmp(dj.domain, di.domain))
 				continue;
-			snprintf(svc, sizeof(svc), "%u/%s", (unsigned)dj.port, transport_name(dj.proto));
+			snprintf(svc, sizeof(svc), "%u/%s", (unsigned)dj.port, flow_proto_name(dj.proto, pb, sizeof(pb)));
 			const char *proto = dj.l7_master || dj.l7_app ? l7_name(c, dj.l7_master, dj.l7_app, l7, sizeof(l7))
 								      : NULL;
 			if (dj.intervals >= 2)
@@ -730,6 +727,7 @@ static void dest_table(FILE *out, const struct out_ctx *c, const struct det_prof
 
 void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev)
 {
+	char pb[8];
 	struct det_profile_info in;
 	char id[IP_STRLEN], hostbuf[256], t1[24], t2[24], addr[IP_STRLEN];
 	const char *host, *vendor;
@@ -758,7 +756,7 @@ void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profi
 	for (uint32_t i = 0; det_profile_peer(p, i, &pi); i++) {
 		fprintf(out, "    %-40s", ip_format(&pi.ip, addr, sizeof(addr)));
 		for (uint32_t j = 0; j < pi.n_services; j++)
-			fprintf(out, " %u/%s", (unsigned)pi.ports[j], transport_name(pi.protos[j]));
+			fprintf(out, " %u/%s", (unsigned)pi.ports[j], flow_proto_name(pi.protos[j], pb, sizeof(pb)));
 		fprintf(out, "  %llu flows (%llu learned), %s .. %s\n", (unsigned long long)pi.flows,
 			(unsigned long long)pi.flows_learned, short_time(pi.first_us, t1, sizeof(t1)),
 			short_time(pi.last_us, t2, sizeof(t2)));
@@ -767,7 +765,7 @@ void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profi
 	struct det_service_info si;
 	for (uint32_t i = 0; det_profile_service(p, i, &si); i++)
 		fprintf(out, "    %u/%s  %llu flows (%llu learned, %llu from the internet), last client %s\n",
-			(unsigned)si.port, transport_name(si.proto), (unsigned long long)si.flows,
+			(unsigned)si.port, flow_proto_name(si.proto, pb, sizeof(pb)), (unsigned long long)si.flows,
 			(unsigned long long)si.flows_learned, (unsigned long long)si.from_internet,
 			ip_format(&si.last_client, addr, sizeof(addr)));
 	fprintf(out, "  baselines per window (%s):\n", "median, 95th percentile");
