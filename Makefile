@@ -3,10 +3,10 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libpcap jansson yaml-0.1 libndpi libpsl
+PKGS    := libpcap jansson yaml-0.1 libndpi libpsl sqlite3
 DEB_PKGS := build-essential pkg-config clang libpcap-dev libjansson-dev libyaml-dev \
             libcriterion-dev tcpdump time jq libndpi-dev libndpi-bin libpsl-dev publicsuffix \
-            ieee-data
+            ieee-data libsqlite3-dev sqlite3
 SEED    ?= 2026
 
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings -Wshadow -Wvla

@@ -19,7 +19,12 @@
 #include "capture/cap.h"
 #include "cli/cli.h"
 #include "cli/config.h"
+#include "detector/store.h"
+#include "features/identity.h"
 #include "features/tracker.h"
+
+/* Capture time between two checkpoints of the store. */
+#define CHECKPOINT_EVERY_US (300 * 1000000ull)
 
 enum show { SHOW_FLOWS = 1, SHOW_DEVICES = 2, SHOW_WINDOWS = 4, SHOW_PROFILES = 8 };
 
@@ -35,6 +40,11 @@ struct replay {
 	struct tracker *trk;
 	FILE *alerts;            /* --alerts FILE (JSON lines), or NULL: stdout */
 	bool alerts_failed;
+	struct store *store;     /* --db PATH, or NULL */
+	const char *db_path;
+	int loaded;              /* profiles the store gave at start */
+	uint64_t checkpoints, next_checkpoint_us;
+	bool store_failed;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -69,6 +79,9 @@ static const char replay_usage[] =
 	"  --learn[=DEVICES]  every device, or those listed (MACs or, for a device\n"
 	"                     without one, addresses, comma-separated), keeps\n"
 	"                     learning: no alerts from it\n"
+	"  --db PATH          keep profiles in this store (SQLite): load them at\n"
+	"                     start, write them every 5 minutes of capture time\n"
+	"                     and at the end\n"
 	"  --no-detect        no profiles and no alerts\n"
 	"  -h, --help         this help\n"
 	"\n"
@@ -120,12 +133,19 @@ static void on_flow_ready(void *ctx, const struct flow *f, const struct device *
 		det_flow(r->det, responder, f, false, now);
 }
 
+static void checkpoint(struct replay *r, uint64_t now_us);
+
 static void on_window(void *ctx, const struct dev_window *w)
 {
 	struct replay *r = ctx;
 	if (r->det) {
 		det_window(r->det, w);
 		det_tick(r->det, w->end_us);
+	}
+	if (r->store && w->end_us >= r->next_checkpoint_us) {
+		if (r->next_checkpoint_us)
+			checkpoint(r, w->end_us);
+		r->next_checkpoint_us = w->end_us + CHECKPOINT_EVERY_US;
 	}
 	if (!(r->show & SHOW_WINDOWS))
 		return;
@@ -275,6 +295,9 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 			(unsigned long long)d->alerts, (unsigned long long)d->deduplicated,
 			(unsigned long long)d->profiles);
 	}
+	if (r->store)
+		fprintf(out, "store       %s: %d profiles loaded, %llu checkpoints%s\n", r->db_path, r->loaded,
+			(unsigned long long)r->checkpoints, r->store_failed ? " (a checkpoint failed)" : "");
 	fprintf(out, "parsed      DNS %llu (%llu malformed), mDNS %llu (%llu), DHCP %llu (%llu), SSDP %llu (%llu)\n",
 		(unsigned long long)ts->dns_parsed, (unsigned long long)ts->dns_malformed,
 		(unsigned long long)ts->mdns_parsed, (unsigned long long)ts->mdns_malformed,
@@ -379,6 +402,14 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	} else {
 		json_object_set_new(o, "alerts", json_null());
 	}
+	if (r->store) {
+		json_t *st = json_object();
+		json_object_set_new(st, "path", json_string(r->db_path));
+		json_object_set_new(st, "loaded", json_integer(r->loaded));
+		json_object_set_new(st, "checkpoints", json_integer((json_int_t)r->checkpoints));
+		json_object_set_new(st, "failed", json_boolean(r->store_failed));
+		json_object_set_new(o, "store", st);
+	}
 	struct ip_prefix learned[LAN_MAX_LEARNED];
 	size_t n = lan_learned(trk_lan(t), learned, LAN_MAX_LEARNED);
 	for (size_t i = 0; i < n && i < LAN_MAX_LEARNED; i++) {
@@ -398,7 +429,7 @@ struct overrides {
 	size_t n_home_nets;
 	const char *window, *max_flows, *max_devices;
 	bool no_dpi;
-	const char *alerts_path, *learn_for, *learn_list;
+	const char *alerts_path, *learn_for, *learn_list, *db_path;
 	bool learn_all, no_detect;
 };
 
@@ -434,7 +465,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 {
 	enum {
 		O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI,
-		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES
+		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB
 	};
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
@@ -444,7 +475,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		{"max-devices", required_argument, NULL, O_MAXD}, {"no-dpi", no_argument, NULL, O_NODPI},
 		{"alerts", required_argument, NULL, O_ALERTS},	{"learn-for", required_argument, NULL, O_LEARN_FOR},
 		{"learn", optional_argument, NULL, O_LEARN},		{"no-detect", no_argument, NULL, O_NODETECT},
-		{"profiles", no_argument, NULL, O_PROFILES},
+		{"profiles", no_argument, NULL, O_PROFILES},	{"db", required_argument, NULL, O_DB},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -464,6 +495,9 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			break;
 		case O_PROFILES:
 			r->show |= SHOW_PROFILES;
+			break;
+		case O_DB:
+			ov->db_path = optarg;
 			break;
 		case O_JSON:
 			r->json = true;
@@ -533,6 +567,63 @@ static int cmp_keyed(const void *x, const void *y)
 	return memcmp(((const struct keyed_device *)x)->key, ((const struct keyed_device *)y)->key, 16);
 }
 
+/* The device table sorted by profile key, for bsearch; NULL when out of memory. */
+static struct keyed_device *keyed_devices(const struct tracker *t, size_t *n)
+{
+	struct device **all = dev_table_list(trk_devices(t), n);
+	struct keyed_device *kd = calloc(*n ? *n : 1, sizeof(*kd));
+	if (all && kd) {
+		for (size_t i = 0; i < *n; i++) {
+			det_device_key(all[i], kd[i].key);
+			kd[i].dev = all[i];
+		}
+		qsort(kd, *n, sizeof(*kd), cmp_keyed);
+	}
+	free(all);
+	if (!all) {
+		free(kd);
+		return NULL;
+	}
+	return kd;
+}
+
+static const struct device *keyed_find(const struct keyed_device *kd, size_t n, const uint8_t key[16])
+{
+	struct keyed_device want;
+	memcpy(want.key, key, 16);
+	const struct keyed_device *hit = bsearch(&want, kd, n, sizeof(*kd), cmp_keyed);
+	return hit ? hit->dev : NULL;
+}
+
+struct keyed_set {
+	const struct keyed_device *kd;
+	size_t n;
+};
+
+static const char *stored_hostname(void *ctx, const uint8_t key[16], char *buf, size_t len)
+{
+	const struct keyed_set *ks = ctx;
+	const struct device *dev = keyed_find(ks->kd, ks->n, key);
+	return dev ? ident_hostname(dev, buf, len) : NULL;
+}
+
+/* Every profile into the store; a failure is said once and the replay
+ * goes on (the next checkpoint may succeed). */
+static void checkpoint(struct replay *r, uint64_t now_us)
+{
+	char err[512];
+	struct keyed_set ks = {0};
+	struct keyed_device *kd = keyed_devices(r->trk, &ks.n);
+	ks.kd = kd;
+	if (store_checkpoint(r->store, r->det, now_us, kd ? stored_hostname : NULL, &ks, err, sizeof(err)) == 0) {
+		r->checkpoints++;
+	} else if (!r->store_failed) {
+		r->store_failed = true;
+		fprintf(stderr, "iotids: %s\n", err);
+	}
+	free(kd);
+}
+
 static int cmp_profile_first(const void *x, const void *y)
 {
 	struct det_profile_info a, b;
@@ -548,42 +639,33 @@ static int cmp_profile_first(const void *x, const void *y)
 static void print_profiles(struct replay *r, const struct tracker *t)
 {
 	size_t n = 0, m = 0;
-	struct device **all = dev_table_list(trk_devices(t), &n);
-	struct keyed_device *kd = calloc(n ? n : 1, sizeof(*kd));
+	struct keyed_device *kd = keyed_devices(t, &n);
 	for (const struct det_profile *p = det_profile_next(r->det, NULL); p; p = det_profile_next(r->det, p))
 		m++;
 	const struct det_profile **profs = calloc(m ? m : 1, sizeof(*profs));
-	if (!all || !kd || !profs) {
+	if (!kd || !profs) {
 		r->write_failed = true;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		det_device_key(all[i], kd[i].key);
-		kd[i].dev = all[i];
-	}
-	qsort(kd, n, sizeof(*kd), cmp_keyed);
 	m = 0;
 	for (const struct det_profile *p = det_profile_next(r->det, NULL); p; p = det_profile_next(r->det, p))
 		profs[m++] = p;
 	qsort(profs, m, sizeof(*profs), cmp_profile_first);
 	for (size_t i = 0; i < m; i++) {
-		struct keyed_device want;
 		struct det_profile_info info;
 		det_profile_info(profs[i], &info);
-		memcpy(want.key, info.key, 16);
-		const struct keyed_device *hit = bsearch(&want, kd, n, sizeof(*kd), cmp_keyed);
+		const struct device *dev = keyed_find(kd, n, info.key);
 		if (r->json) {
-			if (out_profile_json(r->out, &r->oc, profs[i], hit ? hit->dev : NULL) != 0)
+			if (out_profile_json(r->out, &r->oc, profs[i], dev) != 0)
 				r->write_failed = true;
 		} else {
 			fputc('\n', r->out);
-			out_profile_text(r->out, &r->oc, profs[i], hit ? hit->dev : NULL);
+			out_profile_text(r->out, &r->oc, profs[i], dev);
 		}
 	}
 out:
 	free(profs);
 	free(kd);
-	free(all);
 }
 
 static void print_devices(struct replay *r, const struct tracker *t)
@@ -630,8 +712,9 @@ int cmd_replay(int argc, char **argv)
 	size_t n_learn_keys = 0;
 	if (ov.learn_list && parse_learn_list(ov.learn_list, learn_keys, &n_learn_keys) != 0)
 		return CLI_EXIT_USAGE;
-	if ((r.show & SHOW_PROFILES) && ov.no_detect) {
-		fprintf(stderr, "iotids replay: --profiles needs detection (drop --no-detect)\n");
+	if ((r.show & SHOW_PROFILES || ov.db_path) && ov.no_detect) {
+		fprintf(stderr, "iotids replay: %s needs detection (drop --no-detect)\n",
+			ov.db_path ? "--db" : "--profiles");
 		return CLI_EXIT_USAGE;
 	}
 
@@ -702,6 +785,16 @@ int cmd_replay(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (ov.db_path) {
+		int code;
+		r.db_path = ov.db_path;
+		if (!(r.store = store_open(ov.db_path, err, sizeof(err), &code)) ||
+		    (r.loaded = store_load(r.store, r.det, err, sizeof(err))) < 0) {
+			fprintf(stderr, "iotids: %s\n", err);
+			rc = CLI_EXIT_RUNTIME;
+			goto out;
+		}
+	}
 	if (ov.alerts_path && !(r.alerts = fopen(ov.alerts_path, "w"))) {
 		fprintf(stderr, "iotids: %s: cannot write: %s\n", ov.alerts_path, strerror(errno));
 		rc = CLI_EXIT_RUNTIME;
@@ -731,6 +824,8 @@ int cmd_replay(int argc, char **argv)
 		error = err;
 	}
 	trk_finish(t);
+	if (r.store)
+		checkpoint(&r, trk_stats(t)->last_us);
 	if (r.show & SHOW_DEVICES)
 		print_devices(&r, t);
 	if ((r.show & SHOW_PROFILES) && r.det)
@@ -745,7 +840,7 @@ int cmd_replay(int argc, char **argv)
 			fputc('\n', r.out);
 		print_summary_text(r.out, &r, src, t);
 	}
-	rc = error ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+	rc = error || r.store_failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 	if (error)
 		fprintf(stderr, "iotids: %s\n", error);
 	if (fflush(r.out) != 0 || ferror(r.out) || r.write_failed) {
@@ -761,6 +856,7 @@ out:
 		fprintf(stderr, "iotids: %s: writing alerts: %s\n", ov.alerts_path, strerror(errno));
 		rc = CLI_EXIT_RUNTIME;
 	}
+	store_close(r.store);
 	det_free(r.det);
 	trk_free(t);
 	domain_close(psl);

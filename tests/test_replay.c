@@ -262,7 +262,7 @@ static json_t *home_manifest(char *pcap, size_t len)
 
 static struct run run_on(const char *args, const char *pcap)
 {
-	char cmd[512];
+	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "%s '%s'", args, pcap);
 	return run_iotids(cmd);
 }
@@ -1082,6 +1082,192 @@ Test(replay, sigterm_mid_run_reports_every_packet_read_and_exits_1)
 	cr_expect(err && strstr(err, "interrupted by signal 15"), "error: %s", err ? err : "null");
 	json_decref(o);
 	free(text);
+}
+
+/* ---- the profile store (--db) ---- */
+
+/* The generated home's first two hours, and its third hour as a capture of
+ * its own (same seed, same devices). */
+static void home_hours(char *a, char *b, size_t len)
+{
+	char cmd[512];
+	snprintf(a, len, "%s/first.pcap", tmpdir);
+	snprintf(b, len, "%s/later.pcap", tmpdir);
+	snprintf(cmd, sizeof(cmd), "home --seed 2026 --duration 2h -o '%s'", a);
+	gen(cmd);
+	snprintf(cmd, sizeof(cmd), "home --seed 2026 --start 2026-03-02T09:00:00Z --duration 1h -o '%s'", b);
+	gen(cmd);
+}
+
+static json_t *summary_of(struct run *r)
+{
+	cr_assert_eq(r->status, 0, "%s", r->err);
+	return parse_json_line(r->out);
+}
+
+/* The lines sqlite3 prints for sql over db: the store read by another tool. */
+static char *sqlite(const char *db, const char *sql)
+{
+	char cmd[1024], out[160];
+	snprintf(out, sizeof(out), "%s/sqlite.out", tmpdir);
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\" >'%s' 2>&1", db, sql, out);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	char *text = slurp(out, NULL);
+	cr_assert_not_null(text);
+	return text;
+}
+
+Test(replay, a_store_learns_on_one_capture_and_detects_on_the_next)
+{
+	char a[128], b[128], db[128], args[512];
+	home_hours(a, b, sizeof(a));
+	snprintf(db, sizeof(db), "%s/profiles.db", tmpdir);
+	/* Without a store, the later hour is learned from scratch: nothing scored. */
+	struct run r = run_on("replay --learn-for 1h --json --alerts /dev/null", b);
+	json_t *o = summary_of(&r);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(o, "alerts"), "flows_scored")), 0);
+	json_decref(o);
+	run_free(&r);
+
+	snprintf(args, sizeof(args), "replay --learn-for 1h --json --alerts /dev/null --db '%s'", db);
+	r = run_on(args, a);
+	o = summary_of(&r);
+	json_t *st = json_object_get(o, "store");
+	cr_expect_eq(json_integer_value(json_object_get(st, "loaded")), 0);
+	/* Every 5 minutes of two hours, and the end. */
+	cr_expect_eq(json_integer_value(json_object_get(st, "checkpoints")), 24);
+	json_int_t profiles = json_integer_value(json_object_get(json_object_get(o, "alerts"), "profiles"));
+	json_decref(o);
+	run_free(&r);
+
+	r = run_on(args, b);
+	o = summary_of(&r);
+	st = json_object_get(o, "store");
+	cr_expect_eq(json_integer_value(json_object_get(st, "loaded")), profiles);
+	json_t *al = json_object_get(o, "alerts");
+	cr_expect_gt(json_integer_value(json_object_get(al, "flows_scored")), 0, "the later hour was not enforced");
+	cr_expect_gt(json_integer_value(json_object_get(al, "windows_scored")), 0);
+	cr_expect_eq(json_integer_value(json_object_get(al, "profiles")), profiles, "a device was learned anew");
+	json_decref(o);
+	run_free(&r);
+
+	/* Read by sqlite3 itself: one row per device, each with the version
+	 * its learning made. */
+	char *rows = sqlite(db, "SELECT count(*), sum(state = 'enforcing'), sum(version) FROM profiles;");
+	char want[64];
+	snprintf(want, sizeof(want), "%lld|%lld|%lld\n", (long long)profiles, (long long)profiles, (long long)profiles);
+	cr_expect_str_eq(rows, want);
+	free(rows);
+	rows = sqlite(db, "SELECT count(*) FROM versions WHERE reason = 'learning ended';");
+	snprintf(want, sizeof(want), "%lld\n", (long long)profiles);
+	cr_expect_str_eq(rows, want);
+	free(rows);
+	rows = sqlite(db, "SELECT hostname FROM profiles WHERE device = 'd8:1f:12:13:8a:c7';");
+	cr_expect_str_eq(rows, "SmartPlug-5B1E\n");
+	free(rows);
+}
+
+Test(replay, a_bad_store_is_one_clear_line_and_changes_nothing)
+{
+	char db[128], args[512], *rows;
+	struct run r;
+	/* Not a database. */
+	snprintf(args, sizeof(args), "replay --db README.md " DEMO);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "README.md"), "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "not an iotids store"), "%s", r.err);
+	run_free(&r);
+	/* A database of something else. */
+	snprintf(db, sizeof(db), "%s/other.db", tmpdir);
+	free(sqlite(db, "CREATE TABLE recipes(name TEXT);"));
+	snprintf(args, sizeof(args), "replay --db '%s' " DEMO, db);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "not an iotids store"), "%s", r.err);
+	run_free(&r);
+	rows = sqlite(db, "SELECT name FROM sqlite_master;");
+	cr_expect_str_eq(rows, "recipes\n", "the foreign database was changed");
+	free(rows);
+	/* A store from a newer iotids. */
+	snprintf(db, sizeof(db), "%s/newer.db", tmpdir);
+	snprintf(args, sizeof(args), "replay --learn-for 1h --db '%s' " DEMO, db);
+	r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	free(sqlite(db, "UPDATE meta SET value = '99' WHERE key = 'schema_version';"));
+	char *before = sqlite(db, "SELECT device, checkpoint_us FROM profiles ORDER BY device;");
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "newer iotids (store schema 99; this one reads 1)"), "%s", r.err);
+	run_free(&r);
+	char *after = sqlite(db, "SELECT device, checkpoint_us FROM profiles ORDER BY device;");
+	cr_expect_str_eq(after, before, "a refused store was written");
+	free(before);
+	free(after);
+	/* A damaged profile names its device. */
+	free(sqlite(db, "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+			" UPDATE profiles SET data = x'00' WHERE device = 'd8:1f:12:13:8a:c7';"));
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "profile of d8:1f:12:13:8a:c7: not a profile"), "%s", r.err);
+	run_free(&r);
+	/* A directory that does not exist; --db without detection. */
+	r = run_iotids("replay --db /nonexistent/dir/p.db " DEMO);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "/nonexistent/dir/p.db"), "%s", r.err);
+	run_free(&r);
+	r = run_iotids("replay --no-detect --db p.db " DEMO);
+	cr_expect_eq(r.status, 2);
+	cr_expect_not_null(strstr(r.err, "--db needs detection"), "%s", r.err);
+	run_free(&r);
+}
+
+/* kill -9 at moments spread over a replay that checkpoints all along:
+ * each time the file passes SQLite's integrity check and the next replay
+ * loads every profile it holds. The moments are not asserted on. */
+Test(replay, a_store_killed_mid_checkpoint_is_never_damaged)
+{
+	char a[128], b[128], db[128], args[512];
+	home_hours(a, b, sizeof(a));
+	snprintf(db, sizeof(db), "%s/killed.db", tmpdir);
+	static const int delays_ms[] = {20, 60, 120, 200, 320, 450};
+	for (size_t i = 0; i < sizeof(delays_ms) / sizeof(delays_ms[0]); i++) {
+		pid_t pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			int nul = open("/dev/null", O_WRONLY);
+			if (nul < 0 || dup2(nul, STDOUT_FILENO) < 0 || dup2(nul, STDERR_FILENO) < 0)
+				_exit(99);
+			execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "1h", "--db", db, i % 2 ? b : a,
+			      (char *)NULL);
+			_exit(98);
+		}
+		usleep((useconds_t)delays_ms[i] * 1000);
+		kill(pid, SIGKILL);
+		int st;
+		cr_assert_eq(waitpid(pid, &st, 0), pid);
+		char *ok = sqlite(db, "PRAGMA integrity_check;");
+		cr_expect_str_eq(ok, "ok\n", "after a kill at %d ms", delays_ms[i]);
+		free(ok);
+		/* Killed before the schema was made, the file is an empty database. */
+		char *tables = sqlite(db, "SELECT count(*) FROM sqlite_master WHERE name = 'profiles';");
+		long long stored = 0;
+		if (strcmp(tables, "0\n") != 0) {
+			char *count = sqlite(db, "SELECT count(*) FROM profiles;");
+			stored = strtoll(count, NULL, 10);
+			free(count);
+		}
+		free(tables);
+		snprintf(args, sizeof(args), "replay --learn-for 1h --json --no-dpi --alerts /dev/null --db '%s'", db);
+		struct run r = run_on(args, DEMO);
+		json_t *o = summary_of(&r);
+		json_int_t loaded = json_integer_value(json_object_get(json_object_get(o, "store"), "loaded"));
+		cr_expect_eq(loaded, stored, "after a kill at %d ms: %lld stored, %lld loaded", delays_ms[i],
+			     (long long)stored, (long long)loaded);
+		json_decref(o);
+		run_free(&r);
+	}
 }
 
 /* Real device captures beside the project (never copied into it): each

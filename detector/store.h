@@ -1,0 +1,56 @@
+/*
+ * store — profiles that last across runs: an SQLite database in WAL mode,
+ * so a CLI can read it while the detector writes.
+ *
+ * A checkpoint writes every profile in one transaction (each as the bytes
+ * det_profile_encode gives, beside a few columns a listing needs), so a
+ * process killed at any moment leaves the previous checkpoint whole: SQLite's
+ * journal rolls an unfinished transaction back. synchronous=NORMAL: after a
+ * power cut the last checkpoint may be lost, never the file.
+ *
+ * A profile that moved from learning to enforcing since it was last
+ * written gets a version: a copy of it with its time and the reason, the
+ * history `profile history` shows.
+ *
+ * The schema has a version in its meta table. A store written by a newer
+ * iotids is refused, not misread; so is a database that is not a store.
+ */
+#ifndef IOTIDS_STORE_H
+#define IOTIDS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detector/detector.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BUSY_MS 5000 /* how long a call waits for a lock another process holds */
+
+/* Errors, as negative codes; the message goes to err. */
+enum store_error {
+	STORE_ERR_IO = -1,      /* cannot open or write the file, out of memory */
+	STORE_ERR_LOCKED = -2,  /* another process held the lock past STORE_BUSY_MS */
+	STORE_ERR_NEWER = -3,   /* written by a newer iotids */
+	STORE_ERR_FOREIGN = -4, /* not an iotids store, or damaged */
+};
+
+struct store;
+
+/* Opens (creating it, and its schema, when missing) the store at path.
+ * NULL on failure, with the reason in err and its code in *code. */
+struct store *store_open(const char *path, char *err, size_t errlen, int *code);
+void store_close(struct store *s);
+
+/* Puts every stored profile into d. The number loaded, or a negative
+ * store_error (a profile that does not decode names its device). */
+int store_load(struct store *s, struct detector *d, char *err, size_t errlen);
+
+/* The name a checkpoint stores beside a device's profile, or NULL. */
+typedef const char *(*store_name_fn)(void *ctx, const uint8_t key[16], char *buf, size_t len);
+
+/* Writes every profile of d in one transaction at capture time now_us. 0,
+ * or a negative store_error (nothing of this checkpoint is written then). */
+int store_checkpoint(struct store *s, const struct detector *d, uint64_t now_us, store_name_fn name, void *ctx,
+		     char *err, size_t errlen);
+
+#endif
