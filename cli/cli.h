@@ -26,6 +26,12 @@ enum cli_exit {
 };
 
 int cmd_replay(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+
+/* Where the profile commands look for the store without --db. */
+#define CLI_DEFAULT_DB "/var/lib/iotids/profiles.db"
+/* Exit status of a profile command given an unknown or ambiguous device. */
+#define CLI_EXIT_NO_DEVICE 3
 
 /* RFC 3339 UTC with microseconds: "2026-03-02T06:00:00.000000Z". buf >= 32. */
 char *out_time(uint64_t ts_us, char *buf, size_t len);
@@ -57,8 +63,11 @@ void out_window_text(FILE *out, const struct dev_window *w);
 
 /* A device's learned profile: JSON (one line), or a block of text with its
  * destinations grouped by registrable domain, peers, services, baselines
- * and an hour-of-week chart. dev, when not NULL, gives its name and vendor. */
-int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev);
-void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev);
+ * and an hour-of-week chart. dev, when not NULL, gives its name and vendor;
+ * otherwise hostname (may be NULL) names it. */
+int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev,
+		     const char *hostname);
+void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev,
+		      const char *hostname);
 
 #endif

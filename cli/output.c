@@ -555,7 +555,8 @@ void out_alert_text(FILE *out, const struct out_ctx *c, const struct det_alert *
 /* The device a profile is about: its MAC or address, and from the device
  * table (when it is still there) its name and vendor. */
 static void profile_who(const struct out_ctx *c, const struct det_profile_info *in, const struct device *dev,
-			char *id, size_t idlen, const char **host, char *hostbuf, size_t hostlen, const char **vendor)
+			const char *hostname, char *id, size_t idlen, const char **host, char *hostbuf, size_t hostlen,
+			const char **vendor)
 {
 	struct ip_addr ip;
 	if (in->has_mac) {
@@ -564,7 +565,7 @@ static void profile_who(const struct out_ctx *c, const struct det_profile_info *
 		memcpy(ip.b, in->key, 16);
 		ip_format(&ip, id, idlen);
 	}
-	*host = dev ? ident_hostname(dev, hostbuf, hostlen) : NULL;
+	*host = dev ? ident_hostname(dev, hostbuf, hostlen) : hostname;
 	*vendor = dev ? device_vendor(c, dev) : in->has_mac && c->oui ? oui_vendor(c->oui, in->key) : NULL;
 }
 
@@ -582,14 +583,15 @@ static json_t *json_tenths(double v)
 	return json_real(round(v * 10.0) / 10.0);
 }
 
-int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev)
+int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev,
+		     const char *hostname)
 {
 	char pb[8];
 	struct det_profile_info in;
 	char id[IP_STRLEN], hostbuf[256], l7[64];
 	const char *host, *vendor;
 	det_profile_info(p, &in);
-	profile_who(c, &in, dev, id, sizeof(id), &host, hostbuf, sizeof(hostbuf), &vendor);
+	profile_who(c, &in, dev, hostname, id, sizeof(id), &host, hostbuf, sizeof(hostbuf), &vendor);
 	json_t *o = json_object(), *dests = json_array(), *peers = json_array(), *svcs = json_array(),
 	       *base = json_array(), *hours = json_array();
 	json_object_set_new(o, "device", json_string(id));
@@ -725,14 +727,15 @@ static void dest_table(FILE *out, const struct out_ctx *c, const struct det_prof
 	}
 }
 
-void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev)
+void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profile *p, const struct device *dev,
+		      const char *hostname)
 {
 	char pb[8];
 	struct det_profile_info in;
 	char id[IP_STRLEN], hostbuf[256], t1[24], t2[24], addr[IP_STRLEN];
 	const char *host, *vendor;
 	det_profile_info(p, &in);
-	profile_who(c, &in, dev, id, sizeof(id), &host, hostbuf, sizeof(hostbuf), &vendor);
+	profile_who(c, &in, dev, hostname, id, sizeof(id), &host, hostbuf, sizeof(hostbuf), &vendor);
 	fprintf(out, "device %s", id);
 	if (host)
 		fprintf(out, "  %s", host);

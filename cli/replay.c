@@ -656,11 +656,11 @@ static void print_profiles(struct replay *r, const struct tracker *t)
 		det_profile_info(profs[i], &info);
 		const struct device *dev = keyed_find(kd, n, info.key);
 		if (r->json) {
-			if (out_profile_json(r->out, &r->oc, profs[i], dev) != 0)
+			if (out_profile_json(r->out, &r->oc, profs[i], dev, NULL) != 0)
 				r->write_failed = true;
 		} else {
 			fputc('\n', r->out);
-			out_profile_text(r->out, &r->oc, profs[i], dev);
+			out_profile_text(r->out, &r->oc, profs[i], dev, NULL);
 		}
 	}
 out:
@@ -788,7 +788,7 @@ int cmd_replay(int argc, char **argv)
 	if (ov.db_path) {
 		int code;
 		r.db_path = ov.db_path;
-		if (!(r.store = store_open(ov.db_path, err, sizeof(err), &code)) ||
+		if (!(r.store = store_open(ov.db_path, true, err, sizeof(err), &code)) ||
 		    (r.loaded = store_load(r.store, r.det, err, sizeof(err))) < 0) {
 			fprintf(stderr, "iotids: %s\n", err);
 			rc = CLI_EXIT_RUNTIME;

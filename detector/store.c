@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "features/device.h"
 #include "features/ipaddr.h"
@@ -87,7 +88,7 @@ static int schema_version(struct store *s, int *version)
 	return SQLITE_OK;
 }
 
-struct store *store_open(const char *path, char *err, size_t errlen, int *code)
+struct store *store_open(const char *path, bool create, char *err, size_t errlen, int *code)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	int version = 0, rc;
@@ -96,7 +97,13 @@ struct store *store_open(const char *path, char *err, size_t errlen, int *code)
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc == SQLITE_CANTOPEN && !create && access(path, F_OK) != 0) {
+		*code = STORE_ERR_MISSING;
+		snprintf(err, errlen, "%s: no store there (replay or run with --db %s makes one)", path, path);
+		goto fail;
+	}
 	if (rc != SQLITE_OK) {
 		*code = fail(s, rc, "cannot open", err, errlen);
 		goto fail;
@@ -110,6 +117,11 @@ struct store *store_open(const char *path, char *err, size_t errlen, int *code)
 	if (version < 0) {
 		*code = STORE_ERR_FOREIGN;
 		snprintf(err, errlen, "%s: a database, but not an iotids store", path);
+		goto fail;
+	}
+	if (version == 0 && !create) {
+		*code = STORE_ERR_MISSING;
+		snprintf(err, errlen, "%s: an empty database, no profiles yet", path);
 		goto fail;
 	}
 	if (version > STORE_SCHEMA_VERSION) {
@@ -266,5 +278,102 @@ int store_checkpoint(struct store *s, const struct detector *d, uint64_t now_us,
 		code = fail(s, rc, "checkpoint not written", err, errlen);
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	return code;
+}
+
+int store_list(struct store *s, int (*fn)(void *ctx, const struct store_row *r), void *ctx, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT device, hostname, state, maturity, first_us, last_us, learn_end_us, destinations,"
+				    " version FROM profiles ORDER BY device",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "cannot read profiles", err, errlen);
+	int stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_row r = {
+			.device = (const char *)sqlite3_column_text(st, 0),
+			.hostname = (const char *)sqlite3_column_text(st, 1),
+			.state = (const char *)sqlite3_column_text(st, 2),
+			.maturity = sqlite3_column_double(st, 3),
+			.first_us = (uint64_t)sqlite3_column_int64(st, 4),
+			.last_us = (uint64_t)sqlite3_column_int64(st, 5),
+			.learn_end_us = (uint64_t)sqlite3_column_int64(st, 6),
+			.destinations = (uint32_t)sqlite3_column_int64(st, 7),
+			.version = sqlite3_column_int64(st, 8),
+		};
+		stop = fn(ctx, &r);
+	}
+	sqlite3_finalize(st);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : fail(s, rc, "cannot read profiles", err, errlen);
+}
+
+int store_find(struct store *s, const char *what, char *device, size_t len, char *err, size_t errlen)
+{
+	/* An exact device or hostname wins over prefixes (a hostname may be
+	 * the prefix of another). */
+	static const char *const sql[] = {
+		"SELECT device FROM profiles WHERE device = lower(?1) OR lower(hostname) = lower(?1) ORDER BY device",
+		"SELECT device FROM profiles WHERE substr(device, 1, length(?1)) = lower(?1)"
+		" OR substr(lower(hostname), 1, length(?1)) = lower(?1) ORDER BY device",
+	};
+	for (size_t q = 0; q < sizeof(sql) / sizeof(sql[0]); q++) {
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(s->db, sql[q], -1, &st, NULL), n = 0;
+		if (rc != SQLITE_OK)
+			return fail(s, rc, "cannot read profiles", err, errlen);
+		sqlite3_bind_text(st, 1, what, -1, SQLITE_STATIC);
+		char some[160] = "";
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *dev = (const char *)sqlite3_column_text(st, 0);
+			if (n++ == 0)
+				snprintf(device, len, "%s", dev);
+			if (n <= 3)
+				snprintf(some + strlen(some), sizeof(some) - strlen(some), "%s%s", n > 1 ? ", " : "", dev);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return fail(s, rc, "cannot read profiles", err, errlen);
+		if (n > 1) {
+			snprintf(err, errlen, "'%s' matches %d devices: %s%s", what, n, some, n > 3 ? ", ..." : "");
+			return STORE_ERR_AMBIGUOUS;
+		}
+		if (n == 1)
+			return 0;
+	}
+	snprintf(err, errlen, "no device '%s' in %s", what, s->path);
+	return STORE_ERR_UNKNOWN;
+}
+
+int store_load_one(struct store *s, struct detector *d, const char *device, char *host, size_t hostlen, char *err,
+		   size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT data, hostname FROM profiles WHERE device = ?1", -1, &st, NULL);
+	int code = 0;
+	host[0] = '\0';
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "cannot read profiles", err, errlen);
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		char why[160];
+		if (sqlite3_column_text(st, 1))
+			snprintf(host, hostlen, "%s", (const char *)sqlite3_column_text(st, 1));
+		const void *data = sqlite3_column_blob(st, 0);
+		if (!data || det_profile_decode(d, data, (size_t)sqlite3_column_bytes(st, 0), why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: profile of %s: %s", s->path, device, data ? why : "empty");
+			code = STORE_ERR_FOREIGN;
+		}
+	} else if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "no device '%s' in %s", device, s->path);
+		code = STORE_ERR_UNKNOWN;
+	} else {
+		code = fail(s, rc, "cannot read profiles", err, errlen);
+	}
+	sqlite3_finalize(st);
 	return code;
 }

@@ -18,6 +18,7 @@
 #ifndef IOTIDS_STORE_H
 #define IOTIDS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,13 +33,16 @@ enum store_error {
 	STORE_ERR_LOCKED = -2,  /* another process held the lock past STORE_BUSY_MS */
 	STORE_ERR_NEWER = -3,   /* written by a newer iotids */
 	STORE_ERR_FOREIGN = -4, /* not an iotids store, or damaged */
+	STORE_ERR_MISSING = -5, /* no store there (and not asked to create one) */
+	STORE_ERR_UNKNOWN = -6, /* no such device */
+	STORE_ERR_AMBIGUOUS = -7, /* more than one device matches */
 };
 
 struct store;
 
-/* Opens (creating it, and its schema, when missing) the store at path.
- * NULL on failure, with the reason in err and its code in *code. */
-struct store *store_open(const char *path, char *err, size_t errlen, int *code);
+/* Opens the store at path; with create, makes it (and its schema) when
+ * missing. NULL on failure, with the reason in err and its code in *code. */
+struct store *store_open(const char *path, bool create, char *err, size_t errlen, int *code);
 void store_close(struct store *s);
 
 /* Puts every stored profile into d. The number loaded, or a negative
@@ -52,5 +56,32 @@ typedef const char *(*store_name_fn)(void *ctx, const uint8_t key[16], char *buf
  * or a negative store_error (nothing of this checkpoint is written then). */
 int store_checkpoint(struct store *s, const struct detector *d, uint64_t now_us, store_name_fn name, void *ctx,
 		     char *err, size_t errlen);
+
+/* What a listing shows of a stored profile, without decoding it. */
+struct store_row {
+	const char *device;       /* MAC, or the address of a device without one */
+	const char *hostname;     /* NULL when none was known */
+	const char *state;
+	double maturity;
+	uint64_t first_us, last_us, learn_end_us;
+	uint32_t destinations;
+	int64_t version;
+};
+
+/* Calls fn for every stored profile, ordered by device; strings are valid
+ * during the call. 0, or a negative store_error (fn returning non-zero
+ * stops the walk, and is returned). */
+int store_list(struct store *s, int (*fn)(void *ctx, const struct store_row *r), void *ctx, char *err, size_t errlen);
+
+/* The device what names: a MAC or address, a hostname (case folded), or a
+ * unique prefix of a MAC or a hostname. Its stored key goes to device.
+ * 0, STORE_ERR_UNKNOWN, STORE_ERR_AMBIGUOUS (err lists some), or another
+ * store_error. */
+int store_find(struct store *s, const char *what, char *device, size_t len, char *err, size_t errlen);
+
+/* Puts one stored profile (device as store_find gives it) into d; its
+ * stored hostname goes to host ("" when none). */
+int store_load_one(struct store *s, struct detector *d, const char *device, char *host, size_t hostlen, char *err,
+		   size_t errlen);
 
 #endif

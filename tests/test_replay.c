@@ -1223,6 +1223,82 @@ Test(replay, a_bad_store_is_one_clear_line_and_changes_nothing)
 	run_free(&r);
 }
 
+/* The profile commands read back what the replay printed: profile show is
+ * replay --profiles, byte for byte, through the store. */
+Test(replay, profile_show_reads_back_from_the_store_what_the_replay_learned)
+{
+	char db[128], args[512];
+	snprintf(db, sizeof(db), "%s/demo.db", tmpdir);
+	snprintf(args, sizeof(args), "replay --learn-for 2h --profiles --json --alerts /dev/null --db '%s'", db);
+	struct run r = run_on(args, DEMO);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	char *replayed = strdup(r.out);
+	json_t *profs = json_lines(r.out);
+	run_free(&r);
+
+	snprintf(args, sizeof(args), "profile list --json --db '%s'", db);
+	r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *rows = json_lines(r.out);
+	run_free(&r);
+	cr_expect_eq(json_array_size(rows), json_array_size(profs));
+	size_t i;
+	json_t *p;
+	json_array_foreach(profs, i, p)
+	{
+		const char *dev = json_string_value(json_object_get(p, "device"));
+		json_t *row = by_key(rows, "device", dev);
+		cr_assert_not_null(row, "%s not listed", dev);
+		cr_expect(json_equal(json_object_get(row, "hostname"), json_object_get(p, "hostname")), "%s", dev);
+		cr_expect_str_eq(json_string_value(json_object_get(row, "state")),
+				 json_string_value(json_object_get(p, "state")));
+		cr_expect_eq(json_integer_value(json_object_get(row, "destinations")),
+			     (json_int_t)json_array_size(json_object_get(p, "destinations")));
+	}
+	/* By hostname prefix, in any case. */
+	snprintf(args, sizeof(args), "profile show --json --db '%s' smartplug", db);
+	r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	char *line = strstr(replayed, "{\"device\":\"d8:1f:12:13:8a:c7\"");
+	cr_assert_not_null(line);
+	*strchr(line, '\n') = '\0';
+	cr_expect_eq(strlen(r.out), strlen(line) + 1, "show printed %zu bytes, the replay %zu", strlen(r.out),
+		     strlen(line) + 1);
+	cr_expect_eq(strncmp(r.out, line, strlen(line)), 0, "show differs from the replay:\n%s\n%s", r.out, line);
+	run_free(&r);
+	free(replayed);
+	json_decref(rows);
+	json_decref(profs);
+
+	static const struct {
+		const char *args;
+		int status;
+		const char *says;
+	} errors[] = {
+		{"show nosuch", 3, "no device 'nosuch'"},
+		{"show 7", 3, "'7' matches 2 devices: 70:ee:50:62:61:87, 72:29:72:56:0c:f7"},
+		{"show", 2, "expected DEVICE"},
+		{"frobnicate", 2, "unknown subcommand 'frobnicate'"},
+		{"list --bogus", 2, "unknown or incomplete option"},
+	};
+	for (size_t k = 0; k < sizeof(errors) / sizeof(errors[0]); k++) {
+		snprintf(args, sizeof(args), "profile --db '%s' %s", db, errors[k].args);
+		r = run_iotids(args);
+		cr_expect_eq(r.status, errors[k].status, "%s: %d", errors[k].args, r.status);
+		cr_expect_not_null(strstr(r.err, errors[k].says), "%s: %s", errors[k].args, r.err);
+		run_free(&r);
+	}
+	snprintf(args, sizeof(args), "profile list --db '%s/none.db'", tmpdir);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect_not_null(strstr(r.err, "no store there"), "%s", r.err);
+	run_free(&r);
+	r = run_iotids("profile --help");
+	cr_expect_eq(r.status, 0);
+	cr_expect_not_null(strstr(r.out, "show DEVICE"));
+	run_free(&r);
+}
+
 /* kill -9 at moments spread over a replay that checkpoints all along:
  * each time the file passes SQLite's integrity check and the next replay
  * loads every profile it holds. The moments are not asserted on. */
