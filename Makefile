@@ -115,9 +115,9 @@ check-banned:
 		$$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]'); then \
 		echo "banned libc call (use a bounded or checked one)"; exit 1; fi
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)

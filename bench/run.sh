@@ -169,3 +169,17 @@ under=$(jq '.dpi.peak_under_detection' "$DATA/mix-dpi.json")
 rss_mix=$(cat "$DATA/iot-mix-dpi.rss")
 awk -v b="$mix_table" -v p="$mix_peak" -v a="$rss_mix" -v t="$rss_tiny" -v u="$under" \
 	'BEGIN{printf "iot-mix with nDPI: %d flows tracked at peak (at most %d under detection at once): table %.0f bytes per flow (target <= 300), process growth %.0f bytes per flow (DNS cache and names included)\n", p, u, b/p, (a-t)*1024/p}'
+
+# The profile store: a checkpoint of 10,000 device profiles against plain
+# SQLite writing as many rows of the same size, then `profile list` over them.
+echo
+echo "Profile store (10000 devices)"
+"$BUILD/bench/storebench" "$DATA" 10000
+best_ms=""
+for _ in $(seq "$RUNS"); do
+	t0=$(date +%s%N)
+	"$IOTIDS" profile list --db "$DATA/store.db" >/dev/null
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [ -z "$best_ms" ] || [ "$ms" -lt "$best_ms" ]; then best_ms=$ms; fi
+done
+echo "iotids profile list over 10000 devices: $best_ms ms (target <= 200 ms) $([ "$best_ms" -le 200 ] && echo ok || echo MISSED)"

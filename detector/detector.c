@@ -1373,8 +1373,9 @@ enum det_state det_device_state(const struct detector *d, const struct device *d
 }
 
 /* ---- encoding (for the store) ----
- * Big-endian, as the cursor reads: a magic, a version, then every field of
- * the profile. Sets go as their keys and counts in ordinal order, each with
+ * Big-endian, as the cursor reads, counts and times as varints: a magic,
+ * a version, then every field of the profile. Sets go as their keys (fixed
+ * 8 bytes: hashes) and counts in ordinal order, each with
  * its record; counts of features and kinds are written, so a later version
  * may add some and still read this one. Dedup state is the detector's, not
  * the profile's, and is not kept: after a restart an alert may repeat once. */
@@ -1418,23 +1419,29 @@ static void put_u16(struct wbuf *w, uint16_t v)
 	put_bytes(w, b, 2);
 }
 
-static void put_u32(struct wbuf *w, uint32_t v)
+static void put_be32(struct wbuf *w, uint32_t v)
 {
 	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
 	put_bytes(w, b, 4);
 }
 
-static void put_u64(struct wbuf *w, uint64_t v)
+/* Counts and times as LEB128 varints: most counts fit one byte. */
+static void put_uv(struct wbuf *w, uint64_t v)
 {
-	put_u32(w, (uint32_t)(v >> 32));
-	put_u32(w, (uint32_t)v);
+	uint8_t b[10];
+	size_t n = 0;
+	do {
+		b[n++] = (uint8_t)(v & 0x7f) | (v > 0x7f ? 0x80 : 0);
+		v >>= 7;
+	} while (v);
+	put_bytes(w, b, n);
 }
 
 static void put_f32(struct wbuf *w, float v)
 {
 	uint32_t u;
 	memcpy(&u, &v, 4);
-	put_u32(w, u);
+	put_be32(w, u);
 }
 
 static void put_str(struct wbuf *w, const char *s)
@@ -1446,10 +1453,24 @@ static void put_str(struct wbuf *w, const char *s)
 
 static CUR_CHECK bool get_u64(struct cursor *c, uint64_t *v)
 {
-	uint32_t hi, lo;
-	if (!cur_be32(c, &hi) || !cur_be32(c, &lo))
+	*v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t b;
+		if (!cur_u8(c, &b) || (shift == 63 && b > 1))
+			return false;
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+static CUR_CHECK bool get_u32(struct cursor *c, uint32_t *v)
+{
+	uint64_t x;
+	if (!get_u64(c, &x) || x > UINT32_MAX)
 		return false;
-	*v = (uint64_t)hi << 32 | lo;
+	*v = (uint32_t)x;
 	return true;
 }
 
@@ -1503,12 +1524,13 @@ static void put_kset(struct wbuf *w, const struct kset *s, uint64_t *by_ord)
 	for (uint32_t i = 0; i < s->slots; i++)
 		if (s->keys[i])
 			by_ord[s->ords[i]] = s->keys[i];
-	put_u32(w, s->n);
-	put_u32(w, s->refused);
-	put_u64(w, s->total);
+	put_uv(w, s->n);
+	put_uv(w, s->refused);
+	put_uv(w, s->total);
 	for (uint32_t i = 0; i < s->n; i++) {
-		put_u64(w, by_ord[i]);
-		put_u32(w, s->counts[i]);
+		put_be32(w, (uint32_t)(by_ord[i] >> 32));
+		put_be32(w, (uint32_t)by_ord[i]);
+		put_uv(w, s->counts[i]);
 	}
 }
 
@@ -1517,14 +1539,14 @@ static CUR_CHECK bool get_kset(struct cursor *c, struct kset *s)
 {
 	uint32_t n, refused;
 	uint64_t total;
-	if (!cur_be32(c, &n) || !cur_be32(c, &refused) || !get_u64(c, &total) || n > s->max)
+	if (!get_u32(c, &n) || !get_u32(c, &refused) || !get_u64(c, &total) || n > s->max)
 		return false;
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t k;
-		uint32_t count, ord;
-		if (!get_u64(c, &k) || !cur_be32(c, &count) || count == 0 || k == 0 || kset_slot(s, k) != NO_ORD)
+		uint32_t hi, lo, count, ord;
+		if (!cur_be32(c, &hi) || !cur_be32(c, &lo) || !get_u32(c, &count) || count == 0)
 			return false;
-		if (kset_add(s, k, &ord) != 0 || ord != i)
+		uint64_t k = (uint64_t)hi << 32 | lo;
+		if (k == 0 || kset_slot(s, k) != NO_ORD || kset_add(s, k, &ord) != 0 || ord != i)
 			return false;
 		s->counts[i] = count;
 		s->singletons -= count != 1;
@@ -1540,24 +1562,24 @@ int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len)
 	uint64_t *by_ord = calloc(DET_MAX_DESTS, sizeof(*by_ord));
 	if (!by_ord)
 		return -1;
-	put_u32(&w, CODEC_MAGIC);
+	put_be32(&w, CODEC_MAGIC);
 	put_u16(&w, DET_PROFILE_VERSION);
 	put_bytes(&w, p->key, 16);
 	put_u8(&w, p->has_mac);
-	put_u64(&w, p->first_us);
-	put_u64(&w, p->last_us);
-	put_u64(&w, p->learn_end_us);
+	put_uv(&w, p->first_us);
+	put_uv(&w, p->last_us);
+	put_uv(&w, p->learn_end_us);
 	put_kset(&w, &p->dests, by_ord);
 	for (uint32_t i = 0; i < p->dests.n; i++) {
 		const struct dest_rec *r = kset_rec(&p->dests, i);
 		put_str(&w, r->dest);
 		put_str(&w, r->domain);
 		put_addr(&w, &r->addr);
-		put_u64(&w, r->flows);
-		put_u64(&w, r->bytes_out);
-		put_u64(&w, r->bytes_in);
-		put_u64(&w, r->first_us);
-		put_u64(&w, r->last_us);
+		put_uv(&w, r->flows);
+		put_uv(&w, r->bytes_out);
+		put_uv(&w, r->bytes_in);
+		put_uv(&w, r->first_us);
+		put_uv(&w, r->last_us);
 		put_u16(&w, r->port);
 		put_u16(&w, r->l7_master);
 		put_u16(&w, r->l7_app);
@@ -1565,9 +1587,9 @@ int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len)
 		put_u8(&w, r->named);
 		put_u8(&w, r->hb_reported);
 		for (int j = 0; j < HB_RING; j++)
-			put_u32(&w, r->iv_s[j]);
-		put_u32(&w, r->intervals);
-		put_u32(&w, r->max_iv_s);
+			put_uv(&w, r->iv_s[j]);
+		put_uv(&w, r->intervals);
+		put_uv(&w, r->max_iv_s);
 	}
 	put_kset(&w, &p->hosts, by_ord);
 	put_kset(&w, &p->domains, by_ord);
@@ -1576,51 +1598,51 @@ int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len)
 	for (uint32_t i = 0; i < p->peers.n; i++) {
 		const struct peer_rec *r = kset_rec(&p->peers, i);
 		put_addr(&w, &r->ip);
-		put_u64(&w, r->flows);
-		put_u64(&w, r->first_us);
-		put_u64(&w, r->last_us);
-		put_u32(&w, r->n_services);
+		put_uv(&w, r->flows);
+		put_uv(&w, r->first_us);
+		put_uv(&w, r->last_us);
+		put_uv(&w, r->n_services);
 		for (uint32_t j = 0; j < r->n_services; j++)
-			put_u32(&w, r->services[j]);
+			put_uv(&w, r->services[j]);
 	}
 	put_kset(&w, &p->services, by_ord);
 	for (uint32_t i = 0; i < p->services.n; i++) {
 		const struct service_rec *r = kset_rec(&p->services, i);
 		put_addr(&w, &r->last_client);
-		put_u64(&w, r->flows);
-		put_u64(&w, r->first_us);
-		put_u64(&w, r->last_us);
-		put_u64(&w, r->from_internet);
+		put_uv(&w, r->flows);
+		put_uv(&w, r->first_us);
+		put_uv(&w, r->last_us);
+		put_uv(&w, r->from_internet);
 		put_u16(&w, r->port);
 		put_u8(&w, r->proto);
 	}
-	put_u32(&w, p->new_domains);
+	put_uv(&w, p->new_domains);
 	for (int i = 0; i < NEW_DOMAIN_RING; i++)
-		put_u32(&w, p->new_domain_s[i]);
-	put_u64(&w, p->flows.width_us);
+		put_uv(&w, p->new_domain_s[i]);
+	put_uv(&w, p->flows.width_us);
 	for (int i = 0; i < TIMELINE_BUCKETS; i++)
-		put_u32(&w, p->flows.n[i]);
-	put_u32(&w, p->clean_windows);
-	put_u32(&w, F_COUNT);
+		put_uv(&w, p->flows.n[i]);
+	put_uv(&w, p->clean_windows);
+	put_uv(&w, F_COUNT);
 	for (int f = 0; f < F_COUNT; f++) {
 		const struct samples *s = &p->feat[f];
-		put_u32(&w, s->n);
-		put_u32(&w, s->next);
-		put_u64(&w, s->seen);
+		put_uv(&w, s->n);
+		put_uv(&w, s->next);
+		put_uv(&w, s->seen);
 		for (uint32_t i = 0; i < s->n; i++)
 			put_f32(&w, s->v[i]);
 	}
-	put_u64(&w, p->last_window_us);
-	put_u64(&w, p->max_gap_us);
+	put_uv(&w, p->last_window_us);
+	put_uv(&w, p->max_gap_us);
 	put_u8(&w, p->announced);
 	put_u8(&w, p->silence_reported);
 	for (int i = 0; i < DET_HOURS_OF_WEEK; i++)
-		put_u32(&w, p->hours[i]);
-	put_u64(&w, p->hours_total);
+		put_uv(&w, p->hours[i]);
+	put_uv(&w, p->hours_total);
 	put_u8(&w, p->heartbeats_chosen);
-	put_u32(&w, p->n_heartbeats);
+	put_uv(&w, p->n_heartbeats);
 	for (uint32_t i = 0; i < p->n_heartbeats; i++)
-		put_u32(&w, p->heartbeats[i]);
+		put_uv(&w, p->heartbeats[i]);
 	free(by_ord);
 	if (w.failed) {
 		free(w.b);
@@ -1644,9 +1666,9 @@ static CUR_CHECK bool get_dests(struct cursor *c, struct det_profile *p)
 		    !cur_u8(c, &r->proto) || !get_bool(c, &r->named) || !get_bool(c, &r->hb_reported))
 			return false;
 		for (int j = 0; j < HB_RING; j++)
-			if (!cur_be32(c, &r->iv_s[j]))
+			if (!get_u32(c, &r->iv_s[j]))
 				return false;
-		if (!cur_be32(c, &r->intervals) || !cur_be32(c, &r->max_iv_s))
+		if (!get_u32(c, &r->intervals) || !get_u32(c, &r->max_iv_s))
 			return false;
 	}
 	return true;
@@ -1660,10 +1682,10 @@ static CUR_CHECK bool get_sets(struct cursor *c, struct det_profile *p)
 	for (uint32_t i = 0; i < p->peers.n; i++) {
 		struct peer_rec *r = kset_rec(&p->peers, i);
 		if (!get_addr(c, &r->ip) || !get_u64(c, &r->flows) || !get_u64(c, &r->first_us) ||
-		    !get_u64(c, &r->last_us) || !cur_be32(c, &r->n_services) || r->n_services > PEER_SERVICES)
+		    !get_u64(c, &r->last_us) || !get_u32(c, &r->n_services) || r->n_services > PEER_SERVICES)
 			return false;
 		for (uint32_t j = 0; j < r->n_services; j++)
-			if (!cur_be32(c, &r->services[j]))
+			if (!get_u32(c, &r->services[j]))
 				return false;
 	}
 	if (!get_kset(c, &p->services))
@@ -1681,21 +1703,21 @@ static CUR_CHECK bool get_sets(struct cursor *c, struct det_profile *p)
 static CUR_CHECK bool get_rest(struct cursor *c, struct det_profile *p)
 {
 	uint32_t nf;
-	if (!cur_be32(c, &p->new_domains))
+	if (!get_u32(c, &p->new_domains))
 		return false;
 	for (int i = 0; i < NEW_DOMAIN_RING; i++)
-		if (!cur_be32(c, &p->new_domain_s[i]))
+		if (!get_u32(c, &p->new_domain_s[i]))
 			return false;
 	if (!get_u64(c, &p->flows.width_us))
 		return false;
 	for (int i = 0; i < TIMELINE_BUCKETS; i++)
-		if (!cur_be32(c, &p->flows.n[i]))
+		if (!get_u32(c, &p->flows.n[i]))
 			return false;
-	if (!cur_be32(c, &p->clean_windows) || !cur_be32(c, &nf) || nf != F_COUNT)
+	if (!get_u32(c, &p->clean_windows) || !get_u32(c, &nf) || nf != F_COUNT)
 		return false;
 	for (int f = 0; f < F_COUNT; f++) {
 		struct samples *s = &p->feat[f];
-		if (!cur_be32(c, &s->n) || !cur_be32(c, &s->next) || !get_u64(c, &s->seen) || s->n > DET_SAMPLES ||
+		if (!get_u32(c, &s->n) || !get_u32(c, &s->next) || !get_u64(c, &s->seen) || s->n > DET_SAMPLES ||
 		    s->next >= DET_SAMPLES)
 			return false;
 		for (uint32_t i = 0; i < s->n; i++)
@@ -1706,13 +1728,13 @@ static CUR_CHECK bool get_rest(struct cursor *c, struct det_profile *p)
 	    !get_bool(c, &p->silence_reported))
 		return false;
 	for (int i = 0; i < DET_HOURS_OF_WEEK; i++)
-		if (!cur_be32(c, &p->hours[i]))
+		if (!get_u32(c, &p->hours[i]))
 			return false;
-	if (!get_u64(c, &p->hours_total) || !get_bool(c, &p->heartbeats_chosen) || !cur_be32(c, &p->n_heartbeats) ||
+	if (!get_u64(c, &p->hours_total) || !get_bool(c, &p->heartbeats_chosen) || !get_u32(c, &p->n_heartbeats) ||
 	    p->n_heartbeats > DET_MAX_HEARTBEATS)
 		return false;
 	for (uint32_t i = 0; i < p->n_heartbeats; i++)
-		if (!cur_be32(c, &p->heartbeats[i]) || p->heartbeats[i] >= p->dests.n)
+		if (!get_u32(c, &p->heartbeats[i]) || p->heartbeats[i] >= p->dests.n)
 			return false;
 	return true;
 }
