@@ -32,12 +32,14 @@ struct subcommand {
 
 static int profile_list(struct store *s, const struct profile_opts *o);
 static int profile_show(struct store *s, const struct profile_opts *o);
+static int profile_history(struct store *s, const struct profile_opts *o);
 
 static const struct subcommand subcommands[] = {
 	{"list", profile_list, "", 0, "every device: vendor, hostname, state, maturity, last seen, destinations"},
 	{"show", profile_show, " DEVICE", 1,
 	 "one device's whole profile: destinations by registrable domain, peers,\n"
 	 "             services, baselines, hour-of-week activity, heartbeats"},
+	{"history", profile_history, " DEVICE", 1, "the versions of one device's profile: when, and why"},
 };
 #define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))
 
@@ -178,6 +180,52 @@ out:
 	dpi_free(dpi);
 	det_free(d);
 	return rc;
+}
+
+struct history_ctx {
+	const struct profile_opts *o;
+	const char *device;
+	int n;
+	bool failed;
+};
+
+static int history_row(void *ctx, int64_t version, uint64_t ts_us, const char *reason)
+{
+	struct history_ctx *h = ctx;
+	char t[40];
+	out_time(ts_us, t, sizeof(t));
+	if (h->o->json) {
+		json_t *x = json_object();
+		json_object_set_new(x, "device", json_string(h->device));
+		json_object_set_new(x, "version", json_integer(version));
+		json_object_set_new(x, "time", json_string(t));
+		json_object_set_new(x, "reason", json_string(reason));
+		if (json_dumpf(x, stdout, JSON_COMPACT) != 0 || fputc('\n', stdout) == EOF)
+			h->failed = true;
+		json_decref(x);
+	} else {
+		if (!h->n)
+			printf("%-7s %-27s %s\n", "VERSION", "TIME", "REASON");
+		printf("%7lld %-27s %s\n", (long long)version, t, reason);
+	}
+	h->n++;
+	return 0;
+}
+
+static int profile_history(struct store *s, const struct profile_opts *o)
+{
+	char err[512], device[64];
+	int code = store_find(s, o->device, device, sizeof(device), err, sizeof(err));
+	struct history_ctx h = {.o = o, .device = device};
+	if (code == 0)
+		code = store_history(s, device, history_row, &h, err, sizeof(err));
+	if (code != 0) {
+		fprintf(stderr, "iotids: %s\n", err);
+		return store_exit(code);
+	}
+	if (!h.n && !o->json)
+		printf("%s: no version yet (the profile is still learning)\n", device);
+	return h.failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 }
 
 int cmd_profile(int argc, char **argv)

@@ -377,3 +377,23 @@ int store_load_one(struct store *s, struct detector *d, const char *device, char
 	sqlite3_finalize(st);
 	return code;
 }
+
+int store_history(struct store *s, const char *device,
+		  int (*fn)(void *ctx, int64_t version, uint64_t ts_us, const char *reason), void *ctx, char *err,
+		  size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT version, ts_us, reason FROM versions WHERE device = ?1 ORDER BY version",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "cannot read versions", err, errlen);
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	int stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(ctx, sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+			  (const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : fail(s, rc, "cannot read versions", err, errlen);
+}

@@ -79,6 +79,12 @@ int store_list(struct store *s, int (*fn)(void *ctx, const struct store_row *r),
  * store_error. */
 int store_find(struct store *s, const char *what, char *device, size_t len, char *err, size_t errlen);
 
+/* Calls fn for each version of device, oldest first. 0, or a negative
+ * store_error (fn returning non-zero stops the walk, and is returned). */
+int store_history(struct store *s, const char *device,
+		  int (*fn)(void *ctx, int64_t version, uint64_t ts_us, const char *reason), void *ctx, char *err,
+		  size_t errlen);
+
 /* Puts one stored profile (device as store_find gives it) into d; its
  * stored hostname goes to host ("" when none). */
 int store_load_one(struct store *s, struct detector *d, const char *device, char *host, size_t hostlen, char *err,

@@ -1267,6 +1267,24 @@ Test(replay, profile_show_reads_back_from_the_store_what_the_replay_learned)
 	cr_expect_eq(strncmp(r.out, line, strlen(line)), 0, "show differs from the replay:\n%s\n%s", r.out, line);
 	run_free(&r);
 	free(replayed);
+
+	/* Its one version: when learning ended, as the profile says. */
+	snprintf(args, sizeof(args), "profile history --json --db '%s' d8:1f", db);
+	r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *h = parse_json_line(r.out);
+	cr_expect_eq(json_integer_value(json_object_get(h, "version")), 1);
+	cr_expect_str_eq(json_string_value(json_object_get(h, "reason")), "learning ended");
+	cr_expect_str_eq(json_string_value(json_object_get(h, "time")),
+			 json_string_value(json_object_get(by_key(profs, "device", "d8:1f:12:13:8a:c7"), "learning_ended")));
+	cr_expect_eq((size_t)(strchr(r.out, '\n') - r.out) + 1, r.out_len, "more than one version: %s", r.out);
+	json_decref(h);
+	run_free(&r);
+	snprintf(args, sizeof(args), "profile history --db '%s' roborock", db);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 0);
+	cr_expect_not_null(strstr(r.out, "no version yet"), "%s", r.out);
+	run_free(&r);
 	json_decref(rows);
 	json_decref(profs);
 
@@ -1297,6 +1315,40 @@ Test(replay, profile_show_reads_back_from_the_store_what_the_replay_learned)
 	cr_expect_eq(r.status, 0);
 	cr_expect_not_null(strstr(r.out, "show DEVICE"));
 	run_free(&r);
+}
+
+/* profile list while a replay checkpoints into the same store: WAL
+ * readers never wait for the writer, so every listing succeeds. */
+Test(replay, profile_list_works_while_a_replay_writes_the_store)
+{
+	char a[128], b[128], db[128], args[512];
+	home_hours(a, b, sizeof(a));
+	snprintf(db, sizeof(db), "%s/busy.db", tmpdir);
+	snprintf(args, sizeof(args), "replay --learn-for 1h --db '%s' '%s'", db, a);
+	struct run r = run_iotids(args); /* the store exists, with every device */
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+		if (nul < 0 || dup2(nul, STDOUT_FILENO) < 0 || dup2(nul, STDERR_FILENO) < 0)
+			_exit(99);
+		execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "1h", "--db", db, b, (char *)NULL);
+		_exit(98);
+	}
+	snprintf(args, sizeof(args), "profile list --json --db '%s'", db);
+	int listings = 0, st = 0;
+	while (waitpid(pid, &st, WNOHANG) == 0 || listings == 0) {
+		r = run_iotids(args);
+		cr_expect_eq(r.status, 0, "listing %d: %s", listings, r.err);
+		json_t *rows = json_lines(r.out);
+		cr_expect_eq(json_array_size(rows), 8, "listing %d", listings);
+		json_decref(rows);
+		run_free(&r);
+		listings++;
+	}
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the replay failed beside the listings");
 }
 
 /* kill -9 at moments spread over a replay that checkpoints all along:
