@@ -21,7 +21,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"replay", cmd_replay, "run a capture file through iotids and report"},
-	{"profile", cmd_profile, "what the stored profiles hold: list, show"},
+	{"profile", cmd_profile, "the stored profiles: list, show, history, relearn, forget"},
 	{"version", cmd_version, "print the version of iotids and its libraries"},
 	{"help", cmd_help, "this help"},
 };

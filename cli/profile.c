@@ -20,6 +20,7 @@ struct profile_opts {
 	const char *db;
 	bool json;
 	const char *device;  /* show: the device asked for */
+	const char *reason;  /* relearn, forget: kept in the audit log */
 };
 
 struct subcommand {
@@ -33,6 +34,8 @@ struct subcommand {
 static int profile_list(struct store *s, const struct profile_opts *o);
 static int profile_show(struct store *s, const struct profile_opts *o);
 static int profile_history(struct store *s, const struct profile_opts *o);
+static int profile_relearn(struct store *s, const struct profile_opts *o);
+static int profile_forget(struct store *s, const struct profile_opts *o);
 
 static const struct subcommand subcommands[] = {
 	{"list", profile_list, "", 0, "every device: vendor, hostname, state, maturity, last seen, destinations"},
@@ -40,6 +43,12 @@ static const struct subcommand subcommands[] = {
 	 "one device's whole profile: destinations by registrable domain, peers,\n"
 	 "             services, baselines, hour-of-week activity, heartbeats"},
 	{"history", profile_history, " DEVICE", 1, "the versions of one device's profile: when, and why"},
+	{"relearn", profile_relearn, " DEVICE", 1,
+	 "the device learns again from its last event, keeping what it learned\n"
+	 "             (a firmware update changed it); audited, with --reason TEXT"},
+	{"forget", profile_forget, " DEVICE", 1,
+	 "drop the device's profile and versions: it is learned anew when next\n"
+	 "             seen (and announced as new); audited, with --reason TEXT"},
 };
 #define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))
 
@@ -55,6 +64,7 @@ static void usage(FILE *out)
 	}
 	fputs("\n  --db PATH   the store (default " CLI_DEFAULT_DB ")\n"
 	      "  --json      JSON lines instead of text\n"
+	      "  --reason T  why (relearn, forget), kept in the store's changes table\n"
 	      "  -h, --help  this help\n\n"
 	      "DEVICE: a MAC (or the address of a device without one), a hostname, or a\n"
 	      "unique prefix of either.\n\n"
@@ -228,11 +238,38 @@ static int profile_history(struct store *s, const struct profile_opts *o)
 	return h.failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 }
 
+/* A request the store applies at once and a running detector at its next
+ * checkpoint. */
+static int request(struct store *s, const struct profile_opts *o, const char *op, const char *done)
+{
+	char err[512], device[64];
+	int code = store_find(s, o->device, device, sizeof(device), err, sizeof(err));
+	if (code == 0)
+		code = store_request(s, device, op, o->reason, err, sizeof(err));
+	if (code != 0) {
+		fprintf(stderr, "iotids: %s\n", err);
+		return store_exit(code);
+	}
+	printf("%s: %s\n", device, done);
+	return CLI_EXIT_OK;
+}
+
+static int profile_relearn(struct store *s, const struct profile_opts *o)
+{
+	return request(s, o, "relearn", "learning again from its last event");
+}
+
+static int profile_forget(struct store *s, const struct profile_opts *o)
+{
+	return request(s, o, "forget", "profile and versions dropped");
+}
+
 int cmd_profile(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
+		{"reason", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -247,6 +284,9 @@ int cmd_profile(int argc, char **argv)
 			break;
 		case 'j':
 			o.json = true;
+			break;
+		case 'r':
+			o.reason = optarg;
 			break;
 		case 'h':
 			usage(stdout);

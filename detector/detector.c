@@ -185,6 +185,7 @@ struct det_profile {
 	uint8_t key[16];           /* MAC, or IP for a device without one */
 	bool has_mac;
 	uint64_t first_us, last_us;
+	uint64_t learn_start_us;   /* when its (last) learning began: first_us, or a relearn */
 	uint64_t learn_end_us;     /* when it started enforcing; 0 while learning */
 	struct kset dests;         /* destination (name or prefix) + port + transport: struct dest_rec */
 	struct kset hosts;         /* destination alone */
@@ -502,14 +503,17 @@ static struct det_profile *profile_for(struct detector *d, const struct device *
 		if (memcmp(p->key, key, 16) == 0) {
 			if (now_us > p->last_us)
 				p->last_us = now_us;
-			if (now_us < p->first_us && !p->learn_end_us)
+			if (now_us < p->first_us && !p->learn_end_us) {
+				if (p->learn_start_us == p->first_us)
+					p->learn_start_us = now_us;
 				p->first_us = now_us;
+			}
 			return p;
 		}
 	struct det_profile *p = profile_alloc(key, dev->has_mac);
 	if (!p)
 		return NULL;
-	p->first_us = p->last_us = now_us;
+	p->first_us = p->last_us = p->learn_start_us = now_us;
 	profile_insert(d, p);
 	return p;
 }
@@ -567,11 +571,11 @@ static bool enforcing(struct detector *d, struct det_profile *p, uint64_t now_us
 		return false;
 	/* Flows are scored at their last packet, windows at their end: times
 	 * reach a profile slightly out of order. */
-	uint64_t age = now_us > p->first_us ? now_us - p->first_us : 0;
+	uint64_t age = now_us > p->learn_start_us ? now_us - p->learn_start_us : 0;
 	bool done = c->learn_for_us ? age >= c->learn_for_us
 				    : age >= c->learn_max_us || (age >= c->learn_min_us && maturity(p) >= c->maturity_target);
 	if (done)
-		p->learn_end_us = c->learn_for_us ? p->first_us + c->learn_for_us : now_us;
+		p->learn_end_us = c->learn_for_us ? p->learn_start_us + c->learn_for_us : now_us;
 	return done;
 }
 
@@ -1567,6 +1571,7 @@ int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len)
 	put_bytes(&w, p->key, 16);
 	put_u8(&w, p->has_mac);
 	put_uv(&w, p->first_us);
+	put_uv(&w, p->learn_start_us);
 	put_uv(&w, p->last_us);
 	put_uv(&w, p->learn_end_us);
 	put_kset(&w, &p->dests, by_ord);
@@ -1776,7 +1781,7 @@ int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	bool ok = get_u64(&c, &p->first_us) && get_u64(&c, &p->last_us) && get_u64(&c, &p->learn_end_us) &&
+	bool ok = get_u64(&c, &p->first_us) && get_u64(&c, &p->learn_start_us) && get_u64(&c, &p->last_us) && get_u64(&c, &p->learn_end_us) &&
 		  get_dests(&c, p) && get_sets(&c, p) && get_rest(&c, p);
 	if (!ok || cur_left(&c)) {
 		snprintf(err, errlen, "%s at byte %zu", ok ? "trailing bytes" : "truncated or invalid", c.off);
@@ -1787,6 +1792,29 @@ int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char 
 	profile_insert(d, p);
 	if (!d->first_us || p->first_us < d->first_us)
 		d->first_us = p->first_us;
+	return 0;
+}
+
+/* ---- requests (profile relearn, forget) ---- */
+
+int det_profile_relearn(struct detector *d, const uint8_t key[16], uint64_t now_us)
+{
+	struct det_profile *p = profile_lookup(d, key);
+	if (!p)
+		return -1;
+	p->learn_end_us = 0;
+	p->learn_start_us = now_us > p->last_us ? now_us : p->last_us;
+	p->heartbeats_chosen = false;
+	p->n_heartbeats = 0;
+	p->silence_reported = false;
+	return 0;
+}
+
+int det_profile_forget(struct detector *d, const uint8_t key[16])
+{
+	if (!profile_lookup(d, key))
+		return -1;
+	profile_remove(d, key);
 	return 0;
 }
 

@@ -210,6 +210,16 @@ bool det_profile_peer(const struct det_profile *p, uint32_t i, struct det_peer_i
 bool det_profile_service(const struct det_profile *p, uint32_t i, struct det_service_info *out);
 bool det_profile_feature(const struct det_profile *p, uint32_t i, struct det_feature_info *out);
 
+/* ---- requests ---- */
+
+/* The device learns again from now_us (or its last event, if later), for
+ * as long as a new device would, keeping what it learned; 0, or -1 when it
+ * has no profile. */
+int det_profile_relearn(struct detector *d, const uint8_t key[16], uint64_t now_us);
+/* The profile is dropped: the device is learned anew, as a new device,
+ * when it is next seen. 0, or -1 when it has none. */
+int det_profile_forget(struct detector *d, const uint8_t key[16]);
+
 /* ---- profiles as bytes (the store) ---- */
 
 #define DET_PROFILE_VERSION 1

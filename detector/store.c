@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "features/device.h"
@@ -35,7 +36,17 @@ static const char schema[] =
 	"  ts_us INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL,"
 	"  data BLOB NOT NULL,"
-	"  PRIMARY KEY(device, version));";
+	"  PRIMARY KEY(device, version));"
+	/* Requests from the CLI, kept as the audit log: a detector applies
+	 * each to its profiles in the transaction of its next checkpoint (or
+	 * when it loads), so its writes never undo one. */
+	"CREATE TABLE changes("
+	"  id INTEGER PRIMARY KEY,"
+	"  device TEXT NOT NULL,"
+	"  op TEXT NOT NULL,"
+	"  wall_s INTEGER NOT NULL,"
+	"  reason TEXT,"
+	"  applied INTEGER NOT NULL DEFAULT 0);";
 
 /* The code for a failed SQLite call, its message in err. */
 static int fail(struct store *s, int rc, const char *what, char *err, size_t errlen)
@@ -161,6 +172,47 @@ void store_close(struct store *s)
 	free(s);
 }
 
+/* The profile key a stored device text stands for. */
+static bool key_parse(const char *text, uint8_t key[16])
+{
+	unsigned v[6];
+	char tail;
+	memset(key, 0, 16);
+	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) == 6) {
+		for (int i = 0; i < 6; i++)
+			key[i] = (uint8_t)v[i];
+		return true;
+	}
+	struct ip_addr ip;
+	if (ip_parse(text, &ip) != 0)
+		return false;
+	memcpy(key, ip.b, 16);
+	return true;
+}
+
+/* Applies the requests not yet applied, inside the caller's transaction. */
+static int apply_changes(struct store *s, struct detector *d, uint64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT device, op FROM changes WHERE applied = 0 ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t key[16];
+		const char *op = (const char *)sqlite3_column_text(st, 1);
+		if (!key_parse((const char *)sqlite3_column_text(st, 0), key))
+			continue;
+		if (!strcmp(op, "forget"))
+			det_profile_forget(d, key);
+		else if (!strcmp(op, "relearn"))
+			det_profile_relearn(d, key, now_us);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	return sqlite3_exec(s->db, "UPDATE changes SET applied = 1 WHERE applied = 0", NULL, NULL, NULL);
+}
+
 int store_load(struct store *s, struct detector *d, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
@@ -181,7 +233,18 @@ int store_load(struct store *s, struct detector *d, char *err, size_t errlen)
 		n++;
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? n : fail(s, rc, "cannot read profiles", err, errlen);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, "cannot read profiles", err, errlen);
+	/* Requests made while no detector ran. */
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && (rc = apply_changes(s, d, 0)) == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		int code = fail(s, rc, "cannot apply requests", err, errlen);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return code;
+	}
+	return n;
 }
 
 enum { Q_GET, Q_PUT, Q_VERSION, Q_COUNT };
@@ -259,13 +322,14 @@ out:
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int store_checkpoint(struct store *s, const struct detector *d, uint64_t now_us, store_name_fn name, void *ctx,
-		     char *err, size_t errlen)
+int store_checkpoint(struct store *s, struct detector *d, uint64_t now_us, store_name_fn name, void *ctx, char *err,
+		     size_t errlen)
 {
 	sqlite3_stmt *q[Q_COUNT] = {NULL};
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), code = 0;
 	if (rc != SQLITE_OK)
 		return fail(s, rc, "cannot begin a checkpoint", err, errlen);
+	rc = apply_changes(s, d, now_us);
 	for (int i = 0; i < Q_COUNT && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v2(s->db, queries[i], -1, &q[i], NULL);
 	for (const struct det_profile *p = det_profile_next(d, NULL); p && rc == SQLITE_OK; p = det_profile_next(d, p))
@@ -396,4 +460,93 @@ int store_history(struct store *s, const char *device,
 	if (stop)
 		return stop;
 	return rc == SQLITE_DONE ? 0 : fail(s, rc, "cannot read versions", err, errlen);
+}
+
+static void no_alert(void *ctx, const struct det_alert *a)
+{
+	(void)ctx;
+	(void)a;
+}
+
+/* The stored profile of device, relearning: decoded, changed, encoded. */
+static int relearn_row(struct store *s, const char *device, char *err, size_t errlen)
+{
+	struct det_cfg cfg = {.learn_min_us = 1, .learn_max_us = 1, .maturity_target = 1, .threshold = 1, .max_devices = 1};
+	struct detector *d = det_new(&cfg, no_alert, NULL);
+	sqlite3_stmt *st = NULL;
+	uint8_t key[16], *data = NULL;
+	size_t len;
+	char host[8];
+	int code = d ? store_load_one(s, d, device, host, sizeof(host), err, errlen) : STORE_ERR_IO;
+	if (code == 0 && (!key_parse(device, key) || det_profile_relearn(d, key, 0) != 0 ||
+			  det_profile_encode(det_profile_find(d, key), &data, &len) != 0)) {
+		snprintf(err, errlen, "%s: cannot relearn %s", s->path, device);
+		code = STORE_ERR_IO;
+	}
+	if (code == 0) {
+		int rc = sqlite3_prepare_v2(s->db,
+					    "UPDATE profiles SET state = 'learning', learn_end_us = 0, data = ?2"
+					    " WHERE device = ?1",
+					    -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+			rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK)
+			code = fail(s, rc, "cannot relearn", err, errlen);
+	}
+	free(data);
+	det_free(d);
+	return code;
+}
+
+/* One statement with up to three parameters: text, text or NULL, number. */
+static int exec_bound(struct store *s, const char *sql, const char *a, const char *b, int64_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	int params = sqlite3_bind_parameter_count(st);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (params >= 2 && b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	if (params >= 3)
+		sqlite3_bind_int64(st, 3, n);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int store_request(struct store *s, const char *device, const char *op, const char *reason, char *err,
+		  size_t errlen)
+{
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), code = 0;
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "cannot begin", err, errlen);
+	if (!strcmp(op, "forget")) {
+		rc = exec_bound(s, "DELETE FROM profiles WHERE device = ?1", device, NULL, 0);
+		if (rc == SQLITE_OK)
+			rc = exec_bound(s, "DELETE FROM versions WHERE device = ?1", device, NULL, 0);
+	} else if (!strcmp(op, "relearn")) {
+		code = relearn_row(s, device, err, errlen);
+	} else {
+		snprintf(err, errlen, "unknown request '%s'", op);
+		code = STORE_ERR_IO;
+	}
+	if (!code && rc == SQLITE_OK)
+		rc = exec_bound(s,
+				!strcmp(op, "forget")
+					? "INSERT INTO changes(device, op, reason, wall_s) VALUES(?1, 'forget', ?2, ?3)"
+					: "INSERT INTO changes(device, op, reason, wall_s) VALUES(?1, 'relearn', ?2, ?3)",
+				device, reason, (int64_t)time(NULL));
+	if (!code && rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (!code && rc != SQLITE_OK)
+		code = fail(s, rc, "request not made", err, errlen);
+	if (code)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return code;
 }

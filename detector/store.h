@@ -45,17 +45,27 @@ struct store;
 struct store *store_open(const char *path, bool create, char *err, size_t errlen, int *code);
 void store_close(struct store *s);
 
-/* Puts every stored profile into d. The number loaded, or a negative
+/* Puts every stored profile into d, then applies the requests made while
+ * no detector had the store open. The number loaded, or a negative
  * store_error (a profile that does not decode names its device). */
 int store_load(struct store *s, struct detector *d, char *err, size_t errlen);
 
 /* The name a checkpoint stores beside a device's profile, or NULL. */
 typedef const char *(*store_name_fn)(void *ctx, const uint8_t key[16], char *buf, size_t len);
 
-/* Writes every profile of d in one transaction at capture time now_us. 0,
- * or a negative store_error (nothing of this checkpoint is written then). */
-int store_checkpoint(struct store *s, const struct detector *d, uint64_t now_us, store_name_fn name, void *ctx,
-		     char *err, size_t errlen);
+/* Applies the requests (profile relearn, forget) made since the last
+ * checkpoint, then writes every profile of d, in one transaction at capture
+ * time now_us. 0, or a negative store_error (nothing of this checkpoint is
+ * written then). */
+int store_checkpoint(struct store *s, struct detector *d, uint64_t now_us, store_name_fn name, void *ctx, char *err,
+		     size_t errlen);
+
+/* A request for device (as store_find gives it): "relearn" or "forget",
+ * with a reason (may be NULL). Made at once on the stored profile, and
+ * queued for a detector that has the store open, in one transaction; kept
+ * as the audit log. 0, or a negative store_error. */
+int store_request(struct store *s, const char *device, const char *op, const char *reason, char *err,
+		  size_t errlen);
 
 /* What a listing shows of a stored profile, without decoding it. */
 struct store_row {

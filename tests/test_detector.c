@@ -1897,3 +1897,56 @@ Test(detector, a_truncated_or_damaged_encoding_is_refused_and_changes_nothing)
 	free(now);
 	free(buf);
 }
+
+/* ---- requests ---- */
+
+Test(detector, a_relearned_device_learns_again_from_its_last_event_keeping_what_it_knew)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	uint8_t key[16];
+	det_device_key(a, key);
+	uint64_t t = ENFORCE + 600 * S;
+	out_flow(det, a, "api.tuya.com", "3.120.1.5", 443, TCP, t);
+	cr_assert_eq(det_profile_relearn(det, key, t), 0);
+	enum det_state st;
+	maturity_of(det, a, &st);
+	cr_assert_eq(st, DET_LEARNING);
+	/* While it relearns, a new host is learned, not alerted; it goes on
+	 * with its usual traffic, the evidence its new learning ends on. */
+	out_flow(det, a, "ota.tuya.com", "3.120.9.9", 443, TCP, t + 60 * S);
+	for (uint64_t i = 0; i < 200; i++)
+		out_flow(det, a, "api.tuya.com", "3.120.1.5", 443, TCP, t + (61 + i * 17) * S);
+	cr_assert_eq(out.n, 0);
+	/* Learning ends LEARN_S after the relearn; then the new host is known
+	 * and the old ones still are. */
+	out_flow(det, a, "ota.tuya.com", "3.120.9.9", 443, TCP, t + (LEARN_S + 60) * S);
+	out_flow(det, a, "time.acme-clock.org", "198.51.100.7", 123, UDP, t + (LEARN_S + 61) * S);
+	cr_assert_eq(out.n, 0);
+	struct det_profile_info info;
+	profile_of(det, a, &info);
+	cr_assert_eq(info.state, DET_ENFORCING);
+	cr_assert_eq(info.learn_end_us, t + LEARN_S * S);
+	cr_assert_eq(info.destinations, 3);
+	out_flow(det, a, "evil.example.net", "203.0.113.66", 443, TCP, t + (LEARN_S + 120) * S);
+	cr_assert_eq(out.n, 1, "after relearning, a new domain did not alert");
+	uint8_t other[16] = {0x02, 0, 0, 0, 0, 0x77};
+	cr_assert_eq(det_profile_relearn(det, other, t), -1);
+}
+
+Test(detector, a_forgotten_device_is_learned_anew)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	uint8_t key[16];
+	det_device_key(a, key);
+	cr_assert_eq(det_profile_forget(det, key), 0);
+	cr_assert_null(det_profile_find(det, key));
+	cr_assert_eq(det_profile_forget(det, key), -1);
+	out_flow(det, a, "evil.example.net", "203.0.113.66", 443, TCP, ENFORCE + 600 * S);
+	cr_assert_eq(out.n, 0, "a forgotten device alerted on its old profile");
+	struct det_profile_info info;
+	profile_of(det, a, &info);
+	cr_assert_eq(info.state, DET_LEARNING);
+	cr_assert_eq(info.destinations, 1);
+}

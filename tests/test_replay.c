@@ -1351,6 +1351,87 @@ Test(replay, profile_list_works_while_a_replay_writes_the_store)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the replay failed beside the listings");
 }
 
+static json_t *listed(const char *db, const char *device)
+{
+	char args[512];
+	snprintf(args, sizeof(args), "profile list --json --db '%s'", db);
+	struct run r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *rows = json_lines(r.out);
+	run_free(&r);
+	json_t *row = json_incref(by_key(rows, "device", device));
+	json_decref(rows);
+	return row;
+}
+
+/* relearn and forget act on the store at once, are audited, and a replay
+ * writing the store at the same moment applies them instead of undoing
+ * them, whenever they land. */
+Test(replay, relearn_and_forget_take_effect_are_audited_and_survive_a_running_replay)
+{
+	char a[128], b[128], db[128], args[512];
+	home_hours(a, b, sizeof(a));
+	snprintf(db, sizeof(db), "%s/req.db", tmpdir);
+	snprintf(args, sizeof(args), "replay --learn-for 1h --db '%s' '%s'", db, a);
+	struct run r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+		if (nul < 0 || dup2(nul, STDOUT_FILENO) < 0 || dup2(nul, STDERR_FILENO) < 0)
+			_exit(99);
+		execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "1h", "--db", db, b, (char *)NULL);
+		_exit(98);
+	}
+	snprintf(args, sizeof(args), "profile relearn --db '%s' --reason 'firmware 1.2' smartplug", db);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect_str_eq(r.out, "d8:1f:12:13:8a:c7: learning again from its last event\n");
+	run_free(&r);
+	snprintf(args, sizeof(args), "profile forget --db '%s' galaxy", db);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the replay failed");
+
+	/* The plug learnt again: from its last event, 07:59 (the end of the
+	 * first capture) when the request reached the store before the replay
+	 * loaded it, or later; its first learning ended at 07:00:07. The
+	 * others enforce; the phone,
+	 * forgotten, was learned anew from its next packet or is gone, never
+	 * its old enforcing profile. */
+	json_t *tv = listed(db, "8c:79:f5:f4:8c:fe");
+	cr_assert_not_null(tv);
+	cr_expect_str_eq(json_string_value(json_object_get(tv, "state")), "enforcing");
+	snprintf(args, sizeof(args), "profile show --json --db '%s' d8:1f:12:13:8a:c7", db);
+	r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_t *plug = parse_json_line(r.out);
+	run_free(&r);
+	const char *ended = json_string_value(json_object_get(plug, "learning_ended"));
+	cr_expect(!ended || strcmp(ended, "2026-03-02T08:59") > 0, "the relearn was undone: learning ended %s", ended);
+	json_decref(plug);
+	json_t *phone = listed(db, "72:29:72:56:0c:f7");
+	if (phone)
+		cr_expect_eq(json_integer_value(json_object_get(phone, "version")), 0,
+			     "the forgotten phone kept its old version");
+	json_decref(tv);
+	json_decref(phone);
+	char *audit = sqlite(db, "SELECT device, op, coalesce(reason, '-'), applied FROM changes ORDER BY id;");
+	cr_expect_str_eq(audit, "d8:1f:12:13:8a:c7|relearn|firmware 1.2|1\n72:29:72:56:0c:f7|forget|-|1\n");
+	free(audit);
+
+	snprintf(args, sizeof(args), "profile forget --db '%s' nosuch", db);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 3);
+	run_free(&r);
+}
+
 /* kill -9 at moments spread over a replay that checkpoints all along:
  * each time the file passes SQLite's integrity check and the next replay
  * loads every profile it holds. The moments are not asserted on. */
