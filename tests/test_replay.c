@@ -1117,6 +1117,30 @@ static char *sqlite(const char *db, const char *sql)
 	return text;
 }
 
+/* iotids with args exits with status and says says on stderr. */
+static void expect_error(const char *args, int status, const char *says)
+{
+	struct run r = run_iotids(args);
+	cr_expect_eq(r.status, status, "%s: exit %d", args, r.status);
+	cr_expect_not_null(strstr(r.err, says), "%s: %s", args, r.err);
+	run_free(&r);
+}
+
+/* `iotids replay --learn-for 1h --db DB PCAP`, started and not waited for. */
+static pid_t replay_in_background(const char *db, const char *pcap)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+		if (nul < 0 || dup2(nul, STDOUT_FILENO) < 0 || dup2(nul, STDERR_FILENO) < 0)
+			_exit(99);
+		execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "1h", "--db", db, pcap, (char *)NULL);
+		_exit(98);
+	}
+	return pid;
+}
+
 Test(replay, a_store_learns_on_one_capture_and_detects_on_the_next)
 {
 	char a[128], b[128], db[128], args[512];
@@ -1171,21 +1195,12 @@ Test(replay, a_bad_store_is_one_clear_line_and_changes_nothing)
 {
 	char db[128], args[512], *rows;
 	struct run r;
-	/* Not a database. */
-	snprintf(args, sizeof(args), "replay --db README.md " DEMO);
-	r = run_iotids(args);
-	cr_expect_eq(r.status, 1);
-	cr_expect_not_null(strstr(r.err, "README.md"), "%s", r.err);
-	cr_expect_not_null(strstr(r.err, "not an iotids store"), "%s", r.err);
-	run_free(&r);
-	/* A database of something else. */
+	/* Not a database; a database of something else. */
+	expect_error("replay --db README.md " DEMO, 1, "README.md: cannot read: not an iotids store");
 	snprintf(db, sizeof(db), "%s/other.db", tmpdir);
 	free(sqlite(db, "CREATE TABLE recipes(name TEXT);"));
 	snprintf(args, sizeof(args), "replay --db '%s' " DEMO, db);
-	r = run_iotids(args);
-	cr_expect_eq(r.status, 1);
-	cr_expect_not_null(strstr(r.err, "not an iotids store"), "%s", r.err);
-	run_free(&r);
+	expect_error(args, 1, "a database, but not an iotids store");
 	rows = sqlite(db, "SELECT name FROM sqlite_master;");
 	cr_expect_str_eq(rows, "recipes\n", "the foreign database was changed");
 	free(rows);
@@ -1197,10 +1212,7 @@ Test(replay, a_bad_store_is_one_clear_line_and_changes_nothing)
 	run_free(&r);
 	free(sqlite(db, "UPDATE meta SET value = '99' WHERE key = 'schema_version';"));
 	char *before = sqlite(db, "SELECT device, checkpoint_us FROM profiles ORDER BY device;");
-	r = run_iotids(args);
-	cr_expect_eq(r.status, 1);
-	cr_expect_not_null(strstr(r.err, "newer iotids (store schema 99; this one reads 1)"), "%s", r.err);
-	run_free(&r);
+	expect_error(args, 1, "newer iotids (store schema 99; this one reads 1)");
 	char *after = sqlite(db, "SELECT device, checkpoint_us FROM profiles ORDER BY device;");
 	cr_expect_str_eq(after, before, "a refused store was written");
 	free(before);
@@ -1208,19 +1220,10 @@ Test(replay, a_bad_store_is_one_clear_line_and_changes_nothing)
 	/* A damaged profile names its device. */
 	free(sqlite(db, "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
 			" UPDATE profiles SET data = x'00' WHERE device = 'd8:1f:12:13:8a:c7';"));
-	r = run_iotids(args);
-	cr_expect_eq(r.status, 1);
-	cr_expect_not_null(strstr(r.err, "profile of d8:1f:12:13:8a:c7: not a profile"), "%s", r.err);
-	run_free(&r);
+	expect_error(args, 1, "profile of d8:1f:12:13:8a:c7: not a profile");
 	/* A directory that does not exist; --db without detection. */
-	r = run_iotids("replay --db /nonexistent/dir/p.db " DEMO);
-	cr_expect_eq(r.status, 1);
-	cr_expect_not_null(strstr(r.err, "/nonexistent/dir/p.db"), "%s", r.err);
-	run_free(&r);
-	r = run_iotids("replay --no-detect --db p.db " DEMO);
-	cr_expect_eq(r.status, 2);
-	cr_expect_not_null(strstr(r.err, "--db needs detection"), "%s", r.err);
-	run_free(&r);
+	expect_error("replay --db /nonexistent/dir/p.db " DEMO, 1, "/nonexistent/dir/p.db");
+	expect_error("replay --no-detect --db p.db " DEMO, 2, "--db needs detection");
 }
 
 /* The profile commands read back what the replay printed: profile show is
@@ -1301,16 +1304,10 @@ Test(replay, profile_show_reads_back_from_the_store_what_the_replay_learned)
 	};
 	for (size_t k = 0; k < sizeof(errors) / sizeof(errors[0]); k++) {
 		snprintf(args, sizeof(args), "profile --db '%s' %s", db, errors[k].args);
-		r = run_iotids(args);
-		cr_expect_eq(r.status, errors[k].status, "%s: %d", errors[k].args, r.status);
-		cr_expect_not_null(strstr(r.err, errors[k].says), "%s: %s", errors[k].args, r.err);
-		run_free(&r);
+		expect_error(args, errors[k].status, errors[k].says);
 	}
 	snprintf(args, sizeof(args), "profile list --db '%s/none.db'", tmpdir);
-	r = run_iotids(args);
-	cr_expect_eq(r.status, 1);
-	cr_expect_not_null(strstr(r.err, "no store there"), "%s", r.err);
-	run_free(&r);
+	expect_error(args, 1, "no store there");
 	r = run_iotids("profile --help");
 	cr_expect_eq(r.status, 0);
 	cr_expect_not_null(strstr(r.out, "show DEVICE"));
@@ -1328,15 +1325,7 @@ Test(replay, profile_list_works_while_a_replay_writes_the_store)
 	struct run r = run_iotids(args); /* the store exists, with every device */
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	run_free(&r);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
-		if (nul < 0 || dup2(nul, STDOUT_FILENO) < 0 || dup2(nul, STDERR_FILENO) < 0)
-			_exit(99);
-		execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "1h", "--db", db, b, (char *)NULL);
-		_exit(98);
-	}
+	pid_t pid = replay_in_background(db, b);
 	snprintf(args, sizeof(args), "profile list --json --db '%s'", db);
 	int listings = 0, st = 0;
 	while (waitpid(pid, &st, WNOHANG) == 0 || listings == 0) {
@@ -1377,15 +1366,7 @@ Test(replay, relearn_and_forget_take_effect_are_audited_and_survive_a_running_re
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	run_free(&r);
 
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
-		if (nul < 0 || dup2(nul, STDOUT_FILENO) < 0 || dup2(nul, STDERR_FILENO) < 0)
-			_exit(99);
-		execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "1h", "--db", db, b, (char *)NULL);
-		_exit(98);
-	}
+	pid_t pid = replay_in_background(db, b);
 	snprintf(args, sizeof(args), "profile relearn --db '%s' --reason 'firmware 1.2' smartplug", db);
 	r = run_iotids(args);
 	cr_expect_eq(r.status, 0, "%s", r.err);
@@ -1427,9 +1408,7 @@ Test(replay, relearn_and_forget_take_effect_are_audited_and_survive_a_running_re
 	free(audit);
 
 	snprintf(args, sizeof(args), "profile forget --db '%s' nosuch", db);
-	r = run_iotids(args);
-	cr_expect_eq(r.status, 3);
-	run_free(&r);
+	expect_error(args, 3, "no device 'nosuch'");
 }
 
 /* kill -9 at moments spread over a replay that checkpoints all along:
@@ -1442,16 +1421,7 @@ Test(replay, a_store_killed_mid_checkpoint_is_never_damaged)
 	snprintf(db, sizeof(db), "%s/killed.db", tmpdir);
 	static const int delays_ms[] = {20, 60, 120, 200, 320, 450};
 	for (size_t i = 0; i < sizeof(delays_ms) / sizeof(delays_ms[0]); i++) {
-		pid_t pid = fork();
-		cr_assert_geq(pid, 0);
-		if (pid == 0) {
-			int nul = open("/dev/null", O_WRONLY);
-			if (nul < 0 || dup2(nul, STDOUT_FILENO) < 0 || dup2(nul, STDERR_FILENO) < 0)
-				_exit(99);
-			execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "1h", "--db", db, i % 2 ? b : a,
-			      (char *)NULL);
-			_exit(98);
-		}
+		pid_t pid = replay_in_background(db, i % 2 ? b : a);
 		usleep((useconds_t)delays_ms[i] * 1000);
 		kill(pid, SIGKILL);
 		int st;
