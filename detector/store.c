@@ -112,7 +112,7 @@ struct store *store_open(const char *path, bool create, char *err, size_t errlen
 			     NULL);
 	if (rc == SQLITE_CANTOPEN && !create && access(path, F_OK) != 0) {
 		*code = STORE_ERR_MISSING;
-		snprintf(err, errlen, "%s: no store there (replay or run with --db %s makes one)", path, path);
+		snprintf(err, errlen, "%s: no store there (iotids replay --db %s makes one)", path, path);
 		goto fail;
 	}
 	if (rc != SQLITE_OK) {
