@@ -17,8 +17,8 @@ struct store {
 };
 
 static const char schema[] =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE profiles("
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS profiles("
 	"  device TEXT PRIMARY KEY,"      /* MAC, or the address of a device without one */
 	"  hostname TEXT,"
 	"  state TEXT NOT NULL,"
@@ -30,7 +30,7 @@ static const char schema[] =
 	"  version INTEGER NOT NULL,"      /* 0 until learning ends */
 	"  checkpoint_us INTEGER NOT NULL,"
 	"  data BLOB NOT NULL);"
-	"CREATE TABLE versions("
+	"CREATE TABLE IF NOT EXISTS versions("
 	"  device TEXT NOT NULL,"
 	"  version INTEGER NOT NULL,"
 	"  ts_us INTEGER NOT NULL,"
@@ -40,7 +40,7 @@ static const char schema[] =
 	/* Requests from the CLI, kept as the audit log: a detector applies
 	 * each to its profiles in the transaction of its next checkpoint (or
 	 * when it loads), so its writes never undo one. */
-	"CREATE TABLE changes("
+	"CREATE TABLE IF NOT EXISTS changes("
 	"  id INTEGER PRIMARY KEY,"
 	"  device TEXT NOT NULL,"
 	"  op TEXT NOT NULL,"
@@ -144,9 +144,11 @@ struct store *store_open(const char *path, bool create, char *err, size_t errlen
 	/* WAL: readers never block the writer, and a kill leaves the last
 	 * committed checkpoint. */
 	rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+	/* Two processes may both find the file empty: the schema is made
+	 * only where it is not yet. */
 	if (rc == SQLITE_OK && version == 0) {
 		char sql[sizeof(schema) + 128];
-		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s INSERT INTO meta VALUES('schema_version', '%d'); COMMIT;",
+		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s INSERT OR IGNORE INTO meta VALUES('schema_version', '%d'); COMMIT;",
 			 schema, STORE_SCHEMA_VERSION);
 		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
