@@ -148,8 +148,9 @@ struct store *store_open(const char *path, bool create, char *err, size_t errlen
 	 * only where it is not yet. */
 	if (rc == SQLITE_OK && version == 0) {
 		char sql[sizeof(schema) + 128];
-		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s INSERT OR IGNORE INTO meta VALUES('schema_version', '%d'); COMMIT;",
-			 schema, STORE_SCHEMA_VERSION);
+		snprintf(sql, sizeof(sql),
+			 "BEGIN IMMEDIATE; %s INSERT OR IGNORE INTO meta VALUES('schema_version', '%d'); COMMIT;", schema,
+			 STORE_SCHEMA_VERSION);
 		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
