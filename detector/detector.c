@@ -1781,7 +1781,8 @@ int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	bool ok = get_u64(&c, &p->first_us) && get_u64(&c, &p->learn_start_us) && get_u64(&c, &p->last_us) && get_u64(&c, &p->learn_end_us) &&
+	bool ok = get_u64(&c, &p->first_us) && get_u64(&c, &p->learn_start_us) && get_u64(&c, &p->last_us) &&
+		  get_u64(&c, &p->learn_end_us) &&
 		  get_dests(&c, p) && get_sets(&c, p) && get_rest(&c, p);
 	if (!ok || cur_left(&c)) {
 		snprintf(err, errlen, "%s at byte %zu", ok ? "trailing bytes" : "truncated or invalid", c.off);

@@ -35,8 +35,9 @@
  *
  * Alerts are deduplicated: one per device, kind and destination per
  * DET_DEDUP_S of capture time, and at most DET_KIND_BURST per device and
- * kind in that time; the next one carries how many were folded into it. Everything runs in capture time, so a replay gives the same
- * alerts byte for byte.
+ * kind in that time; the next one carries how many were folded into it.
+ * Everything runs in capture time, so a replay gives the same alerts byte
+ * for byte.
  */
 #ifndef IOTIDS_DETECTOR_H
 #define IOTIDS_DETECTOR_H
