@@ -80,3 +80,39 @@ int genrun_run(const char *arg, ...)
 	cr_assert(WIFEXITED(status), "iotgen died (signal %d)", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	return WEXITSTATUS(status);
 }
+
+/* The server_name of a ClientHello at the start of a TCP payload, or NULL. */
+const char *genrun_sni(const unsigned char *p, size_t n, char *out, size_t cap)
+{
+	size_t o, end;
+
+	if (n < 48 || p[0] != 22 || p[5] != 1)
+		return NULL;
+	o = 5 + 4 + 2 + 32;
+	o += 1 + p[o];                            /* session id */
+	if (o + 2 > n)
+		return NULL;
+	o += 2 + ((size_t)p[o] << 8 | p[o + 1]);  /* cipher suites */
+	if (o + 1 > n)
+		return NULL;
+	o += 1 + p[o];                            /* compression */
+	if (o + 2 > n)
+		return NULL;
+	end = o + 2 + ((size_t)p[o] << 8 | p[o + 1]);
+	o += 2;
+	while (o + 4 <= end && end <= n) {
+		size_t type = (size_t)p[o] << 8 | p[o + 1], len = (size_t)p[o + 2] << 8 | p[o + 3];
+
+		if (type == 0 && len >= 5 && o + 4 + len <= end) {
+			size_t nl = (size_t)p[o + 7] << 8 | p[o + 8];
+
+			if (nl >= cap || o + 9 + nl > end)
+				return NULL;
+			memcpy(out, p + o + 9, nl);
+			out[nl] = '\0';
+			return out;
+		}
+		o += 4 + len;
+	}
+	return NULL;
+}

@@ -5,6 +5,8 @@
 #ifndef IOTIDS_TESTS_GENRUN_H
 #define IOTIDS_TESTS_GENRUN_H
 
+#include <stddef.h>
+
 extern char genrun_dir[64];
 
 /* Criterion .init / .fini: make and remove the scratch directory. */
@@ -15,5 +17,8 @@ const char *genrun_path(const char *name);
 /* Runs iotgen with the NULL-terminated arguments, stdout and stderr into
  * out.txt and err.txt in the scratch directory; returns its exit status. */
 int genrun_run(const char *arg, ...);
+/* The server_name of a TLS ClientHello at the start of a TCP payload of n
+ * bytes, copied into out (cap bytes), or NULL. */
+const char *genrun_sni(const unsigned char *p, size_t n, char *out, size_t cap);
 
 #endif

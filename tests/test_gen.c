@@ -194,42 +194,6 @@ Test(gen, home_manifest_lists_devices)
 	json_decref(m);
 }
 
-/* The server_name of a ClientHello at the start of a TCP payload, or NULL. */
-static const char *gen_sni(const u_char *p, size_t n, char *out, size_t cap)
-{
-	size_t o, end;
-
-	if (n < 48 || p[0] != 22 || p[5] != 1)
-		return NULL;
-	o = 5 + 4 + 2 + 32;
-	o += 1 + p[o];                            /* session id */
-	if (o + 2 > n)
-		return NULL;
-	o += 2 + ((size_t)p[o] << 8 | p[o + 1]);  /* cipher suites */
-	if (o + 1 > n)
-		return NULL;
-	o += 1 + p[o];                            /* compression */
-	if (o + 2 > n)
-		return NULL;
-	end = o + 2 + ((size_t)p[o] << 8 | p[o + 1]);
-	o += 2;
-	while (o + 4 <= end && end <= n) {
-		size_t type = (size_t)p[o] << 8 | p[o + 1], len = (size_t)p[o + 2] << 8 | p[o + 3];
-
-		if (type == 0 && len >= 5 && o + 4 + len <= end) {
-			size_t nl = (size_t)p[o + 7] << 8 | p[o + 8];
-
-			if (nl >= cap || o + 9 + nl > end)
-				return NULL;
-			memcpy(out, p + o + 9, nl);
-			out[nl] = '\0';
-			return out;
-		}
-		o += 4 + len;
-	}
-	return NULL;
-}
-
 static bool gen_device_has_name(json_t *devs, const char *ip, const char *name)
 {
 	for (size_t i = 0; i < json_array_size(devs); i++) {
@@ -271,7 +235,7 @@ Test(gen, home_tls_sni_and_dns_dhcp)
 		if (d[23] != 6)
 			continue;
 		thl = (size_t)(d[14 + ihl + 12] >> 4) * 4;
-		if (tl <= ihl + thl || !gen_sni(d + 14 + ihl + thl, tl - ihl - thl, sni, sizeof(sni)))
+		if (tl <= ihl + thl || !genrun_sni(d + 14 + ihl + thl, tl - ihl - thl, sni, sizeof(sni)))
 			continue;
 		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", d[26], d[27], d[28], d[29]);
 		cr_assert(gen_device_has_name(devs, ip, sni), "%s sent SNI %s it never resolved", ip, sni);

@@ -193,42 +193,6 @@ static bool dns_qname(const u_char *m, size_t n, char *out, size_t cap)
 	return o < n;
 }
 
-/* The server_name of a TLS ClientHello starting a TCP payload, or false. */
-static bool tls_sni(const u_char *p, size_t n, char *out, size_t cap)
-{
-	size_t o, end;
-
-	if (n < 48 || p[0] != 22 || p[5] != 1)
-		return false;
-	o = 5 + 4 + 2 + 32;
-	o += 1 + p[o];
-	if (o + 2 > n)
-		return false;
-	o += 2 + ((size_t)p[o] << 8 | p[o + 1]);
-	if (o + 1 > n)
-		return false;
-	o += 1 + p[o];
-	if (o + 2 > n)
-		return false;
-	end = o + 2 + ((size_t)p[o] << 8 | p[o + 1]);
-	o += 2;
-	while (o + 4 <= end && end <= n) {
-		size_t type = (size_t)p[o] << 8 | p[o + 1], len = (size_t)p[o + 2] << 8 | p[o + 3];
-
-		if (type == 0 && len >= 5 && o + 4 + len <= end) {
-			size_t nl = (size_t)p[o + 7] << 8 | p[o + 8];
-
-			if (nl >= cap || o + 9 + nl > end)
-				return false;
-			memcpy(out, p + o + 9, nl);
-			out[nl] = '\0';
-			return true;
-		}
-		o += 4 + len;
-	}
-	return false;
-}
-
 static bool has_text(const u_char *p, size_t n, const char *needle)
 {
 	size_t k = strlen(needle);
@@ -423,7 +387,7 @@ static void c2_fn(const struct pk *p, void *ctx)
 	struct acc *k = ctx;
 	char sni[256];
 
-	if (!p->tcp || !from_dev(p, k->t) || p->dport != 443 || !tls_sni(p->pl, p->plen, sni, sizeof(sni)))
+	if (!p->tcp || !from_dev(p, k->t) || p->dport != 443 || !genrun_sni(p->pl, p->plen, sni, sizeof(sni)))
 		return;
 	if (p->ts < k->t->start) {
 		set_add(&k->s1, name_hash(sni));
@@ -520,7 +484,7 @@ static void exfil_fn(const struct pk *p, void *ctx)
 
 	if (!p->tcp || !from_dev(p, k->t) || p->dport != 443)
 		return;
-	if (p->plen && tls_sni(p->pl, p->plen, sni, sizeof(sni))) {
+	if (p->plen && genrun_sni(p->pl, p->plen, sni, sizeof(sni))) {
 		if (p->ts < k->t->start)
 			set_add(&k->s2, name_hash(sni));
 		else if (!k->name[0])
