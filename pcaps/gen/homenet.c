@@ -591,12 +591,36 @@ static void dhcp_server_reply(struct hn *n, struct hn_dev *d, struct dhcpm_hdr *
 	dhcp_gw_send(n, d, t, msg, dhcpm_end(&b));
 }
 
+/* After the client's DISCOVER at t: the OFFER, its REQUEST and the ACK;
+ * returns when the ACK went out. */
+static uint64_t dhcp_offer_to_ack(struct hn *n, struct hn_dev *d, struct dhcpm_hdr *h, uint64_t t)
+{
+	uint8_t msg[600];
+	struct wb b;
+	uint64_t t1 = t + span(&n->rng, 1 * MS, 4 * MS), t2;
+
+	dhcp_server_reply(n, d, h, DHCPM_OFFER, t1);
+	t2 = t1 + span(&d->rng, 2 * MS, 30 * MS);
+	h->op = 1;
+	h->type = DHCPM_REQUEST;
+	h->yiaddr = NULL;
+	h->siaddr = NULL;
+	dhcpm_begin(&b, msg, sizeof(msg), h);
+	dhcp_client_opts(&b, d, true);
+	dhcpm_opt(&b, 54, n->gw_ip4, 4);
+	dhcp_dev_send(n, d, t2, msg, dhcpm_end(&b), false);
+	uint64_t t3 = t2 + span(&n->rng, 1 * MS, 3 * MS);
+
+	dhcp_server_reply(n, d, h, DHCPM_ACK, t3);
+	return t3;
+}
+
 uint64_t hn_dhcp_join(struct hn *n, struct hn_dev *d, uint64_t t)
 {
 	uint8_t msg[600];
 	struct wb b;
 	struct dhcpm_hdr h = {.op = 1, .xid = prng_u32(&d->rng), .chaddr = d->mac};
-	uint64_t t1, t2, t3;
+	uint64_t t3;
 
 	d->up = false;
 	h.type = DHCPM_DISCOVER;
@@ -604,21 +628,7 @@ uint64_t hn_dhcp_join(struct hn *n, struct hn_dev *d, uint64_t t)
 	dhcp_client_opts(&b, d, true);
 	dhcp_dev_send(n, d, t, msg, dhcpm_end(&b), false);
 
-	t1 = t + span(&n->rng, 1 * MS, 4 * MS);
-	dhcp_server_reply(n, d, &h, DHCPM_OFFER, t1);
-
-	t2 = t1 + span(&d->rng, 2 * MS, 30 * MS);
-	h.op = 1;
-	h.type = DHCPM_REQUEST;
-	h.yiaddr = NULL;
-	h.siaddr = NULL;
-	dhcpm_begin(&b, msg, sizeof(msg), &h);
-	dhcp_client_opts(&b, d, true);
-	dhcpm_opt(&b, 54, n->gw_ip4, 4);
-	dhcp_dev_send(n, d, t2, msg, dhcpm_end(&b), false);
-
-	t3 = t2 + span(&n->rng, 1 * MS, 3 * MS);
-	dhcp_server_reply(n, d, &h, DHCPM_ACK, t3);
+	t3 = dhcp_offer_to_ack(n, d, &h, t);
 
 	if (d->arp_probe) {
 		/* RFC 5227: probes from 0.0.0.0, then an announcement. */
@@ -688,19 +698,7 @@ uint64_t hn_dhcp_readdress(struct hn *n, struct hn_dev *d, uint64_t t, const uin
 	dhcp_client_opts(&b, d, false);
 	dhcp_dev_send(n, d, t, msg, dhcpm_end(&b), false);
 	memcpy(d->ip4, new_ip, 4);
-	t1 = t + span(&n->rng, 1 * MS, 4 * MS);
-	dhcp_server_reply(n, d, &h, DHCPM_OFFER, t1);
-	t = t1 + span(&d->rng, 2 * MS, 30 * MS);
-	h.op = 1;
-	h.type = DHCPM_REQUEST;
-	h.yiaddr = NULL;
-	h.siaddr = NULL;
-	dhcpm_begin(&b, msg, sizeof(msg), &h);
-	dhcp_client_opts(&b, d, true);
-	dhcpm_opt(&b, 54, n->gw_ip4, 4);
-	dhcp_dev_send(n, d, t, msg, dhcpm_end(&b), false);
-	t1 = t + span(&n->rng, 1 * MS, 3 * MS);
-	dhcp_server_reply(n, d, &h, DHCPM_ACK, t1);
+	t1 = dhcp_offer_to_ack(n, d, &h, t);
 	d->up = true;
 	d->arp_until = 0; /* a new address: neighbours are learned again */
 	return t1 + 100;
