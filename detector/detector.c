@@ -174,6 +174,18 @@ struct service_rec {
 	uint8_t proto;
 };
 
+/* A destination a person accepted: a name and its subdomains, or a prefix. */
+struct accept_rec {
+	char *dest;                /* lower case, as given */
+	char *reason;              /* NULL when none */
+	bool is_prefix;
+	struct ip_prefix net;
+	uint16_t port;             /* 0: any */
+	uint8_t proto;             /* 0: any */
+	uint64_t since_us, until_us; /* until 0: for good */
+	uint64_t flows, last_us;
+};
+
 struct samples {
 	float v[DET_SAMPLES];
 	uint32_t n, next;
@@ -205,6 +217,8 @@ struct det_profile {
 	uint32_t heartbeats[DET_MAX_HEARTBEATS];
 	uint32_t n_heartbeats;
 	bool heartbeats_chosen;
+	struct accept_rec *accepts;
+	uint32_t n_accepts;
 	uint32_t clean_windows;
 	struct samples feat[F_COUNT];
 	uint64_t last_window_us;   /* end of its last window */
@@ -436,6 +450,11 @@ static void profile_free(struct det_profile *p)
 	kset_fini(&p->prefixes);
 	kset_fini(&p->peers);
 	kset_fini(&p->services);
+	for (uint32_t i = 0; i < p->n_accepts; i++) {
+		free(p->accepts[i].dest);
+		free(p->accepts[i].reason);
+	}
+	free(p->accepts);
 	free(p);
 }
 
@@ -779,6 +798,35 @@ void det_flow_end(struct detector *d, const struct device *dev, const struct flo
 	}
 }
 
+/* Whether a person accepted this flow's destination for the device (and
+ * it has not expired); counts it on the first acceptance that matches. */
+static bool accepted_dest(struct det_profile *p, const struct flow *f, uint64_t start)
+{
+	const char *name = f->name ? iname_str(f->name) : NULL;
+	size_t nlen = name ? strlen(name) : 0;
+	for (uint32_t i = 0; i < p->n_accepts; i++) {
+		struct accept_rec *a = &p->accepts[i];
+		if ((a->port && a->port != f->dport) || (a->proto && a->proto != f->proto) ||
+		    (a->until_us && start >= a->until_us))
+			continue;
+		bool hit;
+		if (a->is_prefix) {
+			hit = ip_prefix_contains(&a->net, &f->dst);
+		} else {
+			size_t alen = strlen(a->dest);
+			hit = name && nlen >= alen && strcmp(name + nlen - alen, a->dest) == 0 &&
+			      (nlen == alen || name[nlen - alen - 1] == '.');
+		}
+		if (hit) {
+			a->flows++;
+			if (start > a->last_us)
+				a->last_us = start;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void score_destination(struct detector *d, const struct device *dev, struct det_profile *p, const struct flow *f,
 			      uint64_t now_us)
 {
@@ -812,6 +860,8 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 		dest_note(known, f, start, false);
 		return;
 	}
+	if (accepted_dest(p, f, start))
+		return;
 	const char *dom, *dest = dest_text(f, destbuf, sizeof(destbuf));
 	uint64_t kdom = domain_key(d, f, domain, sizeof(domain), &dom);
 	bool new_domain = !kset_count(&p->domains, kdom), new_port = kset_count(&p->hosts, kh) > 0;
@@ -948,9 +998,12 @@ void det_flow(struct detector *d, const struct device *dev, const struct flow *f
 	} else if (initiator && f->dir == FLOW_DIR_LOCAL) {
 		if (ip_is_multicast(&f->dst) || ip_is_broadcast(&f->dst))
 			return;
+		uint64_t kp = hash_bytes16(DET_SEED, f->dst.b);
+		if (p->learn_end_us && kset_ord(&p->peers, kp) == NO_ORD && accepted_dest(p, f, flow_start(f, now_us)))
+			return;
 		ip_format(&f->dst, key, sizeof(key));
 		snprintf(what, sizeof(what), "%s:%u/%s", key, (unsigned)f->dport, transport(f->proto));
-		struct peer_rec *r = score_set(d, dev, p, f, now_us, &p->peers, hash_bytes16(DET_SEED, f->dst.b),
+		struct peer_rec *r = score_set(d, dev, p, f, now_us, &p->peers, kp,
 					       "new_lan_peer", "lan_peer", key, what, FIRST_LAN);
 		if (r)
 			peer_note(r, f, flow_start(f, now_us), !p->learn_end_us);
@@ -1648,6 +1701,18 @@ int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len)
 	put_uv(&w, p->n_heartbeats);
 	for (uint32_t i = 0; i < p->n_heartbeats; i++)
 		put_uv(&w, p->heartbeats[i]);
+	put_uv(&w, p->n_accepts);
+	for (uint32_t i = 0; i < p->n_accepts; i++) {
+		const struct accept_rec *a = &p->accepts[i];
+		put_str(&w, a->dest);
+		put_str(&w, a->reason);
+		put_u16(&w, a->port);
+		put_u8(&w, a->proto);
+		put_uv(&w, a->since_us);
+		put_uv(&w, a->until_us);
+		put_uv(&w, a->flows);
+		put_uv(&w, a->last_us);
+	}
 	free(by_ord);
 	if (w.failed) {
 		free(w.b);
@@ -1744,6 +1809,61 @@ static CUR_CHECK bool get_rest(struct cursor *c, struct det_profile *p)
 	return true;
 }
 
+/* dest as an accepted destination: an address or CIDR, or a host name
+ * (lower-cased; a leading "*." or a trailing dot is dropped, as a name
+ * covers its subdomains anyway). false on anything else. */
+static bool accept_parse(struct accept_rec *a, const char *dest)
+{
+	char name[256];
+	if (ip_prefix_parse(dest, &a->net) == 0) {
+		a->is_prefix = true;
+		a->dest = strdup(dest);
+		return a->dest != NULL;
+	}
+	if (!strncmp(dest, "*.", 2))
+		dest += 2;
+	size_t n = strlen(dest);
+	if (n && dest[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= sizeof(name) || dest[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = dest[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+			  c == '_' || (c == '.' && dest[i + 1] != '.');
+		if (!ok)
+			return false;
+		name[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	name[n] = '\0';
+	a->is_prefix = false;
+	a->dest = strdup(name);
+	return a->dest != NULL;
+}
+
+static CUR_CHECK bool get_accepts(struct cursor *c, struct det_profile *p)
+{
+	uint32_t n;
+	if (!get_u32(c, &n) || n > DET_MAX_ACCEPTS)
+		return false;
+	if (n && !(p->accepts = calloc(n, sizeof(*p->accepts))))
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		struct accept_rec *a = &p->accepts[i];
+		char *dest;
+		if (!get_str(c, &dest, 1023))
+			return false;
+		bool ok = dest && accept_parse(a, dest);
+		free(dest);
+		p->n_accepts += ok;
+		if (!ok || !get_str(c, &a->reason, 1023) || !cur_be16(c, &a->port) || !cur_u8(c, &a->proto) ||
+		    !get_u64(c, &a->since_us) || !get_u64(c, &a->until_us) || !get_u64(c, &a->flows) ||
+		    !get_u64(c, &a->last_us))
+			return false;
+	}
+	return true;
+}
+
 static void profile_remove(struct detector *d, const uint8_t key[16])
 {
 	for (struct det_profile **pp = &d->buckets[key_bucket(d, key)]; *pp; pp = &(*pp)->next)
@@ -1756,7 +1876,9 @@ static void profile_remove(struct detector *d, const uint8_t key[16])
 		}
 }
 
-int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char *err, size_t errlen)
+/* The profile the bytes hold, not yet in the table; NULL with the reason
+ * in err. */
+static struct det_profile *profile_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
 	struct cursor c;
 	uint32_t magic;
@@ -1766,33 +1888,77 @@ int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char 
 	cur_init(&c, buf, len);
 	if (!cur_be32(&c, &magic) || magic != CODEC_MAGIC || !cur_be16(&c, &version)) {
 		snprintf(err, errlen, "not a profile");
-		return -1;
+		return NULL;
 	}
-	if (version != DET_PROFILE_VERSION) {
-		snprintf(err, errlen, "profile encoding version %u, this iotids reads %u", version, DET_PROFILE_VERSION);
-		return -1;
+	if (version < 1 || version > DET_PROFILE_VERSION) {
+		snprintf(err, errlen, "profile encoding version %u, this iotids reads 1 to %u", version,
+			 DET_PROFILE_VERSION);
+		return NULL;
 	}
 	if (!cur_bytes(&c, key, 16) || !get_bool(&c, &has_mac)) {
 		snprintf(err, errlen, "truncated at byte %zu", c.off);
-		return -1;
+		return NULL;
 	}
 	struct det_profile *p = profile_alloc(key, has_mac);
 	if (!p) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return NULL;
 	}
 	bool ok = get_u64(&c, &p->first_us) && get_u64(&c, &p->learn_start_us) && get_u64(&c, &p->last_us) &&
-		  get_u64(&c, &p->learn_end_us) &&
-		  get_dests(&c, p) && get_sets(&c, p) && get_rest(&c, p);
+		  get_u64(&c, &p->learn_end_us) && get_dests(&c, p) && get_sets(&c, p) && get_rest(&c, p) &&
+		  (version < 2 || get_accepts(&c, p));
 	if (!ok || cur_left(&c)) {
 		snprintf(err, errlen, "%s at byte %zu", ok ? "trailing bytes" : "truncated or invalid", c.off);
 		profile_free(p);
-		return -1;
+		return NULL;
 	}
-	profile_remove(d, key);
+	return p;
+}
+
+static void profile_replace(struct detector *d, struct det_profile *p)
+{
+	profile_remove(d, p->key);
 	profile_insert(d, p);
 	if (!d->first_us || p->first_us < d->first_us)
 		d->first_us = p->first_us;
+}
+
+int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct det_profile *p = profile_decode(buf, len, err, errlen);
+	if (!p)
+		return -1;
+	profile_replace(d, p);
+	return 0;
+}
+
+int det_profile_restore(struct detector *d, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct det_profile *p = profile_decode(buf, len, err, errlen);
+	if (!p)
+		return -1;
+	const struct det_profile *old = profile_lookup(d, p->key);
+	if (old) {
+		if (old->last_us > p->last_us)
+			p->last_us = old->last_us;
+		if (old->last_window_us > p->last_window_us) {
+			p->last_window_us = old->last_window_us;
+			p->silence_reported = old->silence_reported;
+		}
+		p->announced |= old->announced;
+		memcpy(p->burst, old->burst, sizeof(p->burst));
+		for (uint32_t i = 0; i < p->dests.slots; i++) {
+			if (!p->dests.keys[i])
+				continue;
+			struct dest_rec *r = kset_rec(&p->dests, p->dests.ords[i]);
+			const struct dest_rec *o = kset_rec(&old->dests, kset_ord(&old->dests, p->dests.keys[i]));
+			if (o && o->last_us > r->last_us) {
+				r->last_us = o->last_us;
+				r->hb_reported = o->hb_reported;
+			}
+		}
+	}
+	profile_replace(d, p);
 	return 0;
 }
 
@@ -1816,6 +1982,56 @@ int det_profile_forget(struct detector *d, const uint8_t key[16])
 	if (!profile_lookup(d, key))
 		return -1;
 	profile_remove(d, key);
+	return 0;
+}
+
+int det_profile_accept(struct detector *d, const uint8_t key[16], const char *dest, uint16_t port, uint8_t proto,
+		       uint64_t for_us, const char *reason, uint64_t now_us, char *err, size_t errlen)
+{
+	struct det_profile *p = profile_lookup(d, key);
+	struct accept_rec a = {.port = port, .proto = proto};
+	if (!p) {
+		snprintf(err, errlen, "no profile");
+		return -1;
+	}
+	if (!accept_parse(&a, dest)) {
+		snprintf(err, errlen, "'%s' is neither a host name, an address nor a CIDR", dest);
+		return -1;
+	}
+	a.since_us = now_us > p->last_us ? now_us : p->last_us;
+	a.until_us = for_us ? a.since_us + for_us : 0;
+	if (reason && *reason && !(a.reason = strdup(reason))) {
+		free(a.dest);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* The same destination again, else an expired one, else a new slot. */
+	uint32_t i = 0;
+	while (i < p->n_accepts && (strcmp(p->accepts[i].dest, a.dest) || p->accepts[i].port != port ||
+				    p->accepts[i].proto != proto))
+		i++;
+	for (uint32_t j = 0; i == p->n_accepts && j < p->n_accepts; j++)
+		if (p->accepts[j].until_us && p->accepts[j].until_us <= a.since_us)
+			i = j;
+	if (i == p->n_accepts) {
+		struct accept_rec *grown = NULL;
+		if (p->n_accepts < DET_MAX_ACCEPTS)
+			grown = realloc(p->accepts, (p->n_accepts + 1) * sizeof(*grown));
+		if (!grown) {
+			snprintf(err, errlen, p->n_accepts < DET_MAX_ACCEPTS ? "out of memory"
+									    : "%d accepted destinations in force already",
+				 DET_MAX_ACCEPTS);
+			free(a.dest);
+			free(a.reason);
+			return -1;
+		}
+		p->accepts = grown;
+		p->n_accepts++;
+	} else {
+		free(p->accepts[i].dest);
+		free(p->accepts[i].reason);
+	}
+	p->accepts[i] = a;
 	return 0;
 }
 
@@ -1855,6 +2071,7 @@ void det_profile_info(const struct det_profile *p, struct det_profile_info *out)
 	out->services = p->services.n;
 	out->refused = p->dests.refused;
 	out->heartbeats = p->n_heartbeats;
+	out->accepts = p->n_accepts;
 	memcpy(out->hours, p->hours, sizeof(out->hours));
 }
 
@@ -1939,6 +2156,24 @@ bool det_profile_feature(const struct det_profile *p, uint32_t i, struct det_fea
 	out->median = expm1(med);
 	out->mad = mad;
 	out->q95 = expm1(v[(s->n * 95 - 1) / 100]);
+	return true;
+}
+
+bool det_profile_accepted(const struct det_profile *p, uint32_t i, struct det_accept_info *out)
+{
+	if (i >= p->n_accepts)
+		return false;
+	const struct accept_rec *a = &p->accepts[i];
+	*out = (struct det_accept_info){
+		.dest = a->dest,
+		.reason = a->reason ? a->reason : "",
+		.port = a->port,
+		.proto = a->proto,
+		.since_us = a->since_us,
+		.until_us = a->until_us,
+		.flows = a->flows,
+		.last_us = a->last_us,
+	};
 	return true;
 }
 

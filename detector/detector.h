@@ -153,6 +153,7 @@ struct det_profile_info {
 	uint32_t destinations, hosts, domains, prefixes, peers, services;
 	uint32_t refused;         /* destinations past DET_MAX_DESTS */
 	uint32_t heartbeats;      /* contacts watched (chosen at the first check after learning) */
+	uint32_t accepts;         /* destinations a person accepted (det_profile_accepted) */
 	uint32_t hours[DET_HOURS_OF_WEEK]; /* normal windows per hour of the week */
 };
 
@@ -221,9 +222,36 @@ int det_profile_relearn(struct detector *d, const uint8_t key[16], uint64_t now_
  * when it is next seen. 0, or -1 when it has none. */
 int det_profile_forget(struct detector *d, const uint8_t key[16]);
 
+/* ---- accepted destinations (profile accept) ---- */
+
+#define DET_MAX_ACCEPTS 64 /* per device; an expired one makes room for a new one */
+
+/* A destination a person accepted for a device: while enforcing, a flow
+ * to it raises no unexpected_destination, new_port or new_lan_peer. */
+struct det_accept_info {
+	const char *dest;         /* a name (its subdomains too), or an address prefix */
+	const char *reason;       /* "" when none was given */
+	uint16_t port;            /* 0: any */
+	uint8_t proto;            /* 6 or 17; 0: any */
+	uint64_t since_us;        /* when accepted, in the device's time */
+	uint64_t until_us;        /* when it expires; 0: never */
+	uint64_t flows, last_us;  /* flows it let through, and the last one's start */
+};
+
+/* Accepts dest for the device: a name, covering its subdomains, or an
+ * address or CIDR. It holds from now_us (or the device's last event, if
+ * later) for for_us, or for good when for_us is 0. The same dest, port and
+ * transport again replaces the earlier one. 0, or -1 with the reason in
+ * err: no such profile, a bad dest, DET_MAX_ACCEPTS in force. */
+int det_profile_accept(struct detector *d, const uint8_t key[16], const char *dest, uint16_t port, uint8_t proto,
+		       uint64_t for_us, const char *reason, uint64_t now_us, char *err, size_t errlen);
+/* The i-th accepted destination, oldest first; false past the last. */
+bool det_profile_accepted(const struct det_profile *p, uint32_t i, struct det_accept_info *out);
+
 /* ---- profiles as bytes (the store) ---- */
 
-#define DET_PROFILE_VERSION 1
+/* 2 added accepted destinations; version 1 is still read. */
+#define DET_PROFILE_VERSION 2
 
 /* Everything the profile learned, as bytes: *out is malloc'd (the caller
  * frees it). 0, or -1 out of memory. */
@@ -232,6 +260,11 @@ int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len);
  * any. 0, or -1 with a message in err: not a profile, another version,
  * truncated or invalid (nothing changed then), out of memory. */
 int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char *err, size_t errlen);
+/* Rolls the device back to the profile the bytes hold (an earlier version
+ * of it): what it learned and accepted comes back, while what it did since
+ * stays (when it and each destination were last seen), so a rollback does
+ * not make its heartbeats look missing. Otherwise as det_profile_decode. */
+int det_profile_restore(struct detector *d, const uint8_t *buf, size_t len, char *err, size_t errlen);
 
 const struct det_stats *det_stats(const struct detector *d);
 const char *det_state_name(enum det_state s);

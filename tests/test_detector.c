@@ -1806,6 +1806,11 @@ static void rich_profile(struct detector *d, const struct device *a)
 	struct dev_window w = quiet_window(a, LEARN_WINDOWS);
 	det_window(d, &w);
 	det_tick(d, w.end_us);
+	uint8_t key[16];
+	char err[128];
+	det_device_key(a, key);
+	cr_assert_eq(det_profile_accept(d, key, "ota.example.com", 443, TCP, 3600 * S, "firmware 2.1", 0, err, sizeof(err)),
+		     0, "%s", err);
 }
 
 static uint8_t *encode_of(const struct detector *d, const struct device *dv, size_t *len)
@@ -1838,6 +1843,13 @@ Test(detector, a_profile_decoded_from_its_bytes_encodes_to_the_same_bytes_and_sc
 	cr_assert_eq(i2.heartbeats, 2);
 	cr_assert_eq(i2.peers, 1);
 	cr_assert_eq(i2.services, 1);
+	cr_assert_eq(i2.accepts, 1);
+	struct det_accept_info ac;
+	cr_assert(det_profile_accepted(p2, 0, &ac));
+	cr_assert_str_eq(ac.dest, "ota.example.com");
+	cr_assert_str_eq(ac.reason, "firmware 2.1");
+	cr_assert_eq(ac.port, 443);
+	cr_assert_eq(ac.until_us, ac.since_us + 3600 * S);
 	struct det_dest_info d1, d2;
 	for (uint32_t i = 0; det_profile_dest(p1, i, &d1); i++) {
 		cr_assert(det_profile_dest(p2, i, &d2));
@@ -1949,4 +1961,177 @@ Test(detector, a_forgotten_device_is_learned_anew)
 	profile_of(det, a, &info);
 	cr_assert_eq(info.state, DET_LEARNING);
 	cr_assert_eq(info.destinations, 1);
+}
+
+/* ---- accepted destinations, versions ---- */
+
+static void accept_ok(const struct device *dv, const char *dest, uint16_t port, uint8_t proto, uint64_t for_us,
+		      uint64_t now_us)
+{
+	uint8_t key[16];
+	char err[128];
+	det_device_key(dv, key);
+	cr_assert_eq(det_profile_accept(det, key, dest, port, proto, for_us, NULL, now_us, err, sizeof(err)), 0,
+		     "accept %s: %s", dest, err);
+}
+
+Test(detector, an_accepted_name_covers_its_subdomains_for_that_device_only)
+{
+	const struct device *a = &devs[0], *b = &devs[1];
+	learn_closed(det, a);
+	learn_closed(det, b);
+	accept_ok(a, "Example.COM.", 0, 0, 0, ENFORCE);
+	uint64_t t = ENFORCE + 60 * S;
+	out_flow(det, a, "ota.example.com", "203.0.113.5", 443, TCP, t);
+	out_flow(det, a, "example.com", "203.0.113.6", 8443, TCP, t + S);
+	cr_assert_eq(out.n, 0, "an accepted name alerted: %s", out.n ? out.r[0].key : "");
+	/* Look-alikes are not subdomains. */
+	out_flow(det, a, "example.com.evil.net", "198.51.100.66", 443, TCP, t + 2 * S);
+	out_flow(det, a, "badexample.com", "198.51.100.67", 443, TCP, t + 3 * S);
+	cr_assert_eq(out.n, 2);
+	cr_assert_str_eq(out.r[0].key, "example.com.evil.net:443/tcp");
+	cr_assert_str_eq(out.r[1].key, "badexample.com:443/tcp");
+	/* Another device is not covered. */
+	out_flow(det, b, "ota.example.com", "203.0.113.5", 443, TCP, t + 4 * S);
+	cr_assert_eq(out.n, 3);
+	cr_assert_eq(out.r[2].dev_mac[5], b->mac[5]);
+	struct det_profile_info info;
+	const struct det_profile *p = profile_of(det, a, &info);
+	struct det_accept_info ac;
+	cr_assert_eq(info.accepts, 1);
+	cr_assert(det_profile_accepted(p, 0, &ac));
+	cr_assert_str_eq(ac.dest, "example.com");
+	cr_assert_str_eq(ac.reason, "");
+	cr_assert_eq(ac.flows, 2);
+	cr_assert_eq(ac.last_us, t + S);
+	cr_assert_eq(ac.until_us, 0);
+	cr_assert_not(det_profile_accepted(p, 1, &ac));
+	/* Accepting does not add a learned destination. */
+	cr_assert_eq(info.destinations, 2);
+}
+
+Test(detector, an_accept_holds_for_its_port_and_transport_until_it_expires)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	accept_ok(a, "203.0.113.0/24", 443, TCP, 600 * S, ENFORCE);
+	accept_ok(a, "192.168.1.77", 0, 0, 0, ENFORCE);
+	out_flow(det, a, NULL, "203.0.113.9", 443, TCP, ENFORCE + 10 * S);
+	lan_flow(det, a, "192.168.1.77", 22, TCP, ENFORCE + 11 * S);
+	cr_assert_eq(out.n, 0, "%s", out.n ? out.r[0].key : "");
+	out_flow(det, a, NULL, "203.0.113.9", 443, UDP, ENFORCE + 12 * S);
+	out_flow(det, a, NULL, "203.0.113.9", 80, TCP, ENFORCE + 13 * S);
+	cr_assert_eq(out.n, 2);
+	cr_assert_str_eq(out.r[0].key, "203.0.113.0/24:443/udp");
+	cr_assert_str_eq(out.r[1].key, "203.0.113.0/24:80/tcp");
+	/* Its 600 s are up: the same flow alerts. */
+	out_flow(det, a, NULL, "203.0.113.9", 443, TCP, ENFORCE + 600 * S);
+	cr_assert_eq(out.n, 3);
+	cr_assert_str_eq(out.r[2].kind, "unexpected_destination");
+	cr_assert_str_eq(out.r[2].key, "203.0.113.0/24:443/tcp");
+	/* A LAN peer not accepted is still one. */
+	lan_flow(det, a, "192.168.1.78", 22, TCP, ENFORCE + 601 * S);
+	cr_assert_eq(out.n, 4);
+	cr_assert_str_eq(out.r[3].kind, "new_lan_peer");
+}
+
+Test(detector, a_bad_destination_or_too_many_accepts_is_refused_and_an_expired_one_makes_room)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	uint8_t key[16], other[16] = {0x02, 0, 0, 0, 0, 0x77};
+	char err[128];
+	det_device_key(a, key);
+	const char *bad[] = {"", "exa mple.com", "a..b", ".example.com", "10.0.0.0/33", "\xc3\xa9.com"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_assert_eq(det_profile_accept(det, key, bad[i], 0, 0, 0, NULL, 0, err, sizeof(err)), -1, "'%s'", bad[i]);
+		cr_assert_gt(strlen(err), 0);
+	}
+	cr_assert_eq(det_profile_accept(det, other, "example.com", 0, 0, 0, NULL, 0, err, sizeof(err)), -1);
+	char name[32];
+	for (int i = 0; i < DET_MAX_ACCEPTS; i++) {
+		snprintf(name, sizeof(name), "host%d.example.com", i);
+		accept_ok(a, name, 0, 0, i == 5 ? 60 * S : 0, ENFORCE);
+	}
+	/* The same one again replaces it. */
+	accept_ok(a, "host7.example.com", 0, 0, 0, ENFORCE + S);
+	cr_assert_eq(det_profile_accept(det, key, "one.more.org", 0, 0, 0, NULL, ENFORCE + 30 * S, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "in force"), "%s", err);
+	/* Once host5's minute is up, it gives way. */
+	accept_ok(a, "one.more.org", 0, 0, 0, ENFORCE + 61 * S);
+	struct det_profile_info info;
+	const struct det_profile *p = profile_of(det, a, &info);
+	cr_assert_eq(info.accepts, DET_MAX_ACCEPTS);
+	struct det_accept_info ac;
+	cr_assert(det_profile_accepted(p, 5, &ac));
+	cr_assert_str_eq(ac.dest, "one.more.org");
+	cr_assert(det_profile_accepted(p, 7, &ac));
+	cr_assert_eq(ac.since_us, ENFORCE + S);
+}
+
+Test(detector, a_version_1_encoding_reads_as_a_profile_without_accepts)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	size_t len, len2;
+	uint8_t *buf = encode_of(det, a, &len);
+	/* Version 2 only added the accepts at the end: a count, here 0. */
+	cr_assert_eq(buf[len - 1], 0);
+	cr_assert_eq(buf[5], DET_PROFILE_VERSION);
+	uint8_t *v1 = malloc(len);
+	memcpy(v1, buf, len - 1);
+	v1[5] = 1;
+	struct det_cfg c = base_cfg();
+	det2 = make_det(&c, &out2);
+	char err[128];
+	cr_assert_eq(det_profile_decode(det2, v1, len - 1, err, sizeof(err)), 0, "%s", err);
+	uint8_t *again = encode_of(det2, a, &len2);
+	cr_assert_eq(len2, len);
+	cr_assert_eq(memcmp(again, buf, len), 0);
+	free(v1);
+	free(again);
+	free(buf);
+}
+
+Test(detector, a_rollback_restores_what_was_learned_and_keeps_when_things_were_last_seen)
+{
+	const struct device *a = &devs[0];
+	learn_with_windows(a, 0, 0);
+	size_t len;
+	uint8_t *version1 = encode_of(det, a, &len);
+	accept_ok(a, "new.example.org", 0, 0, 0, LAST_WINDOW);
+	/* Both of its heartbeats go on for 40 minutes, then it is rolled back
+	 * to the version from before and has a window without them: they
+	 * were seen a minute ago, not 40. */
+	uint64_t k = LEARN_WINDOWS + 1;
+	for (; k < LEARN_WINDOWS + 50; k++) {
+		struct dev_window w = quiet_window(a, k);
+		if (k != LEARN_WINDOWS + 41) {
+			out_flow(det, a, "api.tuya.com", "3.120.1.5", 443, TCP, w.end_us - 40 * S);
+			out_flow(det, a, "time.acme-clock.org", "198.51.100.7", 123, UDP, w.end_us - 30 * S);
+		}
+		det_window(det, &w);
+		det_tick(det, w.end_us);
+		if (k == LEARN_WINDOWS + 40) {
+			char err[128];
+			cr_assert_eq(det_profile_restore(det, version1, len, err, sizeof(err)), 0, "%s", err);
+		}
+	}
+	cr_assert_eq(out.n, 0, "after the rollback: %s %s", out.n ? out.r[0].kind : "", out.n ? out.r[0].key : "");
+	struct det_profile_info info;
+	profile_of(det, a, &info);
+	cr_assert_eq(info.accepts, 0);
+	cr_assert_geq(info.last_us, quiet_window(a, k - 1).end_us - 30 * S, "the rollback moved last seen back");
+	cr_assert_eq(info.heartbeats, 2);
+	/* What was accepted after that version is not any more. */
+	out_flow(det, a, "new.example.org", "203.0.113.9", 443, TCP, quiet_window(a, k).end_us);
+	cr_assert_eq(out.n, 1);
+	cr_assert_str_eq(out.r[0].kind, "unexpected_destination");
+	/* A broken version is refused and leaves the profile alone. */
+	char err[128];
+	cr_assert_eq(det_profile_restore(det, version1, len - 3, err, sizeof(err)), -1);
+	profile_of(det, a, &info);
+	cr_assert_eq(info.heartbeats, 2);
+	free(version1);
 }
