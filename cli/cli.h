@@ -27,11 +27,15 @@ enum cli_exit {
 
 int cmd_replay(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 /* Where the profile commands look for the store without --db. */
 #define CLI_DEFAULT_DB "/var/lib/iotids/profiles.db"
 /* Exit status of a profile command given an unknown or ambiguous device. */
 #define CLI_EXIT_NO_DEVICE 3
+/* The exit status for a negative store_error: CLI_EXIT_NO_DEVICE for an
+ * unknown or ambiguous device, CLI_EXIT_RUNTIME for the rest. */
+int cli_store_exit(int code);
 
 /* RFC 3339 UTC with microseconds: "2026-03-02T06:00:00.000000Z". buf >= 32. */
 char *out_time(uint64_t ts_us, char *buf, size_t len);
@@ -60,6 +64,13 @@ void out_device_header(FILE *out);
 void out_device_text(FILE *out, const struct out_ctx *c, const struct device *d);
 void out_window_header(FILE *out);
 void out_window_text(FILE *out, const struct dev_window *w);
+
+/* An accepted destination as a person writes it: "example.com:443/tcp". */
+char *out_accept_text(const struct det_accept_info *a, char *buf, size_t len);
+
+/* The alert as the JSON lines output has it, malloc'd (no newline); NULL
+ * out of memory. */
+char *out_alert_string(const struct out_ctx *c, const struct det_alert *a);
 
 /* A device's learned profile: JSON (one line), or a block of text with its
  * destinations grouped by registrable domain, peers, services, baselines

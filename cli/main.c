@@ -21,7 +21,8 @@ struct command {
 
 static const struct command commands[] = {
 	{"replay", cmd_replay, "run a capture file through iotids and report"},
-	{"profile", cmd_profile, "the stored profiles: list, show, history, relearn, forget"},
+	{"profile", cmd_profile, "the stored profiles: list, show, history, diff, accept, rollback, relearn, forget"},
+	{"alerts", cmd_alerts, "the stored alerts: list"},
 	{"version", cmd_version, "print the version of iotids and its libraries"},
 	{"help", cmd_help, "this help"},
 };

@@ -481,7 +481,7 @@ static json_t *json_ratio(double v)
 	return json_real(round(v * 1000.0) / 1000.0);
 }
 
-int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a)
+static json_t *alert_object(const struct out_ctx *c, const struct det_alert *a)
 {
 	char host[256];
 	json_t *o = json_object(), *dev = json_object(), *rs = json_array();
@@ -489,7 +489,7 @@ int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a
 		json_decref(o);
 		json_decref(dev);
 		json_decref(rs);
-		return -1;
+		return NULL;
 	}
 	json_object_set_new(o, "type", json_string("alert"));
 	json_object_set_new(o, "schema_version", json_integer(DET_SCHEMA_VERSION));
@@ -519,7 +519,21 @@ int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a
 	}
 	json_object_set_new(o, "reasons", rs);
 	json_object_set_new(o, "flow", a->flow ? flow_object(c, a->flow, NULL) : json_null());
-	return emit(out, o);
+	return o;
+}
+
+int out_alert_json(FILE *out, const struct out_ctx *c, const struct det_alert *a)
+{
+	json_t *o = alert_object(c, a);
+	return o ? emit(out, o) : -1;
+}
+
+char *out_alert_string(const struct out_ctx *c, const struct det_alert *a)
+{
+	json_t *o = alert_object(c, a);
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+	json_decref(o);
+	return s;
 }
 
 /* One line a person can act on: when, how bad, what, which device (its
@@ -551,6 +565,17 @@ void out_alert_text(FILE *out, const struct out_ctx *c, const struct det_alert *
 }
 
 /* ---- profiles ---- */
+
+char *out_accept_text(const struct det_accept_info *a, char *buf, size_t len)
+{
+	char pb[8];
+	snprintf(buf, len, "%s", a->dest);
+	if (a->port)
+		snprintf(buf + strlen(buf), len - strlen(buf), ":%u", (unsigned)a->port);
+	if (a->proto)
+		snprintf(buf + strlen(buf), len - strlen(buf), "/%s", flow_proto_name(a->proto, pb, sizeof(pb)));
+	return buf;
+}
 
 /* The device a profile is about: its MAC or address, and from the device
  * table (when it is still there) its name and vendor. */
@@ -653,6 +678,22 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 		json_array_append_new(svcs, x);
 	}
 	json_object_set_new(o, "inbound_services", svcs);
+	json_t *acc = json_array();
+	struct det_accept_info ai;
+	for (uint32_t i = 0; det_profile_accepted(p, i, &ai); i++) {
+		json_t *x = json_object();
+		json_object_set_new(x, "dest", json_string(ai.dest));
+		json_object_set_new(x, "port", ai.port ? json_integer(ai.port) : json_null());
+		json_object_set_new(x, "transport", ai.proto ? json_string(flow_proto_name(ai.proto, pb, sizeof(pb)))
+							     : json_null());
+		json_object_set_new(x, "since", json_time(ai.since_us));
+		json_object_set_new(x, "until", ai.until_us ? json_time(ai.until_us) : json_null());
+		json_object_set_new(x, "reason", json_string(ai.reason));
+		json_object_set_new(x, "flows", json_integer((json_int_t)ai.flows));
+		json_object_set_new(x, "last_seen", ai.flows ? json_time(ai.last_us) : json_null());
+		json_array_append_new(acc, x);
+	}
+	json_object_set_new(o, "accepted", acc);
 	struct det_feature_info fi;
 	for (uint32_t i = 0; det_profile_feature(p, i, &fi); i++) {
 		json_t *x = json_object();
@@ -771,6 +812,16 @@ void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profi
 			(unsigned)si.port, flow_proto_name(si.proto, pb, sizeof(pb)), (unsigned long long)si.flows,
 			(unsigned long long)si.flows_learned, (unsigned long long)si.from_internet,
 			ip_format(&si.last_client, addr, sizeof(addr)));
+	if (in.accepts)
+		fprintf(out, "  accepted: %u\n", in.accepts);
+	struct det_accept_info ai;
+	for (uint32_t i = 0; det_profile_accepted(p, i, &ai); i++) {
+		char what[320];
+		out_accept_text(&ai, what, sizeof(what));
+		fprintf(out, "    %-40s since %s, %s%s; %llu flows%s%s\n", what, short_time(ai.since_us, t1, sizeof(t1)),
+			ai.until_us ? "until " : "for good", ai.until_us ? short_time(ai.until_us, t2, sizeof(t2)) : "",
+			(unsigned long long)ai.flows, ai.reason[0] ? "; " : "", ai.reason);
+	}
 	fprintf(out, "  baselines per window (%s):\n", "median, 95th percentile");
 	struct det_feature_info fi;
 	for (uint32_t i = 0; det_profile_feature(p, i, &fi); i++)

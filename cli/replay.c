@@ -44,6 +44,7 @@ struct replay {
 	const char *db_path;
 	int loaded;              /* profiles the store gave at start */
 	uint64_t checkpoints, next_checkpoint_us;
+	double next_poll;        /* wall clock: when to look for requests again */
 	bool store_failed;
 };
 
@@ -106,9 +107,36 @@ static void on_flow_end(void *ctx, const struct flow *f, enum flow_end why)
 	r->flows_printed++;
 }
 
+static void store_failed(struct replay *r, const char *err)
+{
+	if (!r->store_failed)
+		fprintf(stderr, "iotids: %s\n", err);
+	r->store_failed = true;
+}
+
+/* The store keeps the alert too, for alerts list. */
+static void store_alert(struct replay *r, const struct det_alert *a)
+{
+	char device[IP_STRLEN], err[512];
+	if (a->dev->has_mac)
+		dev_mac_format(a->dev->mac, device, sizeof(device));
+	else
+		ip_format(&a->dev->key_ip, device, sizeof(device));
+	char *json = out_alert_string(&r->oc, a);
+	struct store_alert sa = {.alert_id = a->alert_id, .device = device, .kind = a->kind, .severity = a->severity,
+				 .ts_us = a->ts_us, .score = a->score, .json = json};
+	if (!json)
+		store_failed(r, "out of memory encoding an alert for the store");
+	else if (store_alert_add(r->store, &sa, err, sizeof(err)) != 0)
+		store_failed(r, err);
+	free(json);
+}
+
 static void on_alert(void *ctx, const struct det_alert *a)
 {
 	struct replay *r = ctx;
+	if (r->store)
+		store_alert(r, a);
 	/* The file holds the JSON; the terminal still gets the line. */
 	if (r->alerts && out_alert_json(r->alerts, &r->oc, a) != 0)
 		r->alerts_failed = true;
@@ -134,6 +162,7 @@ static void on_flow_ready(void *ctx, const struct flow *f, const struct device *
 }
 
 static void checkpoint(struct replay *r, uint64_t now_us);
+static double now_s(void);
 
 static void on_window(void *ctx, const struct dev_window *w)
 {
@@ -146,6 +175,14 @@ static void on_window(void *ctx, const struct dev_window *w)
 		if (r->next_checkpoint_us)
 			checkpoint(r, w->end_us);
 		r->next_checkpoint_us = w->end_us + CHECKPOINT_EVERY_US;
+	}
+	/* Requests a person makes (profile accept ...) take effect within a
+	 * second of wall time, whatever the capture's pace. */
+	if (r->store && now_s() >= r->next_poll) {
+		char err[512];
+		if (store_poll(r->store, r->det, w->end_us, err, sizeof(err)) < 0)
+			store_failed(r, err);
+		r->next_poll = now_s() + 1.0;
 	}
 	if (!(r->show & SHOW_WINDOWS))
 		return;
@@ -615,12 +652,10 @@ static void checkpoint(struct replay *r, uint64_t now_us)
 	struct keyed_set ks = {0};
 	struct keyed_device *kd = keyed_devices(r->trk, &ks.n);
 	ks.kd = kd;
-	if (store_checkpoint(r->store, r->det, now_us, kd ? stored_hostname : NULL, &ks, err, sizeof(err)) == 0) {
+	if (store_checkpoint(r->store, r->det, now_us, kd ? stored_hostname : NULL, &ks, err, sizeof(err)) == 0)
 		r->checkpoints++;
-	} else if (!r->store_failed) {
-		r->store_failed = true;
-		fprintf(stderr, "iotids: %s\n", err);
-	}
+	else
+		store_failed(r, err);
 	free(kd);
 }
 

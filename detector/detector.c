@@ -2177,6 +2177,11 @@ bool det_profile_accepted(const struct det_profile *p, uint32_t i, struct det_ac
 	return true;
 }
 
+const char *det_kind_name(size_t i)
+{
+	return i < N_KINDS ? kinds[i] : NULL;
+}
+
 const struct det_stats *det_stats(const struct detector *d)
 {
 	return &d->stats;

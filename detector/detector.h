@@ -266,6 +266,9 @@ int det_profile_decode(struct detector *d, const uint8_t *buf, size_t len, char 
  * not make its heartbeats look missing. Otherwise as det_profile_decode. */
 int det_profile_restore(struct detector *d, const uint8_t *buf, size_t len, char *err, size_t errlen);
 
+/* The i-th alert kind the detector raises, NULL past the last. */
+const char *det_kind_name(size_t i);
+
 const struct det_stats *det_stats(const struct detector *d);
 const char *det_state_name(enum det_state s);
 

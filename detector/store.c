@@ -11,9 +11,19 @@
 #include "features/device.h"
 #include "features/ipaddr.h"
 
+/* An alert queued for the next write; its strings are owned. */
+struct queued_alert {
+	char *alert_id, *device, *kind, *severity, *json;
+	uint64_t ts_us;
+	double score;
+};
+
 struct store {
 	sqlite3 *db;
 	char *path;
+	int64_t data_version;      /* as last seen: another process's commit changes it */
+	struct queued_alert *queue;
+	size_t n_queued;
 };
 
 static const char schema[] =
@@ -47,6 +57,27 @@ static const char schema[] =
 	"  wall_s INTEGER NOT NULL,"
 	"  reason TEXT,"
 	"  applied INTEGER NOT NULL DEFAULT 0);";
+
+/* What each schema version adds to the one before: migrations[v] takes a
+ * store from version v to v + 1. A new store gets schema, then each. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	[1] = "ALTER TABLE changes ADD COLUMN dest TEXT;"
+	      "ALTER TABLE changes ADD COLUMN port INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE changes ADD COLUMN proto INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE changes ADD COLUMN for_us INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE changes ADD COLUMN version INTEGER NOT NULL DEFAULT 0;"
+	      "CREATE TABLE alerts("
+	      "  id INTEGER PRIMARY KEY,"
+	      "  alert_id TEXT NOT NULL,"
+	      "  device TEXT NOT NULL,"
+	      "  ts_us INTEGER NOT NULL,"
+	      "  kind TEXT NOT NULL,"
+	      "  severity TEXT NOT NULL,"
+	      "  score REAL NOT NULL,"
+	      "  json TEXT NOT NULL);"
+	      "CREATE INDEX alerts_by_time ON alerts(ts_us);"
+	      "CREATE INDEX alerts_by_device ON alerts(device, ts_us);",
+};
 
 /* The code for a failed SQLite call, its message in err. */
 static int fail(struct store *s, int rc, const char *what, char *err, size_t errlen)
@@ -99,6 +130,45 @@ static int schema_version(struct store *s, int *version)
 	return SQLITE_OK;
 }
 
+/* Brings the schema from *version to STORE_SCHEMA_VERSION in one
+ * transaction. Two processes may both find the file empty or old: the
+ * version is read again under the lock, so each step is made once. */
+static int migrate(struct store *s, int *version, char *why, size_t whylen)
+{
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = schema_version(s, version);
+	bool steps = rc == SQLITE_OK && *version >= 0 && *version < STORE_SCHEMA_VERSION;
+	if (steps && *version == 0)
+		rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
+	for (int v = *version ? *version : 1; steps && rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++)
+		rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL);
+	if (steps && rc == SQLITE_OK) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta VALUES('schema_version', '%d')",
+			 STORE_SCHEMA_VERSION);
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(s->db));
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+/* Changes whenever another connection commits; -1 when it cannot be read. */
+static int64_t data_version(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 struct store *store_open(const char *path, bool create, char *err, size_t errlen, int *code)
 {
 	struct store *s = calloc(1, sizeof(*s));
@@ -144,21 +214,23 @@ struct store *store_open(const char *path, bool create, char *err, size_t errlen
 	/* WAL: readers never block the writer, and a kill leaves the last
 	 * committed checkpoint. */
 	rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
-	/* Two processes may both find the file empty: the schema is made
-	 * only where it is not yet. */
-	if (rc == SQLITE_OK && version == 0) {
-		char sql[sizeof(schema) + 128];
-		snprintf(sql, sizeof(sql),
-			 "BEGIN IMMEDIATE; %s INSERT OR IGNORE INTO meta VALUES('schema_version', '%d'); COMMIT;", schema,
-			 STORE_SCHEMA_VERSION);
-		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	}
 	if (rc != SQLITE_OK) {
-		*code = fail(s, rc, version ? "cannot open" : "cannot create the schema", err, errlen);
+		*code = fail(s, rc, "cannot open", err, errlen);
 		goto fail;
 	}
+	if (version < STORE_SCHEMA_VERSION) {
+		char why[256];
+		int from = version;
+		if ((rc = migrate(s, &version, why, sizeof(why))) != SQLITE_OK) {
+			*code = fail(s, rc, from ? "cannot migrate the store" : "cannot create the schema", err, errlen);
+			if (*code == STORE_ERR_IO)
+				snprintf(err, errlen, "%s: cannot %s schema %d: %s", path,
+					 from ? "migrate the store from" : "create the store's", from ? from : STORE_SCHEMA_VERSION,
+					 why);
+			goto fail;
+		}
+	}
+	s->data_version = data_version(s);
 	*code = 0;
 	return s;
 fail:
@@ -166,10 +238,25 @@ fail:
 	return NULL;
 }
 
+static void queue_clear(struct store *s)
+{
+	for (size_t i = 0; i < s->n_queued; i++) {
+		struct queued_alert *q = &s->queue[i];
+		free(q->alert_id);
+		free(q->device);
+		free(q->kind);
+		free(q->severity);
+		free(q->json);
+	}
+	s->n_queued = 0;
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	queue_clear(s);
+	free(s->queue);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -193,27 +280,91 @@ static bool key_parse(const char *text, uint8_t key[16])
 	return true;
 }
 
-/* Applies the requests not yet applied, inside the caller's transaction. */
+/* The blob of version of device (0: the profile as last written), into
+ * *st (finalise it); SQLITE_ROW when found. */
+static int version_blob(struct store *s, const char *device, int64_t version, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(s->db,
+				    version ? "SELECT data, ts_us, reason FROM versions WHERE device = ?1 AND version = ?2"
+					    : "SELECT data, last_us, 'as last written' FROM profiles WHERE device = ?1",
+				    -1, st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(*st, 1, device, -1, SQLITE_STATIC);
+	if (version)
+		sqlite3_bind_int64(*st, 2, version);
+	return sqlite3_step(*st);
+}
+
+/* Makes req on d's profile of device (key), at capture time now_us: the
+ * one place a request's meaning lives, for the stored profile (store_
+ * request) and for a running detector's (its next poll or checkpoint).
+ * 0, or -1 with the reason in err. */
+static int req_apply(struct store *s, struct detector *d, const char *device, const struct store_req *req,
+		     uint64_t now_us, char *err, size_t errlen)
+{
+	uint8_t key[16];
+	if (!key_parse(device, key)) {
+		snprintf(err, errlen, "'%s' is not a device", device);
+		return -1;
+	}
+	if (!strcmp(req->op, "forget") || !strcmp(req->op, "relearn")) {
+		int rc = req->op[0] == 'f' ? det_profile_forget(d, key) : det_profile_relearn(d, key, now_us);
+		if (rc != 0)
+			snprintf(err, errlen, "no profile of %s", device);
+		return rc;
+	}
+	if (!strcmp(req->op, "accept"))
+		return det_profile_accept(d, key, req->dest ? req->dest : "", req->port, req->proto, req->for_us,
+					  req->reason, now_us, err, errlen);
+	if (strcmp(req->op, "rollback") != 0) {
+		snprintf(err, errlen, "unknown request '%s'", req->op);
+		return -1;
+	}
+	if (!det_profile_find(d, key)) {
+		snprintf(err, errlen, "no profile of %s", device);
+		return -1;
+	}
+	sqlite3_stmt *st = NULL;
+	int rc = req->version > 0 ? version_blob(s, device, req->version, &st) : SQLITE_DONE, code = -1;
+	if (rc == SQLITE_ROW)
+		code = det_profile_restore(d, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), err, errlen);
+	else
+		snprintf(err, errlen, "%s has no version %lld", device, (long long)req->version);
+	sqlite3_finalize(st);
+	return code;
+}
+
+/* Applies the requests not yet applied, inside the caller's transaction.
+ * One for a device d does not hold (evicted, or forgotten since) is moot.
+ * The number applied, or a negative SQLite code. */
 static int apply_changes(struct store *s, struct detector *d, uint64_t now_us)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT device, op FROM changes WHERE applied = 0 ORDER BY id", -1, &st, NULL);
+	int n = 0, rc = sqlite3_prepare_v2(s->db,
+					   "SELECT device, op, reason, dest, port, proto, for_us, version FROM changes"
+					   " WHERE applied = 0 ORDER BY id",
+					   -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return rc;
+		return -rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint8_t key[16];
-		const char *op = (const char *)sqlite3_column_text(st, 1);
-		if (!key_parse((const char *)sqlite3_column_text(st, 0), key))
-			continue;
-		if (!strcmp(op, "forget"))
-			det_profile_forget(d, key);
-		else if (!strcmp(op, "relearn"))
-			det_profile_relearn(d, key, now_us);
+		char why[256];
+		struct store_req req = {
+			.op = (const char *)sqlite3_column_text(st, 1),
+			.reason = (const char *)sqlite3_column_text(st, 2),
+			.dest = (const char *)sqlite3_column_text(st, 3),
+			.port = (uint16_t)sqlite3_column_int(st, 4),
+			.proto = (uint8_t)sqlite3_column_int(st, 5),
+			.for_us = (uint64_t)sqlite3_column_int64(st, 6),
+			.version = sqlite3_column_int64(st, 7),
+		};
+		n += req_apply(s, d, (const char *)sqlite3_column_text(st, 0), &req, now_us, why, sizeof(why)) == 0;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return rc;
-	return sqlite3_exec(s->db, "UPDATE changes SET applied = 1 WHERE applied = 0", NULL, NULL, NULL);
+		return -rc;
+	rc = sqlite3_exec(s->db, "UPDATE changes SET applied = 1 WHERE applied = 0", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? n : -rc;
 }
 
 int store_load(struct store *s, struct detector *d, char *err, size_t errlen)
@@ -240,17 +391,20 @@ int store_load(struct store *s, struct detector *d, char *err, size_t errlen)
 		return fail(s, rc, "cannot read profiles", err, errlen);
 	/* Requests made while no detector ran. */
 	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc == SQLITE_OK && (rc = apply_changes(s, d, 0)) == SQLITE_OK)
-		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK) {
+		int applied = apply_changes(s, d, 0);
+		rc = applied < 0 ? -applied : sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	}
 	if (rc != SQLITE_OK) {
 		int code = fail(s, rc, "cannot apply requests", err, errlen);
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return code;
 	}
+	s->data_version = data_version(s);
 	return n;
 }
 
-enum { Q_GET, Q_PUT, Q_VERSION, Q_COUNT };
+enum { Q_GET, Q_PUT, Q_VERSION, Q_PRUNE, Q_COUNT };
 
 static const char *const queries[Q_COUNT] = {
 	[Q_GET] = "SELECT state, version FROM profiles WHERE device = ?1",
@@ -263,11 +417,37 @@ static const char *const queries[Q_COUNT] = {
 		  " destinations = excluded.destinations, version = excluded.version,"
 		  " checkpoint_us = excluded.checkpoint_us, data = excluded.data",
 	[Q_VERSION] = "INSERT OR REPLACE INTO versions(device, version, ts_us, reason, data) VALUES(?1, ?2, ?3, ?4, ?5)",
+	[Q_PRUNE] = "DELETE FROM versions WHERE device = ?1 AND version <= ?2",
 };
 
-/* One profile: its row, and a version when it has just stopped learning. */
-static int put_profile(sqlite3_stmt **q, const struct det_profile *p, uint64_t now_us, store_name_fn name,
-		       void *ctx)
+static int prepare_all(struct store *s, sqlite3_stmt **q)
+{
+	int rc = SQLITE_OK;
+	for (int i = 0; i < Q_COUNT && rc == SQLITE_OK; i++)
+		rc = sqlite3_prepare_v2(s->db, queries[i], -1, &q[i], NULL);
+	return rc;
+}
+
+static void finalize_all(sqlite3_stmt **q)
+{
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(q[i]);
+}
+
+/* One statement of q run once; SQLITE_OK when it did its work. */
+static int step_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* One profile: its row, and a version (the newest STORE_MAX_VERSIONS are
+ * kept) when it has just stopped learning, or with reason when one is given
+ * (a request that changed it). */
+static int put_profile(sqlite3_stmt **q, const struct det_profile *p, uint64_t now_us, store_name_fn name, void *ctx,
+		       const char *reason)
 {
 	struct det_profile_info in;
 	char dev[64], hostbuf[256];
@@ -291,18 +471,23 @@ static int put_profile(sqlite3_stmt **q, const struct det_profile *p, uint64_t n
 	sqlite3_reset(q[Q_GET]);
 	if (rc != SQLITE_DONE)
 		goto out;
-	if (was_learning && in.state == DET_ENFORCING) {
+	rc = SQLITE_OK;
+	if (reason || (was_learning && in.state == DET_ENFORCING)) {
 		version++;
-		sqlite3_bind_text(q[Q_VERSION], 1, dev, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q[Q_VERSION], 1, dev, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(q[Q_VERSION], 2, version);
-		sqlite3_bind_int64(q[Q_VERSION], 3, (sqlite3_int64)in.learn_end_us);
-		sqlite3_bind_text(q[Q_VERSION], 4, "learning ended", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q[Q_VERSION], 3, (sqlite3_int64)(reason ? in.last_us : in.learn_end_us));
+		sqlite3_bind_text(q[Q_VERSION], 4, reason ? reason : "learning ended", -1, SQLITE_TRANSIENT);
 		sqlite3_bind_blob(q[Q_VERSION], 5, data, (int)len, SQLITE_STATIC);
-		rc = sqlite3_step(q[Q_VERSION]);
-		sqlite3_reset(q[Q_VERSION]);
-		if (rc != SQLITE_DONE)
-			goto out;
+		rc = step_once(q[Q_VERSION]);
+		if (rc == SQLITE_OK && version > STORE_MAX_VERSIONS) {
+			sqlite3_bind_text(q[Q_PRUNE], 1, dev, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(q[Q_PRUNE], 2, version - STORE_MAX_VERSIONS);
+			rc = step_once(q[Q_PRUNE]);
+		}
 	}
+	if (rc != SQLITE_OK)
+		goto out;
 	sqlite3_bind_text(q[Q_PUT], 1, dev, -1, SQLITE_STATIC);
 	if (host)
 		sqlite3_bind_text(q[Q_PUT], 2, host, -1, SQLITE_STATIC);
@@ -317,35 +502,175 @@ static int put_profile(sqlite3_stmt **q, const struct det_profile *p, uint64_t n
 	sqlite3_bind_int64(q[Q_PUT], 9, version);
 	sqlite3_bind_int64(q[Q_PUT], 10, (sqlite3_int64)now_us);
 	sqlite3_bind_blob(q[Q_PUT], 11, data, (int)len, SQLITE_STATIC);
-	rc = sqlite3_step(q[Q_PUT]);
-	sqlite3_reset(q[Q_PUT]);
-	sqlite3_clear_bindings(q[Q_PUT]);
+	rc = step_once(q[Q_PUT]);
 out:
 	free(data);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The queued alerts into the table, inside the caller's transaction; the
+ * queue is emptied by the caller once that commits. */
+static int alerts_write(struct store *s)
+{
+	if (!s->n_queued)
+		return SQLITE_OK;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO alerts(alert_id, device, ts_us, kind, severity, score, json)"
+				    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				    -1, &st, NULL);
+	for (size_t i = 0; i < s->n_queued && rc == SQLITE_OK; i++) {
+		const struct queued_alert *a = &s->queue[i];
+		sqlite3_bind_text(st, 1, a->alert_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)a->ts_us);
+		sqlite3_bind_text(st, 4, a->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, a->severity, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 6, a->score);
+		sqlite3_bind_text(st, 7, a->json, -1, SQLITE_STATIC);
+		rc = step_once(st);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK) {
+		char sql[160];
+		snprintf(sql, sizeof(sql), "DELETE FROM alerts WHERE id <= (SELECT max(id) FROM alerts) - %d",
+			 STORE_MAX_ALERTS);
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+/* Commits what the caller's transaction did, or rolls it back: the code
+ * of the failure, its message in err. */
+static int finish(struct store *s, int rc, const char *what, char *err, size_t errlen)
+{
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK) {
+		queue_clear(s);
+		return 0;
+	}
+	int code = fail(s, rc, what, err, errlen);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return code;
 }
 
 int store_checkpoint(struct store *s, struct detector *d, uint64_t now_us, store_name_fn name, void *ctx, char *err,
 		     size_t errlen)
 {
 	sqlite3_stmt *q[Q_COUNT] = {NULL};
-	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), code = 0;
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc, "cannot begin a checkpoint", err, errlen);
-	rc = apply_changes(s, d, now_us);
-	for (int i = 0; i < Q_COUNT && rc == SQLITE_OK; i++)
-		rc = sqlite3_prepare_v2(s->db, queries[i], -1, &q[i], NULL);
+	int applied = apply_changes(s, d, now_us);
+	rc = applied < 0 ? -applied : prepare_all(s, q);
 	for (const struct det_profile *p = det_profile_next(d, NULL); p && rc == SQLITE_OK; p = det_profile_next(d, p))
-		rc = put_profile(q, p, now_us, name, ctx);
-	for (int i = 0; i < Q_COUNT; i++)
-		sqlite3_finalize(q[i]);
+		rc = put_profile(q, p, now_us, name, ctx, NULL);
+	finalize_all(q);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		code = fail(s, rc, "checkpoint not written", err, errlen);
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	}
+		rc = alerts_write(s);
+	int code = finish(s, rc, "checkpoint not written", err, errlen);
+	s->data_version = data_version(s);
 	return code;
+}
+
+int store_poll(struct store *s, struct detector *d, uint64_t now_us, char *err, size_t errlen)
+{
+	int64_t v = data_version(s);
+	if (v == s->data_version && !s->n_queued)
+		return 0;
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "cannot begin", err, errlen);
+	int applied = apply_changes(s, d, now_us);
+	rc = applied < 0 ? -applied : alerts_write(s);
+	int code = finish(s, rc, "requests and alerts not written", err, errlen);
+	s->data_version = data_version(s);
+	return code ? code : applied;
+}
+
+int store_alert_add(struct store *s, const struct store_alert *a, char *err, size_t errlen)
+{
+	if (s->n_queued == STORE_ALERT_BATCH) {
+		int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return fail(s, rc, "cannot begin", err, errlen);
+		int code = finish(s, alerts_write(s), "alerts not written", err, errlen);
+		if (code)
+			return code;
+	}
+	if (!s->queue && !(s->queue = calloc(STORE_ALERT_BATCH, sizeof(*s->queue)))) {
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		return STORE_ERR_IO;
+	}
+	struct queued_alert *q = &s->queue[s->n_queued];
+	*q = (struct queued_alert){
+		.alert_id = strdup(a->alert_id),
+		.device = strdup(a->device),
+		.kind = strdup(a->kind),
+		.severity = strdup(a->severity),
+		.json = strdup(a->json),
+		.ts_us = a->ts_us,
+		.score = a->score,
+	};
+	s->n_queued++;
+	if (!q->alert_id || !q->device || !q->kind || !q->severity || !q->json) {
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		return STORE_ERR_IO;
+	}
+	return 0;
+}
+
+int store_alerts_list(struct store *s, const struct store_alert_filter *f,
+		      int (*fn)(void *ctx, const struct store_alert *a), void *ctx, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT alert_id, device, kind, severity, ts_us, score, json FROM ("
+				    " SELECT * FROM alerts WHERE (?1 IS NULL OR device = ?1) AND (?2 IS NULL OR kind = ?2)"
+				    " AND ts_us >= ?3 ORDER BY id DESC LIMIT ?4)"
+				    " ORDER BY id",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "cannot read alerts", err, errlen);
+	if (f->device)
+		sqlite3_bind_text(st, 1, f->device, -1, SQLITE_STATIC);
+	if (f->kind)
+		sqlite3_bind_text(st, 2, f->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)f->since_us);
+	sqlite3_bind_int64(st, 4, f->limit ? (sqlite3_int64)f->limit : -1);
+	int stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_alert a = {
+			.alert_id = (const char *)sqlite3_column_text(st, 0),
+			.device = (const char *)sqlite3_column_text(st, 1),
+			.kind = (const char *)sqlite3_column_text(st, 2),
+			.severity = (const char *)sqlite3_column_text(st, 3),
+			.ts_us = (uint64_t)sqlite3_column_int64(st, 4),
+			.score = sqlite3_column_double(st, 5),
+			.json = (const char *)sqlite3_column_text(st, 6),
+		};
+		stop = fn(ctx, &a);
+	}
+	sqlite3_finalize(st);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : fail(s, rc, "cannot read alerts", err, errlen);
+}
+
+int store_last_event(struct store *s, uint64_t *ts_us, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT max(coalesce((SELECT max(last_us) FROM profiles), 0),"
+				    " coalesce((SELECT max(ts_us) FROM alerts), 0))",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ts_us = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : fail(s, rc, "cannot read", err, errlen);
 }
 
 int store_list(struct store *s, int (*fn)(void *ctx, const struct store_row *r), void *ctx, char *err, size_t errlen)
@@ -471,36 +796,64 @@ static void no_alert(void *ctx, const struct det_alert *a)
 	(void)a;
 }
 
-/* The stored profile of device, relearning: decoded, changed, encoded. */
-static int relearn_row(struct store *s, const char *device, char *err, size_t errlen)
+/* "2h" for 7200 s: the largest unit that divides it. */
+static void duration_text(uint64_t us, char *buf, size_t len)
+{
+	static const struct {
+		uint64_t s;
+		char unit;
+	} units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+	uint64_t sec = us / 1000000;
+	size_t i = 0;
+	while (units[i].s > 1 && (sec == 0 || sec % units[i].s))
+		i++;
+	snprintf(buf, len, "%llu%c", (unsigned long long)(sec / units[i].s), units[i].unit);
+}
+
+/* The reason a version made by req gives, into buf; NULL when req makes
+ * none (relearn: its version comes when learning ends again). */
+static const char *version_reason(const struct store_req *req, char *buf, size_t len)
+{
+	char port[32] = "", dur[32] = "";
+	if (!strcmp(req->op, "accept")) {
+		if (req->port)
+			snprintf(port, sizeof(port), ":%u", (unsigned)req->port);
+		if (req->proto)
+			snprintf(port + strlen(port), sizeof(port) - strlen(port), "/%s", req->proto == 6 ? "tcp" : "udp");
+		if (req->for_us)
+			duration_text(req->for_us, dur, sizeof(dur));
+		snprintf(buf, len, "accepted %s%s%s%s", req->dest, port, req->for_us ? " for " : "", dur);
+	} else if (!strcmp(req->op, "rollback")) {
+		snprintf(buf, len, "rolled back to version %lld", (long long)req->version);
+	} else {
+		return NULL;
+	}
+	if (req->reason && *req->reason)
+		snprintf(buf + strlen(buf), len - strlen(buf), ": %s", req->reason);
+	return buf;
+}
+
+/* req on the stored profile of device: decoded, changed as a detector
+ * would change it, written back (with a version when req makes one). */
+static int request_row(struct store *s, const char *device, const struct store_req *req, char *err, size_t errlen)
 {
 	struct det_cfg cfg = {.learn_min_us = 1, .learn_max_us = 1, .maturity_target = 1, .threshold = 1, .max_devices = 1};
 	struct detector *d = det_new(&cfg, no_alert, NULL);
-	sqlite3_stmt *st = NULL;
-	uint8_t key[16], *data = NULL;
-	size_t len;
-	char host[8];
+	sqlite3_stmt *q[Q_COUNT] = {NULL};
+	char host[8], why[512];
 	int code = d ? store_load_one(s, d, device, host, sizeof(host), err, errlen) : STORE_ERR_IO;
-	if (code == 0 && (!key_parse(device, key) || det_profile_relearn(d, key, 0) != 0 ||
-			  det_profile_encode(det_profile_find(d, key), &data, &len) != 0)) {
-		snprintf(err, errlen, "%s: cannot relearn %s", s->path, device);
-		code = STORE_ERR_IO;
+	if (code == 0 && req_apply(s, d, device, req, 0, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", device, why);
+		code = STORE_ERR_REQUEST;
 	}
 	if (code == 0) {
-		int rc = sqlite3_prepare_v2(s->db,
-					    "UPDATE profiles SET state = 'learning', learn_end_us = 0, data = ?2"
-					    " WHERE device = ?1",
-					    -1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-			sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
-			rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
-		}
-		sqlite3_finalize(st);
+		int rc = prepare_all(s, q);
+		if (rc == SQLITE_OK)
+			rc = put_profile(q, det_profile_next(d, NULL), 0, NULL, NULL, version_reason(req, why, sizeof(why)));
+		finalize_all(q);
 		if (rc != SQLITE_OK)
-			code = fail(s, rc, "cannot relearn", err, errlen);
+			code = fail(s, rc, "cannot write the profile", err, errlen);
 	}
-	free(data);
 	det_free(d);
 	return code;
 }
@@ -523,33 +876,82 @@ static int exec_bound(struct store *s, const char *sql, const char *a, const cha
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int store_request(struct store *s, const char *device, const char *op, const char *reason, char *err,
-		  size_t errlen)
+/* The request into the changes table: the audit log, and the queue of a
+ * running detector. */
+static int audit(struct store *s, const char *device, const struct store_req *req)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO changes(device, op, wall_s, reason, dest, port, proto, for_us, version)"
+				    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, req->op, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (req->reason)
+		sqlite3_bind_text(st, 4, req->reason, -1, SQLITE_STATIC);
+	if (req->dest)
+		sqlite3_bind_text(st, 5, req->dest, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, req->port);
+	sqlite3_bind_int(st, 7, req->proto);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)req->for_us);
+	sqlite3_bind_int64(st, 9, req->version);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int store_request(struct store *s, const char *device, const struct store_req *req, char *err, size_t errlen)
 {
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), code = 0;
 	if (rc != SQLITE_OK)
 		return fail(s, rc, "cannot begin", err, errlen);
-	if (!strcmp(op, "forget")) {
+	if (!strcmp(req->op, "forget")) {
 		rc = exec_bound(s, "DELETE FROM profiles WHERE device = ?1", device, NULL, 0);
 		if (rc == SQLITE_OK)
 			rc = exec_bound(s, "DELETE FROM versions WHERE device = ?1", device, NULL, 0);
-	} else if (!strcmp(op, "relearn")) {
-		code = relearn_row(s, device, err, errlen);
 	} else {
-		snprintf(err, errlen, "unknown request '%s'", op);
-		code = STORE_ERR_IO;
+		code = request_row(s, device, req, err, errlen);
 	}
 	if (!code && rc == SQLITE_OK)
-		rc = exec_bound(s,
-				!strcmp(op, "forget")
-					? "INSERT INTO changes(device, op, reason, wall_s) VALUES(?1, 'forget', ?2, ?3)"
-					: "INSERT INTO changes(device, op, reason, wall_s) VALUES(?1, 'relearn', ?2, ?3)",
-				device, reason, (int64_t)time(NULL));
+		rc = audit(s, device, req);
 	if (!code && rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (!code && rc != SQLITE_OK)
 		code = fail(s, rc, "request not made", err, errlen);
 	if (code)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return code;
+}
+
+int store_load_version(struct store *s, struct detector *d, const char *device, int64_t version, uint64_t *ts_us,
+		       char *reason, size_t reasonlen, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char why[160];
+	int rc = version_blob(s, device, version, &st), code = 0;
+	if (rc == SQLITE_ROW) {
+		const void *data = sqlite3_column_blob(st, 0);
+		if (ts_us)
+			*ts_us = (uint64_t)sqlite3_column_int64(st, 1);
+		if (reason)
+			snprintf(reason, reasonlen, "%s", (const char *)sqlite3_column_text(st, 2));
+		if (!data || det_profile_decode(d, data, (size_t)sqlite3_column_bytes(st, 0), why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: version %lld of %s: %s", s->path, (long long)version, device,
+				 data ? why : "empty");
+			code = STORE_ERR_FOREIGN;
+		}
+	} else if (rc == SQLITE_DONE) {
+		if (version)
+			snprintf(err, errlen, "%s has no version %lld (see profile history)", device, (long long)version);
+		else
+			snprintf(err, errlen, "no device '%s' in %s", device, s->path);
+		code = version ? STORE_ERR_REQUEST : STORE_ERR_UNKNOWN;
+	} else {
+		code = fail(s, rc, "cannot read versions", err, errlen);
+	}
+	sqlite3_finalize(st);
 	return code;
 }

@@ -1212,13 +1212,13 @@ Test(replay, a_bad_store_is_one_clear_line_and_changes_nothing)
 	run_free(&r);
 	free(sqlite(db, "UPDATE meta SET value = '99' WHERE key = 'schema_version';"));
 	char *before = sqlite(db, "SELECT device, checkpoint_us FROM profiles ORDER BY device;");
-	expect_error(args, 1, "newer iotids (store schema 99; this one reads 1)");
+	expect_error(args, 1, "newer iotids (store schema 99; this one reads 2)");
 	char *after = sqlite(db, "SELECT device, checkpoint_us FROM profiles ORDER BY device;");
 	cr_expect_str_eq(after, before, "a refused store was written");
 	free(before);
 	free(after);
 	/* A damaged profile names its device. */
-	free(sqlite(db, "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+	free(sqlite(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
 			" UPDATE profiles SET data = x'00' WHERE device = 'd8:1f:12:13:8a:c7';"));
 	expect_error(args, 1, "profile of d8:1f:12:13:8a:c7: not a profile");
 	/* A directory that does not exist; --db without detection. */
@@ -1499,4 +1499,312 @@ Test(replay, a_full_disk_is_a_clear_error_and_exit_1)
 	cr_assert_not_null(text);
 	cr_expect_not_null(strstr(text, "writing output: No space left on device"), "%s", text);
 	free(text);
+}
+
+/* iotids args, which must succeed; its stdout (free it). */
+static char *ok_out(const char *args)
+{
+	struct run r = run_iotids(args);
+	cr_assert_eq(r.status, 0, "%s: %s", args, r.err);
+	free(r.err);
+	return r.out;
+}
+
+/* The demo learned for 2h into a store at dir/name. */
+static void demo_store(char *db, size_t len, const char *name)
+{
+	char args[512];
+	snprintf(db, len, "%s/%s", tmpdir, name);
+	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts /dev/null --db '%s' " DEMO, db);
+	free(ok_out(args));
+}
+
+/* accept and rollback act on the stored profile, each make a version with
+ * its reason, are audited, and diff tells what they changed. */
+Test(replay, accept_rollback_and_diff_make_versions_and_are_audited)
+{
+	char db[128], args[512], *out;
+	demo_store(db, sizeof(db), "acc.db");
+	snprintf(args, sizeof(args),
+		 "profile accept --db '%s' --port 443/tcp --for 2h --reason 'vendor cdn' smartplug example.com", db);
+	out = ok_out(args);
+	cr_expect_str_eq(out, "d8:1f:12:13:8a:c7: example.com accepted for 2h (a new version)\n");
+	free(out);
+
+	snprintf(args, sizeof(args), "profile show --json --db '%s' smartplug", db);
+	out = ok_out(args);
+	json_t *p = parse_json_line(out), *acc = json_array_get(json_object_get(p, "accepted"), 0);
+	free(out);
+	cr_assert_not_null(acc);
+	cr_expect_str_eq(json_string_value(json_object_get(acc, "dest")), "example.com");
+	cr_expect_eq(json_integer_value(json_object_get(acc, "port")), 443);
+	cr_expect_str_eq(json_string_value(json_object_get(acc, "transport")), "tcp");
+	cr_expect_str_eq(json_string_value(json_object_get(acc, "reason")), "vendor cdn");
+	/* From the plug's last event, in capture time. */
+	cr_expect_str_eq(json_string_value(json_object_get(acc, "since")),
+			 json_string_value(json_object_get(p, "last_seen")));
+	cr_expect_str_eq(json_string_value(json_object_get(acc, "until")), "2026-03-02T10:59:00.000000Z");
+	json_decref(p);
+
+	snprintf(args, sizeof(args), "profile diff --json --db '%s' smartplug 1 2", db);
+	out = ok_out(args);
+	json_t *d = parse_json_line(out);
+	free(out);
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(d, "to"), "reason")),
+			 "accepted example.com:443/tcp for 2h: vendor cdn");
+	json_t *added = json_object_get(json_object_get(d, "accepted"), "added");
+	cr_expect_eq(json_array_size(added), 1);
+	cr_expect_str_eq(json_string_value(json_array_get(added, 0)), "example.com:443/tcp");
+	cr_expect_eq(json_array_size(json_object_get(json_object_get(d, "destinations"), "added")), 0);
+	cr_expect_eq(json_array_size(json_object_get(json_object_get(d, "destinations"), "removed")), 0);
+	json_decref(d);
+	/* The newest version against the profile as written: the same. */
+	snprintf(args, sizeof(args), "profile diff --db '%s' smartplug", db);
+	out = ok_out(args);
+	cr_expect_not_null(strstr(out, "from version 2"), "%s", out);
+	cr_expect_not_null(strstr(out, "  no change\n"), "%s", out);
+	free(out);
+
+	snprintf(args, sizeof(args), "profile rollback --db '%s' --reason oops d8:1f 1", db);
+	out = ok_out(args);
+	cr_expect_str_eq(out, "d8:1f:12:13:8a:c7: rolled back to version 1, in a new version\n");
+	free(out);
+	snprintf(args, sizeof(args), "profile history --json --db '%s' smartplug", db);
+	out = ok_out(args);
+	json_t *h = json_lines(out);
+	free(out);
+	cr_assert_eq(json_array_size(h), 3);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(h, 2), "reason")),
+			 "rolled back to version 1: oops");
+	json_decref(h);
+	snprintf(args, sizeof(args), "profile diff --json --db '%s' smartplug 2 3", db);
+	out = ok_out(args);
+	d = parse_json_line(out);
+	free(out);
+	json_t *removed = json_object_get(json_object_get(d, "accepted"), "removed");
+	cr_expect_eq(json_array_size(removed), 1);
+	cr_expect_str_eq(json_string_value(json_array_get(removed, 0)), "example.com:443/tcp");
+	json_decref(d);
+	snprintf(args, sizeof(args), "profile show --json --db '%s' smartplug", db);
+	out = ok_out(args);
+	p = parse_json_line(out);
+	free(out);
+	cr_expect_eq(json_array_size(json_object_get(p, "accepted")), 0, "the rollback kept the accept");
+	json_decref(p);
+
+	char *audit = sqlite(db, "SELECT device, op, reason, coalesce(dest, '-'), port, proto, for_us, version"
+				 " FROM changes ORDER BY id;");
+	cr_expect_str_eq(audit, "d8:1f:12:13:8a:c7|accept|vendor cdn|example.com|443|6|7200000000|0\n"
+				"d8:1f:12:13:8a:c7|rollback|oops|-|0|0|0|1\n");
+	free(audit);
+
+	/* Requests that cannot be made change nothing. */
+	char *before = sqlite(db, "SELECT count(*) FROM versions; SELECT count(*) FROM changes;");
+	static const struct {
+		const char *args;
+		int status;
+		const char *says;
+	} errors[] = {
+		{"rollback smartplug 9", 1, "d8:1f:12:13:8a:c7: d8:1f:12:13:8a:c7 has no version 9"},
+		{"rollback smartplug first", 2, "'first' is not a version"},
+		{"accept smartplug 'bad name!'", 1, "neither a host name, an address nor a CIDR"},
+		{"accept smartplug 10.0.0.0/33", 1, "neither a host name"},
+		{"accept --port 70000 smartplug example.com", 2, "--port '70000'"},
+		{"accept --port 53/sctp smartplug example.com", 2, "--port '53/sctp'"},
+		{"accept --for 0s smartplug example.com", 2, "--for '0s'"},
+		{"accept smartplug", 2, "expected DEVICE DEST"},
+		{"list --port 443", 2, "--port and --for are for accept"},
+		{"diff smartplug 1 2 3", 2, "expected DEVICE [V1 [V2]]"},
+		{"diff smartplug 7", 1, "has no version 7"},
+		{"accept nosuch example.com", 3, "no device 'nosuch'"},
+		{"rollback 7 1", 3, "matches 2 devices"},
+	};
+	for (size_t k = 0; k < sizeof(errors) / sizeof(errors[0]); k++) {
+		snprintf(args, sizeof(args), "profile --db '%s' %s", db, errors[k].args);
+		expect_error(args, errors[k].status, errors[k].says);
+	}
+	char *after = sqlite(db, "SELECT count(*) FROM versions; SELECT count(*) FROM changes;");
+	cr_expect_str_eq(after, before, "a refused request changed the store");
+	free(before);
+	free(after);
+}
+
+/* What was accepted in the store is what the detector honours: the same
+ * capture replayed over two copies of a store, one with an accept. */
+Test(replay, a_destination_accepted_in_the_store_no_longer_alerts)
+{
+	char db[128], with[128], args[512], a1[128], a2[128];
+	demo_store(db, sizeof(db), "base.db");
+	snprintf(with, sizeof(with), "%s/with.db", tmpdir);
+	snprintf(args, sizeof(args), "VACUUM INTO '%s';", with);
+	free(sqlite(db, args));
+	snprintf(args, sizeof(args), "profile accept --db '%s' --port 80/tcp c0:56 146.187.105.0/24", with);
+	free(ok_out(args));
+	snprintf(a1, sizeof(a1), "%s/a1.json", tmpdir);
+	snprintf(a2, sizeof(a2), "%s/a2.json", tmpdir);
+	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' --db '%s' " DEMO, a1, db);
+	free(ok_out(args));
+	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' --db '%s' " DEMO, a2, with);
+	free(ok_out(args));
+	char *t1 = slurp(a1, NULL), *t2 = slurp(a2, NULL);
+	cr_assert(t1 && t2);
+	cr_expect_not_null(strstr(t1, "\"about\":\"146.187.105.0/24:80/tcp\""), "the control run lacks the alert");
+	cr_expect_null(strstr(t2, "\"about\":\"146.187.105.0/24:80/tcp\""), "an accepted destination alerted");
+	cr_expect_not_null(strstr(t2, ":23/tcp\""), "the camera's other destinations stopped alerting");
+	free(t1);
+	free(t2);
+	snprintf(args, sizeof(args), "profile show --json --db '%s' c0:56", with);
+	char *out = ok_out(args);
+	json_t *p = parse_json_line(out);
+	free(out);
+	json_t *acc = json_array_get(json_object_get(p, "accepted"), 0);
+	cr_assert_not_null(acc);
+	cr_expect_geq(json_integer_value(json_object_get(acc, "flows")), 1);
+	json_decref(p);
+}
+
+/* The store keeps every alert of the replay, as the JSON lines it wrote,
+ * and alerts list filters them. */
+Test(replay, alerts_list_gives_back_the_alerts_of_the_replay_and_filters_them)
+{
+	char db[128], args[512], file[128];
+	snprintf(db, sizeof(db), "%s/alerts.db", tmpdir);
+	snprintf(file, sizeof(file), "%s/alerts.json", tmpdir);
+	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' --db '%s' " DEMO, file, db);
+	free(ok_out(args));
+	char *written = slurp(file, NULL);
+	cr_assert_not_null(written);
+	snprintf(args, sizeof(args), "alerts list --json --db '%s'", db);
+	char *out = ok_out(args);
+	cr_expect_str_eq(out, written, "the store's alerts differ from the file's");
+	free(out);
+	char *copy = strdup(written);
+	json_t *all = json_lines(copy); /* it cuts its argument into lines */
+	free(copy);
+	size_t n = json_array_size(all), cam = 0, scans = 0, late = 0, i;
+	json_t *o;
+	cr_assert_gt(n, 5);
+	json_array_foreach(all, i, o)
+	{
+		json_t *dev = json_object_get(o, "device");
+		cam += !strcmp(json_string_value(json_object_get(dev, "mac")), "c0:56:e3:fa:8a:c3");
+		scans += !strcmp(json_string_value(json_object_get(o, "kind")), "new_lan_peer");
+		late += strcmp(json_string_value(json_object_get(o, "ts")), "2026-03-02T08:30:00") >= 0;
+	}
+	struct {
+		const char *filter;
+		size_t want;
+	} cases[] = {
+		{"--device DS-2CD", cam},
+		{"--kind new_lan_peer", scans},
+		{"--since 2026-03-02T08:30:00Z", late},
+		{"--limit 3", 3},
+		{"--since 2026-03-03", 0},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		snprintf(args, sizeof(args), "alerts list --json --db '%s' %s", db, cases[k].filter);
+		out = ok_out(args);
+		json_t *got = json_lines(out);
+		cr_expect_eq(json_array_size(got), cases[k].want, "%s: %zu alerts", cases[k].filter, json_array_size(got));
+		json_decref(got);
+		free(out);
+	}
+	/* --limit gives the newest; --since a duration counts back from the
+	 * newest event the store knows (the capture's end, 08:59:56). */
+	snprintf(args, sizeof(args), "alerts list --json --db '%s' --limit 1", db);
+	out = ok_out(args);
+	cr_assert_not_null(strstr(written, out));
+	cr_expect_eq(strlen(strstr(written, out)), strlen(out), "--limit 1 is not the last alert");
+	free(out);
+	snprintf(args, sizeof(args), "alerts list --db '%s' --since 30m", db);
+	char *rel = ok_out(args);
+	snprintf(args, sizeof(args), "alerts list --db '%s' --since 2026-03-02T08:29:56Z", db);
+	out = ok_out(args);
+	cr_expect_str_eq(rel, out);
+	cr_expect_not_null(strstr(out, "TIME"), "%s", out);
+	free(rel);
+	free(out);
+	json_decref(all);
+	free(written);
+
+	snprintf(args, sizeof(args), "alerts list --db '%s' --kind nope", db);
+	expect_error(args, 2, "not a kind of alert; the kinds are: unexpected_destination");
+	snprintf(args, sizeof(args), "alerts list --db '%s' --since yesterday", db);
+	expect_error(args, 2, "--since 'yesterday'");
+	snprintf(args, sizeof(args), "alerts list --db '%s' --device nosuch", db);
+	expect_error(args, 3, "no device 'nosuch'");
+	snprintf(args, sizeof(args), "alerts --db '%s'", db);
+	expect_error(args, 2, "the subcommand is list");
+}
+
+/* A store of schema 1 (tests/data/store-v1.sql, made by iotids before
+ * schema 2) is migrated when opened: its profiles read, its queued request
+ * applied, its tables gain what schema 2 has. */
+Test(replay, a_schema_1_store_is_migrated_and_keeps_its_profiles)
+{
+	char db[128], args[512];
+	snprintf(db, sizeof(db), "%s/v1.db", tmpdir);
+	free(sqlite(db, ".read tests/data/store-v1.sql"));
+	char *v = sqlite(db, "SELECT value FROM meta;");
+	cr_assert_str_eq(v, "1\n");
+	free(v);
+	snprintf(args, sizeof(args), "profile list --json --db '%s'", db);
+	char *out = ok_out(args);
+	json_t *rows = json_lines(out);
+	free(out);
+	cr_expect_eq(json_array_size(rows), 2);
+	json_decref(rows);
+	v = sqlite(db, "SELECT value FROM meta; SELECT count(*) FROM alerts; SELECT count(*) FROM changes WHERE"
+		       " applied = 0 AND op = 'relearn';");
+	cr_expect_str_eq(v, "2\n0\n1\n");
+	free(v);
+	snprintf(args, sizeof(args), "profile show --db '%s' smartplug", db);
+	out = ok_out(args);
+	cr_expect_not_null(strstr(out, "device d8:1f:12:13:8a:c7"), "%s", out);
+	free(out);
+	snprintf(args, sizeof(args), "replay --learn-for 1h --json --alerts /dev/null --db '%s' " DEMO, db);
+	struct run r = run_iotids(args);
+	json_t *o = summary_of(&r);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(o, "store"), "loaded")), 2);
+	json_decref(o);
+	run_free(&r);
+	v = sqlite(db, "SELECT count(*) FROM changes WHERE applied = 0;");
+	cr_expect_str_eq(v, "0\n");
+	free(v);
+}
+
+/* A writer holding the store's lock past STORE_BUSY_MS: a request says the
+ * store is locked and changes nothing; a listing still reads (WAL). */
+Test(replay, a_locked_store_is_one_clear_line_and_changes_nothing, .timeout = 60)
+{
+	char db[128], args[512], ready[160], script[512];
+	demo_store(db, sizeof(db), "locked.db");
+	snprintf(ready, sizeof(ready), "%s/lock-held", tmpdir);
+	snprintf(script, sizeof(script),
+		 "(echo 'BEGIN IMMEDIATE;'; echo \"SELECT 'held';\"; sleep 30; echo 'COMMIT;') | sqlite3 '%s' >'%s'", db,
+		 ready);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		setsid();
+		execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+		_exit(98);
+	}
+	for (int i = 0; i < 3000; i++) {
+		char *held = slurp(ready, NULL);
+		bool yes = held && strstr(held, "held");
+		free(held);
+		if (yes)
+			break;
+		usleep(10000);
+	}
+	snprintf(args, sizeof(args), "profile accept --db '%s' smartplug example.com", db);
+	expect_error(args, 1, "locked by another process");
+	snprintf(args, sizeof(args), "profile list --db '%s'", db);
+	free(ok_out(args));
+	kill(-pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	char *n = sqlite(db, "SELECT count(*) FROM changes; SELECT count(*) FROM versions WHERE reason LIKE 'accepted%';");
+	cr_expect_str_eq(n, "0\n0\n");
+	free(n);
 }
