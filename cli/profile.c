@@ -412,6 +412,16 @@ static int diff_print(const struct profile_opts *o, const char *device, const st
 			json_decref(removed);
 		}
 	}
+	struct det_profile_info ia, ib;
+	det_profile_info(a->p, &ia);
+	det_profile_info(b->p, &ib);
+	if (j)
+		json_object_set_new(j, "state", json_pack("[s, s]", det_state_name(ia.state), det_state_name(ib.state)));
+	if (ia.state != ib.state) {
+		changes++;
+		if (!j)
+			printf("  ~ %-16s %s -> %s\n", "state", det_state_name(ia.state), det_state_name(ib.state));
+	}
 	json_t *moved = json_array();
 	struct det_feature_info fa, fb;
 	for (uint32_t i = 0; det_profile_feature(a->p, i, &fa) && det_profile_feature(b->p, i, &fb); i++) {

@@ -603,8 +603,7 @@ int store_alert_add(struct store *s, const struct store_alert *a, char *err, siz
 		snprintf(err, errlen, "%s: out of memory", s->path);
 		return STORE_ERR_IO;
 	}
-	struct queued_alert *q = &s->queue[s->n_queued];
-	*q = (struct queued_alert){
+	struct queued_alert q = {
 		.alert_id = strdup(a->alert_id),
 		.device = strdup(a->device),
 		.kind = strdup(a->kind),
@@ -613,11 +612,16 @@ int store_alert_add(struct store *s, const struct store_alert *a, char *err, siz
 		.ts_us = a->ts_us,
 		.score = a->score,
 	};
-	s->n_queued++;
-	if (!q->alert_id || !q->device || !q->kind || !q->severity || !q->json) {
+	if (!q.alert_id || !q.device || !q.kind || !q.severity || !q.json) {
+		free(q.alert_id);
+		free(q.device);
+		free(q.kind);
+		free(q.severity);
+		free(q.json);
 		snprintf(err, errlen, "%s: out of memory", s->path);
 		return STORE_ERR_IO;
 	}
+	s->queue[s->n_queued++] = q;
 	return 0;
 }
 

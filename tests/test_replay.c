@@ -1557,6 +1557,7 @@ Test(replay, accept_rollback_and_diff_make_versions_and_are_audited)
 	cr_expect_str_eq(json_string_value(json_array_get(added, 0)), "example.com:443/tcp");
 	cr_expect_eq(json_array_size(json_object_get(json_object_get(d, "destinations"), "added")), 0);
 	cr_expect_eq(json_array_size(json_object_get(json_object_get(d, "destinations"), "removed")), 0);
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(d, "state"), 1)), "enforcing");
 	json_decref(d);
 	/* The newest version against the profile as written: the same. */
 	snprintf(args, sizeof(args), "profile diff --db '%s' smartplug", db);
@@ -1775,7 +1776,7 @@ Test(replay, a_schema_1_store_is_migrated_and_keeps_its_profiles)
 
 /* A writer holding the store's lock past STORE_BUSY_MS: a request says the
  * store is locked and changes nothing; a listing still reads (WAL). */
-Test(replay, a_locked_store_is_one_clear_line_and_changes_nothing, .timeout = 60)
+Test(replay, a_locked_store_is_one_clear_line_and_changes_nothing)
 {
 	char db[128], args[512], ready[160], script[512];
 	demo_store(db, sizeof(db), "locked.db");
