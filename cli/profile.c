@@ -48,7 +48,9 @@ static int profile_relearn(struct store *s, const struct profile_opts *o);
 static int profile_forget(struct store *s, const struct profile_opts *o);
 
 static const struct subcommand subcommands[] = {
-	{"list", profile_list, "", 0, 0, "every device: vendor, hostname, state, maturity, last seen, destinations"},
+	{"list", profile_list, "", 0, 0,
+	 "every device: vendor, hostname, state, maturity, last seen, destinations,\n"
+	 "                   alerts kept, version"},
 	{"show", profile_show, " DEVICE", 1, 1,
 	 "one device's whole profile: destinations by registrable domain, peers,\n"
 	 "                   services, accepted, baselines, hour-of-week activity, heartbeats"},
@@ -135,20 +137,21 @@ static int list_row(void *ctx, const struct store_row *r)
 		json_object_set_new(x, "last_seen", json_string(out_time(r->last_us, last, sizeof(last))));
 		json_object_set_new(x, "destinations", json_integer(r->destinations));
 		json_object_set_new(x, "version", json_integer(r->version));
+		json_object_set_new(x, "alerts", json_integer((json_int_t)r->alerts));
 		if (json_dumpf(x, stdout, JSON_COMPACT) != 0 || fputc('\n', stdout) == EOF)
 			c->failed = true;
 		json_decref(x);
 		return 0;
 	}
 	if (!c->header) {
-		printf("%-17s %-24.24s %-20.20s %-9s %8s %-19s %5s %7s\n", "DEVICE", "VENDOR", "HOSTNAME", "STATE",
-		       "MATURITY", "LAST SEEN", "DESTS", "VERSION");
+		printf("%-17s %-24.24s %-20.20s %-9s %8s %-19s %5s %6s %7s\n", "DEVICE", "VENDOR", "HOSTNAME", "STATE",
+		       "MATURITY", "LAST SEEN", "DESTS", "ALERTS", "VERSION");
 		c->header = true;
 	}
 	out_time(r->last_us, last, sizeof(last));
-	printf("%-17s %-24.24s %-20.20s %-9s %8.3f %.19s %5u %7lld\n", r->device, vendor ? vendor : "-",
+	printf("%-17s %-24.24s %-20.20s %-9s %8.3f %.19s %5u %6llu %7lld\n", r->device, vendor ? vendor : "-",
 	       r->hostname ? r->hostname : "-", r->state, r->maturity, last, (unsigned)r->destinations,
-	       (long long)r->version);
+	       (unsigned long long)r->alerts, (long long)r->version);
 	return 0;
 }
 

@@ -682,7 +682,8 @@ int store_list(struct store *s, int (*fn)(void *ctx, const struct store_row *r),
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db,
 				    "SELECT device, hostname, state, maturity, first_us, last_us, learn_end_us, destinations,"
-				    " version FROM profiles ORDER BY device",
+				    " version, (SELECT count(*) FROM alerts WHERE alerts.device = profiles.device)"
+				    " FROM profiles ORDER BY device",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc, "cannot read profiles", err, errlen);
@@ -698,6 +699,7 @@ int store_list(struct store *s, int (*fn)(void *ctx, const struct store_row *r),
 			.learn_end_us = (uint64_t)sqlite3_column_int64(st, 6),
 			.destinations = (uint32_t)sqlite3_column_int64(st, 7),
 			.version = sqlite3_column_int64(st, 8),
+			.alerts = (uint64_t)sqlite3_column_int64(st, 9),
 		};
 		stop = fn(ctx, &r);
 	}

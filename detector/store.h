@@ -99,6 +99,7 @@ struct store_row {
 	uint64_t first_us, last_us, learn_end_us;
 	uint32_t destinations;
 	int64_t version;
+	uint64_t alerts;          /* of the device, among those the store keeps */
 };
 
 /* Calls fn for every stored profile, ordered by device; strings are valid

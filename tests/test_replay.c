@@ -1710,6 +1710,11 @@ Test(replay, alerts_list_gives_back_the_alerts_of_the_replay_and_filters_them)
 		json_decref(got);
 		free(out);
 	}
+	/* profile list counts them per device. */
+	json_t *row = listed(db, "c0:56:e3:fa:8a:c3");
+	cr_assert_not_null(row);
+	cr_expect_eq((size_t)json_integer_value(json_object_get(row, "alerts")), cam);
+	json_decref(row);
 	/* --limit gives the newest; --since a duration counts back from the
 	 * newest event the store knows (the capture's end, 08:59:56). */
 	snprintf(args, sizeof(args), "alerts list --json --db '%s' --limit 1", db);
