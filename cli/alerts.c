@@ -43,19 +43,22 @@ static void usage(FILE *out)
 	      out);
 }
 
-/* An RFC 3339 UTC time ("2026-03-02T06:00:00Z") or a date, as
- * microseconds since the epoch. */
+/* An RFC 3339 UTC time ("2026-03-02T06:00:00Z", the Z required) or a
+ * date, as microseconds since the epoch. */
 static bool parse_time(const char *text, uint64_t *us)
 {
 	struct tm tm;
-	char z[2] = "", tail;
-	int n;
+	int end = -1;
+	size_t len = strlen(text);
 	memset(&tm, 0, sizeof(tm));
-	n = sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%1[Z]%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec, z, &tail);
-	if (n != 6 && n != 7) {
+	/* The whole text, nothing after: no offsets, no fractions. */
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &tm.tm_sec, &end) != 6 ||
+	    end < 0 || (size_t)end != len) {
 		memset(&tm, 0, sizeof(tm));
-		if (sscanf(text, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tail) != 3)
+		end = -1;
+		if (sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &end) != 3 || end < 0 ||
+		    (size_t)end != len)
 			return false;
 	}
 	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||

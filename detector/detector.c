@@ -800,7 +800,7 @@ void det_flow_end(struct detector *d, const struct device *dev, const struct flo
 
 /* Whether a person accepted this flow's destination for the device (and
  * it has not expired); counts it on the first acceptance that matches. */
-static bool accepted_dest(struct det_profile *p, const struct flow *f, uint64_t start)
+static bool accepted_dest(struct det_profile *p, const struct flow *f, uint64_t start, bool prefix_only)
 {
 	const char *name = f->name ? iname_str(f->name) : NULL;
 	size_t nlen = name ? strlen(name) : 0;
@@ -810,6 +810,8 @@ static bool accepted_dest(struct det_profile *p, const struct flow *f, uint64_t 
 		    (a->until_us && start >= a->until_us))
 			continue;
 		bool hit;
+		if (prefix_only && !a->is_prefix)
+			continue;
 		if (a->is_prefix) {
 			hit = ip_prefix_contains(&a->net, &f->dst);
 		} else {
@@ -860,7 +862,7 @@ static void score_destination(struct detector *d, const struct device *dev, stru
 		dest_note(known, f, start, false);
 		return;
 	}
-	if (accepted_dest(p, f, start))
+	if (accepted_dest(p, f, start, false))
 		return;
 	const char *dom, *dest = dest_text(f, destbuf, sizeof(destbuf));
 	uint64_t kdom = domain_key(d, f, domain, sizeof(domain), &dom);
@@ -999,7 +1001,10 @@ void det_flow(struct detector *d, const struct device *dev, const struct flow *f
 		if (ip_is_multicast(&f->dst) || ip_is_broadcast(&f->dst))
 			return;
 		uint64_t kp = hash_bytes16(DET_SEED, f->dst.b);
-		if (p->learn_end_us && kset_ord(&p->peers, kp) == NO_ORD && accepted_dest(p, f, flow_start(f, now_us)))
+		/* A LAN peer is accepted by its address only: a name may resolve
+		 * to any address. */
+		if (enforcing(d, p, now_us) && kset_ord(&p->peers, kp) == NO_ORD &&
+		    accepted_dest(p, f, flow_start(f, now_us), true))
 			return;
 		ip_format(&f->dst, key, sizeof(key));
 		snprintf(what, sizeof(what), "%s:%u/%s", key, (unsigned)f->dport, transport(f->proto));
@@ -1817,7 +1822,7 @@ static bool accept_parse(struct accept_rec *a, const char *dest)
 	char name[256];
 	if (ip_prefix_parse(dest, &a->net) == 0) {
 		a->is_prefix = true;
-		a->dest = strdup(dest);
+		a->dest = strdup(ip_prefix_format(&a->net, name, sizeof(name)));
 		return a->dest != NULL;
 	}
 	if (!strncmp(dest, "*.", 2))
@@ -1856,7 +1861,7 @@ static CUR_CHECK bool get_accepts(struct cursor *c, struct det_profile *p)
 		bool ok = dest && accept_parse(a, dest);
 		free(dest);
 		p->n_accepts += ok;
-		if (!ok || !get_str(c, &a->reason, 1023) || !cur_be16(c, &a->port) || !cur_u8(c, &a->proto) ||
+		if (!ok || !get_str(c, &a->reason, DET_ACCEPT_REASON_MAX) || !cur_be16(c, &a->port) || !cur_u8(c, &a->proto) ||
 		    !get_u64(c, &a->since_us) || !get_u64(c, &a->until_us) || !get_u64(c, &a->flows) ||
 		    !get_u64(c, &a->last_us))
 			return false;
@@ -1992,6 +1997,10 @@ int det_profile_accept(struct detector *d, const uint8_t key[16], const char *de
 	struct accept_rec a = {.port = port, .proto = proto};
 	if (!p) {
 		snprintf(err, errlen, "no profile");
+		return -1;
+	}
+	if (reason && strlen(reason) > DET_ACCEPT_REASON_MAX) {
+		snprintf(err, errlen, "a reason of at most %d bytes", DET_ACCEPT_REASON_MAX);
 		return -1;
 	}
 	if (!accept_parse(&a, dest)) {

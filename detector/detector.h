@@ -225,6 +225,7 @@ int det_profile_forget(struct detector *d, const uint8_t key[16]);
 /* ---- accepted destinations (profile accept) ---- */
 
 #define DET_MAX_ACCEPTS 64 /* per device; an expired one makes room for a new one */
+#define DET_ACCEPT_REASON_MAX 1023
 
 /* A destination a person accepted for a device: while enforcing, a flow
  * to it raises no unexpected_destination, new_port or new_lan_peer. */
@@ -245,7 +246,8 @@ struct det_accept_info {
  * err: no such profile, a bad dest, DET_MAX_ACCEPTS in force. */
 int det_profile_accept(struct detector *d, const uint8_t key[16], const char *dest, uint16_t port, uint8_t proto,
 		       uint64_t for_us, const char *reason, uint64_t now_us, char *err, size_t errlen);
-/* The i-th accepted destination, oldest first; false past the last. */
+/* The i-th accepted destination (an expired one's slot may be reused);
+ * false past the last. */
 bool det_profile_accepted(const struct det_profile *p, uint32_t i, struct det_accept_info *out);
 
 /* ---- profiles as bytes (the store) ---- */

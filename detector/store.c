@@ -24,6 +24,7 @@ struct store {
 	int64_t data_version;      /* as last seen: another process's commit changes it */
 	struct queued_alert *queue;
 	size_t n_queued;
+	bool flush_failed;         /* a full queue could not be written */
 };
 
 static const char schema[] =
@@ -311,7 +312,7 @@ static int req_apply(struct store *s, struct detector *d, const char *device, co
 	if (!strcmp(req->op, "forget") || !strcmp(req->op, "relearn")) {
 		int rc = req->op[0] == 'f' ? det_profile_forget(d, key) : det_profile_relearn(d, key, now_us);
 		if (rc != 0)
-			snprintf(err, errlen, "no profile of %s", device);
+			snprintf(err, errlen, "no profile");
 		return rc;
 	}
 	if (!strcmp(req->op, "accept"))
@@ -322,7 +323,7 @@ static int req_apply(struct store *s, struct detector *d, const char *device, co
 		return -1;
 	}
 	if (!det_profile_find(d, key)) {
-		snprintf(err, errlen, "no profile of %s", device);
+		snprintf(err, errlen, "no profile");
 		return -1;
 	}
 	sqlite3_stmt *st = NULL;
@@ -330,7 +331,7 @@ static int req_apply(struct store *s, struct detector *d, const char *device, co
 	if (rc == SQLITE_ROW)
 		code = det_profile_restore(d, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), err, errlen);
 	else
-		snprintf(err, errlen, "%s has no version %lld", device, (long long)req->version);
+		snprintf(err, errlen, "no version %lld (see profile history)", (long long)req->version);
 	sqlite3_finalize(st);
 	return code;
 }
@@ -389,17 +390,11 @@ int store_load(struct store *s, struct detector *d, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return fail(s, rc, "cannot read profiles", err, errlen);
-	/* Requests made while no detector ran. */
-	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc == SQLITE_OK) {
-		int applied = apply_changes(s, d, 0);
-		rc = applied < 0 ? -applied : sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-	}
-	if (rc != SQLITE_OK) {
-		int code = fail(s, rc, "cannot apply requests", err, errlen);
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		return code;
-	}
+	/* Requests made while no detector ran are in the rows just read
+	 * (store_request changed them): they are only marked as applied. */
+	rc = sqlite3_exec(s->db, "UPDATE changes SET applied = 1 WHERE applied = 0", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "cannot mark requests applied", err, errlen);
 	s->data_version = data_version(s);
 	return n;
 }
@@ -415,7 +410,8 @@ static const char *const queries[Q_COUNT] = {
 		  " state = excluded.state, maturity = excluded.maturity, first_us = excluded.first_us,"
 		  " last_us = excluded.last_us, learn_end_us = excluded.learn_end_us,"
 		  " destinations = excluded.destinations, version = excluded.version,"
-		  " checkpoint_us = excluded.checkpoint_us, data = excluded.data",
+		  " checkpoint_us = CASE excluded.checkpoint_us WHEN 0 THEN checkpoint_us"
+		  " ELSE excluded.checkpoint_us END, data = excluded.data",
 	[Q_VERSION] = "INSERT OR REPLACE INTO versions(device, version, ts_us, reason, data) VALUES(?1, ?2, ?3, ?4, ?5)",
 	[Q_PRUNE] = "DELETE FROM versions WHERE device = ?1 AND version <= ?2",
 };
@@ -548,6 +544,7 @@ static int finish(struct store *s, int rc, const char *what, char *err, size_t e
 		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (rc == SQLITE_OK) {
 		queue_clear(s);
+		s->flush_failed = false;
 		return 0;
 	}
 	int code = fail(s, rc, what, err, errlen);
@@ -562,6 +559,9 @@ int store_checkpoint(struct store *s, struct detector *d, uint64_t now_us, store
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc, "cannot begin a checkpoint", err, errlen);
+	/* Read under the lock: a request committed after this is seen by
+	 * the next poll. */
+	int64_t seen = data_version(s);
 	int applied = apply_changes(s, d, now_us);
 	rc = applied < 0 ? -applied : prepare_all(s, q);
 	for (const struct det_profile *p = det_profile_next(d, NULL); p && rc == SQLITE_OK; p = det_profile_next(d, p))
@@ -570,7 +570,8 @@ int store_checkpoint(struct store *s, struct detector *d, uint64_t now_us, store
 	if (rc == SQLITE_OK)
 		rc = alerts_write(s);
 	int code = finish(s, rc, "checkpoint not written", err, errlen);
-	s->data_version = data_version(s);
+	if (!code)
+		s->data_version = seen;
 	return code;
 }
 
@@ -582,22 +583,32 @@ int store_poll(struct store *s, struct detector *d, uint64_t now_us, char *err, 
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc, "cannot begin", err, errlen);
+	v = data_version(s);
 	int applied = apply_changes(s, d, now_us);
 	rc = applied < 0 ? -applied : alerts_write(s);
 	int code = finish(s, rc, "requests and alerts not written", err, errlen);
-	s->data_version = data_version(s);
+	if (!code)
+		s->data_version = v;
 	return code ? code : applied;
 }
 
 int store_alert_add(struct store *s, const struct store_alert *a, char *err, size_t errlen)
 {
 	if (s->n_queued == STORE_ALERT_BATCH) {
+		/* After one failed write, the next poll or checkpoint tries again:
+		 * the alert path does not wait on a lock for each alert. */
+		if (s->flush_failed) {
+			snprintf(err, errlen, "%s: alert queue full, the store unwritable: alert %s not kept", s->path,
+				 a->alert_id);
+			return STORE_ERR_LOCKED;
+		}
 		int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return fail(s, rc, "cannot begin", err, errlen);
-		int code = finish(s, alerts_write(s), "alerts not written", err, errlen);
-		if (code)
+		int code = rc != SQLITE_OK ? fail(s, rc, "cannot begin", err, errlen)
+					   : finish(s, alerts_write(s), "alerts not written", err, errlen);
+		if (code) {
+			s->flush_failed = true;
 			return code;
+		}
 	}
 	if (!s->queue && !(s->queue = calloc(STORE_ALERT_BATCH, sizeof(*s->queue)))) {
 		snprintf(err, errlen, "%s: out of memory", s->path);

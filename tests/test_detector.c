@@ -2014,6 +2014,8 @@ Test(detector, an_accept_holds_for_its_port_and_transport_until_it_expires)
 {
 	const struct device *a = &devs[0];
 	learn_closed(det, a);
+	accept_ok(a, "203.0.113.77/24", 443, TCP, 600 * S, ENFORCE);
+	/* Kept as the network it means: the same again replaces it. */
 	accept_ok(a, "203.0.113.0/24", 443, TCP, 600 * S, ENFORCE);
 	accept_ok(a, "192.168.1.77", 0, 0, 0, ENFORCE);
 	out_flow(det, a, NULL, "203.0.113.9", 443, TCP, ENFORCE + 10 * S);
@@ -2033,6 +2035,9 @@ Test(detector, an_accept_holds_for_its_port_and_transport_until_it_expires)
 	lan_flow(det, a, "192.168.1.78", 22, TCP, ENFORCE + 601 * S);
 	cr_assert_eq(out.n, 4);
 	cr_assert_str_eq(out.r[3].kind, "new_lan_peer");
+	struct det_profile_info info;
+	profile_of(det, a, &info);
+	cr_assert_eq(info.accepts, 2);
 }
 
 Test(detector, a_bad_destination_or_too_many_accepts_is_refused_and_an_expired_one_makes_room)

@@ -1606,10 +1606,12 @@ Test(replay, accept_rollback_and_diff_make_versions_and_are_audited)
 		int status;
 		const char *says;
 	} errors[] = {
-		{"rollback smartplug 9", 1, "d8:1f:12:13:8a:c7: d8:1f:12:13:8a:c7 has no version 9"},
+		{"rollback smartplug 9", 1, "d8:1f:12:13:8a:c7: no version 9"},
 		{"rollback smartplug first", 2, "'first' is not a version"},
 		{"accept smartplug 'bad name!'", 1, "neither a host name, an address nor a CIDR"},
 		{"accept smartplug 10.0.0.0/33", 1, "neither a host name"},
+		{"accept --reason \"$(head -c 1100 /dev/zero | tr '\\0' r)\" smartplug example.com", 1,
+		 "a reason of at most 1023 bytes"},
 		{"accept --port 70000 smartplug example.com", 2, "--port '70000'"},
 		{"accept --port 53/sctp smartplug example.com", 2, "--port '53/sctp'"},
 		{"accept --for 0s smartplug example.com", 2, "--for '0s'"},
@@ -1737,6 +1739,8 @@ Test(replay, alerts_list_gives_back_the_alerts_of_the_replay_and_filters_them)
 	expect_error(args, 2, "not a kind of alert; the kinds are: unexpected_destination");
 	snprintf(args, sizeof(args), "alerts list --db '%s' --since yesterday", db);
 	expect_error(args, 2, "--since 'yesterday'");
+	snprintf(args, sizeof(args), "alerts list --db '%s' --since 2026-03-02T08:30:00+05:00", db);
+	expect_error(args, 2, "--since '2026-03-02T08:30:00+05:00'");
 	snprintf(args, sizeof(args), "alerts list --db '%s' --device nosuch", db);
 	expect_error(args, 3, "no device 'nosuch'");
 	snprintf(args, sizeof(args), "alerts --db '%s'", db);
