@@ -6,7 +6,8 @@
  * the behaviour starts the capture is the plain home's; and the injected
  * traffic is really there, read back with libpcap (a telnet scan has
  * thousands of SYNs to 23/2323 from the camera's MAC, the thermostat goes
- * quiet, the camera's new lease follows a NAK...).
+ * quiet, the camera's new lease follows a NAK, a firmware update's device
+ * reboots and reports to its new telemetry host...).
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -797,6 +798,149 @@ static void check_dst_shift(const char *pcap, const struct truth *t)
 	free(k);
 }
 
+/* ---- firmware updates ------------------------------------------------------------ */
+
+/* What a firmware update must show: the image host and the telemetry host
+ * never used before; the image downloaded from the first; then the device
+ * silent for a few seconds and back through DHCP (a reboot), resolving its
+ * usual names again; and the new telemetry, periodic, after the reboot. */
+struct fwx {
+	const char *cdn, *telem, *usual;
+	uint64_t min_bytes, period_s;
+};
+
+struct fwacc {
+	const struct truth *t;
+	const struct fwx *x;
+	struct set before;       /* names queried or in a ClientHello before the update */
+	struct set cdn_ip;       /* addresses the device sent the image host's ClientHello to */
+	uint64_t cdn_query, image_bytes, image_last;
+	uint64_t last_frame;     /* the device's last frame before the DISCOVER */
+	uint64_t discover, gap;  /* the first DISCOVER after the download, and the silence before it */
+	uint64_t usual_after;    /* queries for a usual name after the DISCOVER */
+	uint64_t telem, telem_first, telem_last, telem_before_boot;
+};
+
+static bool dhcp_type(const struct pk *p, uint8_t type)
+{
+	return p->udp && p->sport == 68 && p->dport == 67 && p->plen > 243 && p->pl[240] == 53 && p->pl[242] == type;
+}
+
+static void fw_fn(const struct pk *p, void *ctx)
+{
+	struct fwacc *k = ctx;
+	const struct fwx *x = k->x;
+	char name[300];
+	bool q = false, hello = false;
+
+	if (from_dev(p, k->t) && p->udp && p->dport == 53 && dns_qname(p->pl, p->plen, name, sizeof(name)))
+		q = true;
+	else if (from_dev(p, k->t) && p->tcp && p->plen && genrun_sni(p->pl, p->plen, name, sizeof(name)))
+		hello = true;
+	if (p->ts < k->t->start) {
+		if (q || hello)
+			set_add(&k->before, name_hash(name));
+		return;
+	}
+	if (q && !strcmp(name, x->cdn) && !k->cdn_query)
+		k->cdn_query = p->ts;
+	if (hello && !strcmp(name, x->cdn))
+		set_add(&k->cdn_ip, ip32(p->dip));
+	if (to_dev(p, k->t) && p->tcp && p->plen && set_has(&k->cdn_ip, ip32(p->sip))) {
+		k->image_bytes += p->plen;
+		k->image_last = p->ts;
+	}
+	if (from_dev(p, k->t) && !k->discover) {
+		if (k->image_last && dhcp_type(p, 1)) {
+			k->discover = p->ts;
+			k->gap = p->ts - k->last_frame;
+		} else {
+			k->last_frame = p->ts;
+		}
+	}
+	if (q && k->discover && !strcmp(name, x->usual))
+		k->usual_after++;
+	if (hello && !strcmp(name, x->telem)) {
+		if (!k->discover) {
+			k->telem_before_boot++;
+			return;
+		}
+		if (!k->telem)
+			k->telem_first = p->ts;
+		k->telem_last = p->ts;
+		k->telem++;
+	}
+}
+
+/* The registrable part of a name, as the last two labels (enough here). */
+static const char *last2(const char *name)
+{
+	const char *a = strrchr(name, '.'), *b = a;
+
+	while (b && b > name && b[-1] != '.')
+		b--;
+	return b && b != a ? b : name;
+}
+
+static void check_fw_update(const struct truth *t, const char *pcap, const struct fwx *x)
+{
+	struct fwacc *k = calloc(1, sizeof(*k));
+	double gap;
+
+	k->t = t;
+	k->x = x;
+	sc_walk(pcap, fw_fn, k, NULL, NULL);
+	cr_expect(!set_has(&k->before, name_hash(x->cdn)), "the device used %s before the update", x->cdn);
+	cr_expect(!set_has(&k->before, name_hash(x->telem)), "the device used %s before the update", x->telem);
+	cr_expect(set_has(&k->before, name_hash(x->usual)), "the device never used %s before the update", x->usual);
+	cr_expect_str_neq(last2(x->cdn), last2(x->telem), "the telemetry host is under the image host's domain");
+	cr_expect_neq(k->cdn_query, 0, "the device never resolved %s", x->cdn);
+	cr_expect_geq(k->cdn_query, t->start);
+	cr_expect_geq(k->image_bytes, x->min_bytes, "only %llu bytes from %s", (unsigned long long)k->image_bytes,
+		      x->cdn);
+	cr_assert_neq(k->discover, 0, "no DHCP DISCOVER after the download: no reboot");
+	cr_expect_gt(k->discover, k->image_last, "the DISCOVER comes before the download ends");
+	cr_expect_geq(k->gap, 4000000, "the device was silent only %llu us before its DISCOVER",
+		      (unsigned long long)k->gap);
+	cr_expect_geq(k->usual_after, 1, "%s was not resolved again after the reboot", x->usual);
+	cr_expect_eq(k->telem_before_boot, 0, "the old firmware talked to %s", x->telem);
+	cr_assert_geq(k->telem, 5, "only %llu reports to %s", (unsigned long long)k->telem, x->telem);
+	gap = (double)(k->telem_last - k->telem_first) / (double)(k->telem - 1) / 1e6;
+	cr_expect(gap > (double)x->period_s * 0.75 && gap < (double)x->period_s * 1.25,
+		  "reports every %.0f s, not ~%llu", gap, (unsigned long long)x->period_s);
+	free(k);
+}
+
+static void check_fw_plug(const char *pcap, const struct truth *t)
+{
+	static const struct fwx x = {"ota-eu.tuyacdn.com", "telemetry-eu.tuyalog.com", "m2.tuyaeu.com", 1000000, 600};
+
+	check_fw_update(t, pcap, &x);
+}
+
+static void check_fw_camera(const char *pcap, const struct truth *t)
+{
+	static const struct fwx x = {"hikfw-eu.oss-eu-central-1.aliyuncs.com", "devlog-eu.hik-iot.com",
+				     "api.hik-connect.com", 20000000, 300};
+
+	check_fw_update(t, pcap, &x);
+}
+
+static void check_fw_thermostat(const char *pcap, const struct truth *t)
+{
+	static const struct fwx x = {"fw-cdn.netatmo.com", "metrics-eu.netatmo.io", "mqtt.netatmo.net", 2500000, 600};
+
+	check_fw_update(t, pcap, &x);
+}
+
+static void check_fw_tv(const char *pcap, const struct truth *t)
+{
+	static const struct fwx x = {"fota-eu.samsungcdn.net", "dc-eu.samsungiotcloud.com",
+				     "log-ingestion-eu.samsungacr.com", 40000000, 900};
+
+	check_fw_update(t, pcap, &x);
+}
+
 /* ---- the tests -------------------------------------------------------------------- */
 
 /* No .timeout: criterion leaks its watchdog entry for a timed test still
@@ -822,6 +966,10 @@ static const struct {
 	{"dhcp-change", NULL, false},
 	{"evening-peak", NULL, false},
 	{"dst-shift", NULL, false},
+	{"fw-update-plug", NULL, false},
+	{"fw-update-camera", NULL, false},
+	{"fw-update-thermostat", NULL, false},
+	{"fw-update-tv", NULL, false},
 };
 
 Test(scenarios, list_names_every_scenario_with_its_label)
@@ -914,6 +1062,10 @@ SCENARIO_TEST(new_device, "new-device", check_new_device)
 SCENARIO_TEST(dhcp_change, "dhcp-change", check_dhcp_change)
 SCENARIO_TEST(evening_peak, "evening-peak", check_evening_peak)
 SCENARIO_TEST(dst_shift, "dst-shift", check_dst_shift)
+SCENARIO_TEST(fw_update_plug, "fw-update-plug", check_fw_plug)
+SCENARIO_TEST(fw_update_camera, "fw-update-camera", check_fw_camera)
+SCENARIO_TEST(fw_update_thermostat, "fw-update-thermostat", check_fw_thermostat)
+SCENARIO_TEST(fw_update_tv, "fw-update-tv", check_fw_tv)
 
 Test(scenarios, same_seed_same_bytes_other_seed_other_bytes)
 {

@@ -21,7 +21,9 @@
  * (scenario.c): departures (home_var: daylight saving moves the household's
  * clock, a movie night, a device gone quiet) are tested where the
  * behaviours decide, in the same order of random draws as without them, so
- * the plain home stays byte for byte what it was.
+ * the plain home stays byte for byte what it was. A generator may also
+ * reboot a device (home_reboot, for a firmware update): its processes wait
+ * for the boot, which goes through DHCP again, and reconnect.
  */
 #include "pcaps/gen/home.h"
 
@@ -58,7 +60,7 @@ enum pk {
 	PK_RA, PK_BOOT, PK_RENEW, PK_RARP, PK_NTP, PK_FW,
 	PK_CAM_KEEP, PK_CAM_CLIP, PK_CAM_ROUTINE, PK_PLUG_HB, PK_MQTT, PK_MQTT_PUB, PK_AVS, PK_TALK,
 	PK_METRICS, PK_MDNS, PK_NOTIFY, PK_MSEARCH, PK_TUYA, PK_HUB_CLOUD, PK_HUB_ARP, PK_HUB_TV,
-	PK_BROWSE, PK_FCM, PK_TV_WATCH, PK_TV_LOG,
+	PK_BROWSE, PK_FCM, PK_TV_WATCH, PK_TV_LOG, PK_UP,
 };
 
 struct devspec {
@@ -171,6 +173,7 @@ struct home {
 	bool tv_on; /* the TV is showing something (not in standby) */
 	struct home_var var;
 	struct hn_dev *muted; /* var.mute's device */
+	uint64_t down_until[K_COUNT]; /* rebooting until then (home_reboot) */
 };
 
 static struct hn *NET(struct proc *p)
@@ -1009,6 +1012,46 @@ static void do_tv_log(struct proc *p, uint64_t now)
 	go(p, now + span(r, 30 * MIN, 60 * MIN));
 }
 
+/* ---- a reboot (home_reboot) ----------------------------------------------- */
+
+/* A process of a device that is rebooting runs again once it is back:
+ * timers restart at boot (the lease's T1 from the new lease), the nightly
+ * update check waits for the next night, the rest starts within seconds. */
+static void wait_for_boot(struct proc *p)
+{
+	struct prng *r = &p->d->rng;
+	uint64_t up = p->h->down_until[p->spec->kind];
+
+	switch (p->kind) {
+	case PK_RENEW:
+		go(p, up + prng_jitter(r, HN_LEASE_S / 2 * SEC, 0.01));
+		break;
+	case PK_FW:
+		go(p, next_daytime(p->h, r, up + 5 * HOUR, 1.0, 5.0));
+		break;
+	case PK_NTP: /* do_up sets the clock */
+		go(p, up + prng_jitter(r, p->spec->ntp_every_s * SEC, 0.05));
+		break;
+	default:
+		go(p, up + span(r, 2 * SEC, 40 * SEC));
+		break;
+	}
+}
+
+/* Back from a reboot: the DHCP client starts over (DISCOVER asking for
+ * the address it had, which the router gives back), then the gateway's
+ * ARP entry, SLAAC with IPv6, and the clock, as at the first boot. */
+static void do_up(struct proc *p, uint64_t now)
+{
+	struct hn_dev *d = p->d;
+	uint64_t t = hn_dhcp_join(NET(p), d, now);
+
+	t = hn_arp_gw(NET(p), d, t);
+	if (d->v6)
+		t = hn_slaac(NET(p), d, t);
+	hn_ntp(NET(p), d, t + span(&d->rng, 200 * MS, 3 * SEC), p->spec->ntp);
+}
+
 static void run(struct sim *s, void *arg)
 {
 	struct proc *p = arg;
@@ -1016,6 +1059,10 @@ static void run(struct sim *s, void *arg)
 
 	if (p->d && p->d == p->h->muted && now >= p->h->var.mute_at_us) {
 		p->d->up = false; /* gone quiet for good: its processes end here */
+		return;
+	}
+	if (p->spec && now < p->h->down_until[p->spec->kind]) {
+		wait_for_boot(p);
 		return;
 	}
 	switch (p->kind) {
@@ -1100,6 +1147,9 @@ static void run(struct sim *s, void *arg)
 		break;
 	case PK_TV_LOG:
 		do_tv_log(p, now);
+		break;
+	case PK_UP:
+		do_up(p, now);
 		break;
 	}
 }
@@ -1318,6 +1368,23 @@ void home_drop_conns(struct home *h, const struct hn_dev *d)
 		if (p->lan_open && (p->d == d || (p->kind == PK_TUYA && d == h->dev[K_PLUG])))
 			p->lan_open = false;
 	}
+}
+
+int home_reboot(struct home *h, struct hn_dev *d, uint64_t up_at)
+{
+	size_t k = 0;
+
+	while (k < K_COUNT && h->dev[k] != d)
+		k++;
+	if (k == K_COUNT || up_at <= sim_now(h->sim))
+		return -EINVAL;
+	d->up = false;
+	d->ndc = 0; /* its DNS cache and neighbour entries were in RAM */
+	d->arp_until = 0;
+	d->nd_until = 0;
+	home_drop_conns(h, d);
+	h->down_until[k] = up_at;
+	return spawn(h, d, h->spec[k], PK_UP, up_at) ? 0 : -ENOMEM;
 }
 
 int gen_home_main(int argc, char **argv)

@@ -67,4 +67,12 @@ struct hn_dev *home_device(struct home *h, const char *kind);
  * (its address changed): their processes reconnect at their next run. */
 void home_drop_conns(struct home *h, const struct hn_dev *d);
 
+/* d (one of the home's devices) reboots now, at the engine's current time:
+ * it is gone at once (its connections die without a packet, its DNS cache
+ * and neighbour entries are lost, its processes wait) and at up_at it
+ * boots again: DHCP, ARP for the gateway, SLAAC with IPv6, and its
+ * processes start over, resolving their names afresh. 0, or -EINVAL (not
+ * a home device, or up_at not after now) or -ENOMEM. */
+int home_reboot(struct home *h, struct hn_dev *d, uint64_t up_at);
+
 #endif

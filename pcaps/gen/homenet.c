@@ -66,6 +66,9 @@ static const struct prov provs[HP_COUNT] = {
 	/* Open Connect caches sit inside the ISP: a few ms away. */
 	[HP_NETFLIX] = {{{45, 57, 0, 127}, {198, 38, 96, 127}},
 			2, {0x2a, 0x00, 0x86, 0xc0, 0x20, 0x12}, 3, 8, 58, 61, 1, 300},
+	/* Alibaba Cloud's Frankfurt region (object storage, ECS). */
+	[HP_ALIYUN] = {{{47, 254, 128, 191}, {8, 209, 64, 127}, {47, 91, 64, 95}},
+		       3, {0x24, 0x08, 0x40, 0x05, 0x03, 0x00}, 12, 22, 48, 53, 1, 60},
 };
 
 /* Organisations recognisable from a name, for names given without spec. */

@@ -24,6 +24,9 @@
  * SYN-ACKs a raw socket provoked, LAN hosts are found by ARP, unanswered
  * ARP is retried as Linux does.
  *
+ * The benign firmware updates (fw-update-*) reboot their device through
+ * home_reboot: its processes wait for the boot and reconnect.
+ *
  * Rejected: a separate "attack pcap" merged with a home capture (the
  * device's own state — addresses, DNS cache, ARP — would not agree), and
  * fixed attack times (a detector could be tuned to them).
@@ -145,6 +148,18 @@ struct newdev {
 	uint64_t mqtt_until;
 };
 
+struct fwspec;
+
+struct fwup {
+	const struct fwspec *f;
+	struct hn_tls c;            /* the download */
+	uint64_t size, got;         /* image bytes, and those received */
+	uint64_t break_at;          /* the connection breaks there (0: it does not) */
+	uint32_t bps;
+	bool fresh;                 /* the next part is a request's first */
+	uint32_t reports;           /* telemetry reports so far */
+};
+
 struct scen;
 
 struct scn {
@@ -172,6 +187,7 @@ struct scn {
 		struct backdoor backdoor;
 		struct browse browse;
 		struct newdev newdev;
+		struct fwup fwup;
 	} u;
 };
 
@@ -1520,6 +1536,262 @@ static void inject_open_ended(struct scn *s)
 	open_ended(s);
 }
 
+/* ---- benign: fw-update-* ------------------------------------------------------ */
+
+/* A firmware update as these devices do it. The usual update check (the
+ * host home.c's nightly check uses) answers with an image URL on a CDN
+ * host the device never used. The image, bigger than anything the device
+ * fetched before, comes over HTTPS at the pace the device writes it to
+ * flash, in one GET or in Range requests; a connection that breaks is
+ * given up after a stall and resumed with a Range request. The device
+ * verifies and writes the image (its usual traffic goes on meanwhile),
+ * reboots (link down, DHCP, every name resolved afresh), reports its new
+ * version to the update check, and the new firmware reports to a telemetry
+ * host it never used, on another domain than the CDN's, every few minutes
+ * with jitter, until the capture ends.
+ *
+ * The new host names are invented in each vendor's style (home.c's are
+ * real ones); they are not known endpoints of these vendors. */
+struct fwspec {
+	const char *check;            /* the device's usual update check (home.c's fw_check) */
+	const char *cdn;              /* the image host, never used before */
+	struct hn_rspec cdn_spec;
+	uint64_t size_lo, size_hi;    /* image bytes */
+	uint64_t range;               /* bytes per Range request; 0: one GET */
+	uint64_t gap_lo, gap_hi;      /* between Range requests: the flash write */
+	uint32_t bps_lo, bps_hi;      /* the pace the device takes the image in */
+	double break_p;               /* the connection breaks once, mid-image */
+	uint64_t flash_lo, flash_hi;  /* verify and write, before the reboot */
+	uint64_t boot_lo, boot_hi;    /* down for that long */
+	const char *telem;            /* the new firmware's telemetry host, never used before */
+	struct hn_rspec telem_spec;
+	uint64_t every;               /* its period (15 % jitter) */
+	uint64_t rep_lo, rep_hi;      /* a report's bytes */
+	uint64_t at_lo, at_hi;        /* when, after the last day begins */
+};
+
+/* The plug: the user taps "update" in the app in the day or the evening.
+ * Its Wi-Fi module takes the image as it writes it (about 1 Mbit/s). A
+ * BK7231N plug has 2 MB of flash: the whole image is 1 to 2 MB, several
+ * times its nightly downloads. */
+static const struct fwspec fw_plug = {
+	"a2.tuyaeu.com", "ota-eu.tuyacdn.com", {HP_CLOUDFRONT, HC_CLOUDFRONT, 300, false, false, false, 0},
+	1100 * 1024, 1900 * 1024, 0, 0, 0, 500000, 1200000, 0.15,
+	8 * SEC, 25 * SEC, 5 * SEC, 12 * SEC,
+	"telemetry-eu.tuyalog.com", {HP_AWS, HC_ELB, 60, false, false, false, 0},
+	10 * MIN, 300, 800, 2 * HOUR, 14 * HOUR,
+};
+
+/* The camera: digicap.dav, 24 to 46 MB, from object storage; the camera
+ * spends minutes writing it ("upgrading") before it reboots. */
+static const struct fwspec fw_camera = {
+	"update.hik-connect.com", "hikfw-eu.oss-eu-central-1.aliyuncs.com",
+	{HP_ALIYUN, HC_NONE, 60, false, false, false, 0},
+	24 * MIB, 46 * MIB, 0, 0, 0, 16000000, 40000000, 0.35,
+	100 * SEC, 220 * SEC, 50 * SEC, 110 * SEC,
+	"devlog-eu.hik-iot.com", {HP_AWS, HC_ELB, 60, false, false, false, 0},
+	5 * MIN, 800, 2500, 1 * HOUR, 14 * HOUR,
+};
+
+/* The thermostat's relay: 64 KiB Range requests, each written to flash
+ * before the next; 2.6 to 3.8 MB with its valves' firmware. */
+static const struct fwspec fw_thermostat = {
+	"app.netatmo.net", "fw-cdn.netatmo.com", {HP_CLOUDFRONT, HC_CLOUDFRONT, 300, false, false, false, 0},
+	2600 * 1024, 3800 * 1024, 64 * 1024, 30 * MS, 150 * MS, 1000000, 3000000, 0.1,
+	15 * SEC, 40 * SEC, 8 * SEC, 20 * SEC,
+	"metrics-eu.netatmo.io", {HP_AWS, HC_NONE, 300, false, false, false, 0},
+	10 * MIN, 200, 600, 1 * HOUR, 16 * HOUR,
+};
+
+/* The TV updates itself in standby at night: a 48 to 96 MB delta in
+ * 8 MiB Range requests. */
+static const struct fwspec fw_tv = {
+	"otn.samsungcloudsolution.com", "fota-eu.samsungcdn.net", {HP_AKAMAI, HC_AKAMAI, 300, false, false, false, 0},
+	48 * MIB, 96 * MIB, 8 * MIB, 5 * MS, 60 * MS, 40000000, 80000000, 0.2,
+	90 * SEC, 240 * SEC, 40 * SEC, 90 * SEC,
+	"dc-eu.samsungiotcloud.com", {HP_AWS, HC_ELB, 60, false, false, false, 0},
+	15 * MIN, 1024, 4096, 19 * HOUR, 21 * HOUR,
+};
+
+/* Bytes a GET brings beyond what is asked: one push at a time keeps only
+ * that many bytes' packets queued. */
+#define FW_PUSH (4 * MIB)
+
+static const struct fwspec *fw_of(const struct scn *s)
+{
+	const char *k = s->sc->dev;
+
+	return !strcmp(k, "plug") ? &fw_plug : !strcmp(k, "camera") ? &fw_camera
+	     : !strcmp(k, "thermostat") ? &fw_thermostat : &fw_tv;
+}
+
+/* One HTTPS exchange on a fresh connection, as home.c's devices make
+ * them; *ok is false when the connection was refused. */
+static uint64_t fw_https(struct scn *s, uint64_t t, const char *name, const struct hn_rspec *spec, size_t up,
+			 size_t down, double fail_p, bool *ok)
+{
+	struct prng *r = &s->rng;
+	struct hn_tls c;
+	struct hn_tls_opts o = {.name = name, .spec = spec, .port = 443,
+				.alpn = s->dev->tls13 ? "h2,http/1.1" : "http/1.1", .fail_p = fail_p};
+	uint64_t think = span(r, 20 * MS, 200 * MS);
+
+	t = hn_tls_open(s->net, s->dev, &c, t, &o);
+	*ok = c.open;
+	if (!c.open)
+		return t;
+	t = hn_tls_rr(&c, t, up, down, think);
+	return hn_tls_close(&c, t + span(r, 10 * MS, 2 * SEC), TCPF_C, false);
+}
+
+static void fw_telemetry(struct sim *sim, void *arg)
+{
+	struct scn *s = arg;
+	struct fwup *x = &s->u.fwup;
+	struct prng *r = &s->rng;
+	uint64_t now = sim_now(sim), t;
+	/* The first report after the boot carries the device's inventory. */
+	size_t up = x->reports ? span(r, x->f->rep_lo, x->f->rep_hi) : span(r, 3 * x->f->rep_hi, 6 * x->f->rep_hi);
+	size_t down = span(r, 60, 400);
+	bool ok;
+
+	t = fw_https(s, now, x->f->telem, &x->f->telem_spec, up, down, 0.02, &ok);
+	mark(s, t);
+	if (!ok) { /* refused: tried again soon */
+		sim_at(sim, t + span(r, 20 * SEC, 90 * SEC), fw_telemetry, s);
+		return;
+	}
+	x->reports++;
+	sim_at(sim, now + prng_jitter(r, x->f->every, 0.15), fw_telemetry, s);
+}
+
+/* Back up: the new version reported to the update check. */
+static void fw_back(struct sim *sim, void *arg)
+{
+	struct scn *s = arg;
+	struct prng *r = &s->rng;
+	uint64_t now = sim_now(sim);
+	size_t up = span(r, 450, 900), down = span(r, 200, 700);
+	bool ok;
+
+	mark(s, fw_https(s, now, s->u.fwup.f->check, NULL, up, down, 0, &ok));
+	sim_at(sim, now + span(r, 20 * SEC, 150 * SEC), fw_telemetry, s);
+}
+
+static void fw_reboot(struct sim *sim, void *arg)
+{
+	struct scn *s = arg;
+	const struct fwspec *f = s->u.fwup.f;
+	uint64_t now = sim_now(sim), up = now + span(&s->rng, f->boot_lo, f->boot_hi);
+	int err = home_reboot(s->home, s->dev, up);
+
+	if (err) {
+		sim_fail(sim, err);
+		return;
+	}
+	mark(s, now);
+	sim_at(sim, up + span(&s->rng, 3 * SEC, 15 * SEC), fw_back, s);
+}
+
+static void fw_get(struct sim *sim, void *arg);
+
+/* One part of the image: a Range request and its answer, or the GET's
+ * first part and its headers, or the next FW_PUSH bytes of its body. */
+static void fw_part(struct sim *sim, void *arg)
+{
+	struct scn *s = arg;
+	struct fwup *x = &s->u.fwup;
+	const struct fwspec *f = x->f;
+	struct prng *r = &s->rng;
+	uint64_t t = sim_now(sim), left = x->size - x->got;
+	uint64_t part = f->range ? f->range : FW_PUSH;
+	size_t req = span(r, 280, 460), head = span(r, 320, 520);
+	uint64_t think = span(r, 10 * MS, 80 * MS);
+	bool breaks;
+
+	if (part > left)
+		part = left;
+	breaks = x->break_at > x->got && x->break_at < x->got + part;
+	if (breaks)
+		part = x->break_at - x->got; /* the rest never comes */
+	if (f->range || x->fresh)
+		t = hn_tls_rr(&x->c, t, req, part + head, think);
+	else
+		t = hn_tls_push(&x->c, t, part);
+	x->fresh = false;
+	x->got += part;
+	mark(s, t);
+	if (breaks) {
+		/* Nothing more arrives; the device gives up, resets, and asks for
+		 * the rest on a new connection. */
+		x->break_at = 0;
+		t = hn_tls_close(&x->c, t + span(r, 8 * SEC, 30 * SEC), TCPF_C, true);
+		mark(s, t);
+		sim_at(sim, t + span(r, 1 * SEC, 4 * SEC), fw_get, s);
+		return;
+	}
+	if (x->got < x->size) {
+		sim_at(sim, t + (f->range ? span(r, f->gap_lo, f->gap_hi) : 0), fw_part, s);
+		return;
+	}
+	t = hn_tls_close(&x->c, t + span(r, 50 * MS, 800 * MS), TCPF_C, false);
+	mark(s, t);
+	sim_at(sim, t + span(r, f->flash_lo, f->flash_hi), fw_reboot, s);
+}
+
+static void fw_get(struct sim *sim, void *arg)
+{
+	struct scn *s = arg;
+	struct fwup *x = &s->u.fwup;
+	struct hn_tls_opts o = {.name = x->f->cdn, .spec = &x->f->cdn_spec, .port = 443, .alpn = "http/1.1"};
+	uint64_t t = hn_tls_open(s->net, s->dev, &x->c, sim_now(sim), &o);
+
+	mark(s, t);
+	if (!x->c.open) { /* the name did not resolve: later */
+		sim_at(sim, t + span(&s->rng, 5 * SEC, 20 * SEC), fw_get, s);
+		return;
+	}
+	x->c.tcp.e[TCPF_S].rate_bps = x->bps; /* the device reads as fast as it writes */
+	x->fresh = true;
+	sim_at(sim, t, fw_part, s);
+}
+
+/* The update check that finds the new version. */
+static void fw_check(struct sim *sim, void *arg)
+{
+	struct scn *s = arg;
+	struct prng *r = &s->rng;
+	uint64_t now = sim_now(sim);
+	size_t up = span(r, 350, 700), down = span(r, 900, 2400);
+	bool ok;
+	uint64_t t = fw_https(s, now, s->u.fwup.f->check, NULL, up, down, 0, &ok);
+
+	mark(s, now);
+	mark(s, t);
+	sim_at(sim, t + span(r, 1 * SEC, 6 * SEC), fw_get, s);
+}
+
+static void plan_fw_update(struct scn *s)
+{
+	const struct fwspec *f = fw_of(s);
+
+	s->at = on_last_day(s, f->at_lo, f->at_hi);
+}
+
+static void inject_fw_update(struct scn *s)
+{
+	struct fwup *x = &s->u.fwup;
+	struct prng *r = &s->rng;
+
+	x->f = fw_of(s);
+	x->size = span(r, x->f->size_lo, x->f->size_hi);
+	x->bps = (uint32_t)span(r, x->f->bps_lo, x->f->bps_hi);
+	if (prng_chance(r, x->f->break_p))
+		x->break_at = span(r, x->size / 10, x->size * 9 / 10);
+	open_ended(s);
+	sim_at(s->sim, s->at, fw_check, s);
+}
+
 /* ---- the table ------------------------------------------------------------------ */
 
 static const struct scen scens[] = {
@@ -1568,6 +1840,18 @@ static const struct scen scens[] = {
 	{"dst-shift", false, NULL, NULL,
 	 "daylight saving starts: the household's routine moves one hour earlier in UTC",
 	 plan_dst_shift, inject_open_ended},
+	{"fw-update-plug", false, "plug", NULL,
+	 "a firmware update: a 1-2 MB image from a new CDN host, a reboot, then a new telemetry host",
+	 plan_fw_update, inject_fw_update},
+	{"fw-update-camera", false, "camera", NULL,
+	 "a firmware update: a 24-46 MB image from new object storage, a reboot, a new telemetry host",
+	 plan_fw_update, inject_fw_update},
+	{"fw-update-thermostat", false, "thermostat", NULL,
+	 "a firmware update: a 3 MB image in 64 KiB ranges from a new CDN host, a reboot, new telemetry",
+	 plan_fw_update, inject_fw_update},
+	{"fw-update-tv", false, "tv", NULL,
+	 "a firmware update in standby at night: 48-96 MB in 8 MiB ranges, a reboot, new telemetry",
+	 plan_fw_update, inject_fw_update},
 };
 
 #define NSCENS (sizeof(scens) / sizeof(scens[0]))
@@ -1647,7 +1931,7 @@ static int write_truth(const struct scn *s, const char *path)
 static void list(void)
 {
 	for (size_t i = 0; i < NSCENS; i++)
-		printf("%-15s %-7s %-11s %-23s %s\n", scens[i].name, scens[i].attack ? "attack" : "benign",
+		printf("%-20s %-7s %-11s %-23s %s\n", scens[i].name, scens[i].attack ? "attack" : "benign",
 		       scens[i].dev ? scens[i].dev : "-", scens[i].kind ? scens[i].kind : "-", scens[i].what);
 }
 
@@ -1780,7 +2064,12 @@ int gen_scenario_main(int argc, char **argv)
 
 /* What the demo's last hour holds, in order: a camera taken over through a
  * backdoor that then scans for telnet, a robot vacuum joining (benign), a
- * plug that beacons to its C2 and sweeps the LAN, a hub tunnelling DNS. */
+ * plug that beacons to its C2 and sweeps the LAN, a hub tunnelling DNS, and
+ * the plug's firmware update (benign: rules/example.yaml allows it). The
+ * update comes after the plug's attacks, since the example rules have a
+ * device relearn after an update: replayed with them, the demo still shows
+ * every attack. (The thermostat, which no attack uses, has learned too
+ * little in two hours to alert on anything new.) */
 static const struct {
 	const char *scen;
 	uint64_t at;     /* after the capture starts, plus up to a minute */
@@ -1791,6 +2080,7 @@ static const struct {
 	{"c2-beacon", 2 * HOUR + 24 * MIN},
 	{"lateral", 2 * HOUR + 36 * MIN},
 	{"dns-tunnel", 2 * HOUR + 44 * MIN},
+	{"fw-update-plug", 2 * HOUR + 48 * MIN},
 };
 
 #define DEMO_N (sizeof(demo_plan) / sizeof(demo_plan[0]))
@@ -1830,8 +2120,10 @@ static const char demo_usage[] =
 	"  in which, a few minutes apart, outsiders open a backdoor on the camera,\n"
 	"  which then scans for telnet; a robot vacuum joins (benign); the plug\n"
 	"  beacons to a C2 host and sweeps the LAN; the hub tunnels data through\n"
-	"  DNS. Each behaviour is that of `iotgen scenario NAME`, cut to about a\n"
-	"  minute where it would last longer, to keep the capture small.\n"
+	"  DNS; the plug updates its firmware (benign: a new CDN host, a\n"
+	"  reboot, a new telemetry host). Each behaviour is that of `iotgen\n"
+	"  scenario NAME`, cut to about a minute where it would last longer, to\n"
+	"  keep the capture small.\n"
 	"  --truth  the ground truth: learn_for and one object per behaviour, as\n"
 	"           `iotgen scenario` writes them\n"
 	"  The same arguments always give the same bytes.\n";
