@@ -65,7 +65,7 @@ deps:
 # each on the terminal, JSON lines in $(DEMO_ALERTS).
 demo: deps
 	$(MAKE) --no-print-directory all
-	./$(BIN) replay --learn-for 2h --alerts $(DEMO_ALERTS) --devices $(DEMO)
+	./$(BIN) replay --learn-for 2h --rules rules/example.yaml --alerts $(DEMO_ALERTS) --devices $(DEMO)
 	@echo "alerts as JSON lines: $(DEMO_ALERTS)"
 
 $(BUILD)/%.o: %.c

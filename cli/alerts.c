@@ -21,13 +21,13 @@
 struct alerts_opts {
 	const char *db, *device, *since, *kind;
 	uint32_t limit;
-	bool json;
+	bool json, suppressed;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: iotids alerts list [--db PATH] [--device D] [--since T] [--kind K]\n"
-		     "                          [--limit N] [--json]\n\n"
+		     "                          [--limit N] [--suppressed] [--json]\n\n"
 		     "The alerts the store keeps (the newest %d), in the order they were raised.\n\n",
 		STORE_MAX_ALERTS);
 	fputs("  --db PATH     the store (default " CLI_DEFAULT_DB ")\n"
@@ -36,41 +36,13 @@ static void usage(FILE *out)
 	      "                20m, 2h, 7d) before the newest event in the store\n"
 	      "  --kind K      one kind of alert (unexpected_destination, scan, ...)\n"
 	      "  --limit N     the last N raised only\n"
+	      "  --suppressed  the alerts rules suppressed instead (docs/rules.md), each\n"
+	      "                with the rule that did (suppressed_by)\n"
 	      "  --json        the alerts as JSON lines, as iotids wrote them\n"
 	      "  -h, --help    this help\n\n"
 	      "Exit status: 0 ok; 1 the store is missing, locked, damaged or newer; 2 usage;\n"
 	      "3 no such device, or more than one matches.\n",
 	      out);
-}
-
-/* An RFC 3339 UTC time ("2026-03-02T06:00:00Z", the Z required) or a
- * date, as microseconds since the epoch. */
-static bool parse_time(const char *text, uint64_t *us)
-{
-	struct tm tm;
-	int end = -1;
-	size_t len = strlen(text);
-	memset(&tm, 0, sizeof(tm));
-	/* The whole text, nothing after: no offsets, no fractions. */
-	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec, &end) != 6 ||
-	    end < 0 || (size_t)end != len) {
-		memset(&tm, 0, sizeof(tm));
-		end = -1;
-		if (sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &end) != 3 || end < 0 ||
-		    (size_t)end != len)
-			return false;
-	}
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-	    tm.tm_sec > 60 || tm.tm_year < 1970)
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (t < 0)
-		return false;
-	*us = (uint64_t)t * 1000000ull;
-	return true;
 }
 
 static bool kind_known(const char *kind)
@@ -105,12 +77,15 @@ static int list_row(void *ctx, const struct store_alert *a)
 	json_t *doc = json_loads(a->json, 0, NULL);
 	const char *who = doc ? alert_who(doc) : NULL, *about = json_string_value(json_object_get(doc, "about"));
 	if (!c->header) {
-		printf("%-19s %-8s %-22s %-17s %-20s %5s  %s\n", "TIME", "SEVERITY", "KIND", "DEVICE", "NAME", "SCORE",
-		       "ABOUT");
+		printf("%-19s %-8s %-22s %-17s %-20s %5s  %s%s\n", "TIME", "SEVERITY", "KIND", "DEVICE", "NAME", "SCORE",
+		       "ABOUT", a->suppressed_by ? "  (SUPPRESSED BY)" : "");
 		c->header = true;
 	}
-	printf("%.19s %-8s %-22s %-17s %-20.20s %5.2f  %s\n", out_time(a->ts_us, t, sizeof(t)), a->severity, a->kind,
+	printf("%.19s %-8s %-22s %-17s %-20.20s %5.2f  %s", out_time(a->ts_us, t, sizeof(t)), a->severity, a->kind,
 	       a->device, who ? who : "-", a->score, about ? about : "-");
+	if (a->suppressed_by)
+		printf("  (%s)", a->suppressed_by);
+	putchar('\n');
 	json_decref(doc);
 	return 0;
 }
@@ -119,7 +94,7 @@ static int alerts_list(const struct alerts_opts *o)
 {
 	char err[512], device[64];
 	int code, rc = CLI_EXIT_OK;
-	struct store_alert_filter f = {.kind = o->kind, .limit = o->limit};
+	struct store_alert_filter f = {.kind = o->kind, .limit = o->limit, .suppressed = o->suppressed};
 	struct store *s = store_open(o->db, false, err, sizeof(err), &code);
 	if (!s) {
 		fprintf(stderr, "iotids: %s\n", err);
@@ -131,7 +106,7 @@ static int alerts_list(const struct alerts_opts *o)
 		f.device = device;
 	}
 	uint64_t sec;
-	if (o->since && !parse_time(o->since, &f.since_us)) {
+	if (o->since && cfg_parse_time(o->since, &f.since_us) != 0) {
 		uint64_t last;
 		if ((code = store_last_event(s, &last, err, sizeof(err))) != 0)
 			goto out;
@@ -149,7 +124,7 @@ static int alerts_list(const struct alerts_opts *o)
 	if (!code && c.failed)
 		rc = CLI_EXIT_RUNTIME;
 	if (!code && !c.header && !o->json)
-		printf("no alert\n");
+		printf(o->suppressed ? "no suppressed alert\n" : "no alert\n");
 out:
 	if (code) {
 		fprintf(stderr, "iotids: %s\n", err);
@@ -165,7 +140,8 @@ int cmd_alerts(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'},	  {"device", required_argument, NULL, 'D'},
 		{"since", required_argument, NULL, 's'}, {"kind", required_argument, NULL, 'k'},
 		{"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+		{"suppressed", no_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct alerts_opts o = {.db = CLI_DEFAULT_DB};
 	int c;
@@ -205,6 +181,9 @@ int cmd_alerts(int argc, char **argv)
 			break;
 		case 'j':
 			o.json = true;
+			break;
+		case 'S':
+			o.suppressed = true;
 			break;
 		case 'h':
 			usage(stdout);

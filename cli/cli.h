@@ -28,6 +28,10 @@ enum cli_exit {
 int cmd_replay(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+/* iotids rules import-mud, iotids profile export-mud (cli/mud.c). */
+int cli_rules_import_mud(int argc, char **argv);
+int cli_profile_export_mud(int argc, char **argv);
 
 /* Where the profile commands look for the store without --db. */
 #define CLI_DEFAULT_DB "/var/lib/iotids/profiles.db"

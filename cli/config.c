@@ -25,6 +25,7 @@
 #include "cli/config.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,36 @@ static int parse_uint(const char *s, uint64_t *out)
 	if (errno == ERANGE)
 		return -ERANGE;
 	*out = v;
+	return 0;
+}
+
+/* An RFC 3339 UTC time ("2026-03-02T06:00:00Z", the Z required) or a
+ * date, as microseconds since the epoch. */
+int cfg_parse_time(const char *text, uint64_t *us)
+{
+	struct tm tm;
+	int end = -1;
+	size_t len = strlen(text);
+	memset(&tm, 0, sizeof(tm));
+	/* The whole text, nothing after: no offsets, no fractions. */
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &tm.tm_sec, &end) != 6 ||
+	    end < 0 || (size_t)end != len) {
+		memset(&tm, 0, sizeof(tm));
+		end = -1;
+		if (sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &end) != 3 || end < 0 ||
+		    (size_t)end != len)
+			return -EINVAL;
+	}
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60 || tm.tm_year < 1970)
+		return -EINVAL;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	if (t < 0)
+		return -EINVAL;
+	*us = (uint64_t)t * 1000000ull;
 	return 0;
 }
 

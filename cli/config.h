@@ -71,6 +71,11 @@ int cfg_set(struct iotids_config *cfg, const char *key, const char *value, char 
  * text, -ERANGE past one year. */
 int cfg_parse_duration(const char *s, uint64_t *seconds) __attribute__((warn_unused_result));
 
+/* Parses an RFC 3339 UTC time ("2026-03-02T06:00:00Z", the Z required, no
+ * fraction) or a date (its midnight UTC) into microseconds since the epoch.
+ * 0, or -EINVAL. */
+int cfg_parse_time(const char *s, uint64_t *us) __attribute__((warn_unused_result));
+
 /* Name of a timeout as written in the file ("tcp_syn", "tcp", ...). */
 const char *cfg_timeout_name(enum cfg_timeout t);
 

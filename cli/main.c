@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{"replay", cmd_replay, "run a capture file through iotids and report"},
 	{"profile", cmd_profile, "the stored profiles: list, show, history, diff, accept, rollback, relearn, forget"},
 	{"alerts", cmd_alerts, "the stored alerts: list"},
+	{"rules", cmd_rules, "rules files: check, reload, import-mud"},
 	{"version", cmd_version, "print the version of iotids and its libraries"},
 	{"help", cmd_help, "this help"},
 };

@@ -519,6 +519,8 @@ static json_t *alert_object(const struct out_ctx *c, const struct det_alert *a)
 	}
 	json_object_set_new(o, "reasons", rs);
 	json_object_set_new(o, "flow", a->flow ? flow_object(c, a->flow, NULL) : json_null());
+	if (a->suppressed_by)
+		json_object_set_new(o, "suppressed_by", json_string(a->suppressed_by));
 	return o;
 }
 

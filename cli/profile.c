@@ -84,6 +84,9 @@ static void usage(FILE *out)
 		snprintf(head, sizeof(head), "%s%s", subcommands[i].name, subcommands[i].args);
 		fprintf(out, "  %-16s %s\n", head, subcommands[i].summary);
 	}
+	fputs("  export-mud DEVICE [--url URL] [-o FILE]\n"
+	      "                   the learned profile as an RFC 8520 MUD file (docs/mud.md)\n",
+	      out);
 	fputs("\n  --db PATH        the store (default " CLI_DEFAULT_DB ")\n"
 	      "  --json           JSON lines instead of text\n"
 	      "  --reason TEXT    why (accept, rollback, relearn, forget), kept in the audit log\n"
@@ -567,6 +570,9 @@ static bool parse_port(const char *text, uint16_t *port, uint8_t *proto)
 
 int cmd_profile(int argc, char **argv)
 {
+	/* Its own options (--url, -o): a command of its own. */
+	if (argc > 1 && !strcmp(argv[1], "export-mud"))
+		return cli_profile_export_mud(argc - 1, argv + 1);
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},

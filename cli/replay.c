@@ -21,7 +21,9 @@
 #include "cli/config.h"
 #include "detector/store.h"
 #include "features/identity.h"
+#include "features/kind.h"
 #include "features/tracker.h"
+#include "rules/rules.h"
 
 /* Capture time between two checkpoints of the store. */
 #define CHECKPOINT_EVERY_US (300 * 1000000ull)
@@ -46,9 +48,18 @@ struct replay {
 	uint64_t checkpoints, next_checkpoint_us;
 	double next_poll;        /* wall clock: when to look for requests again */
 	bool store_failed;
+	struct rules_engine *rules; /* --rules PATH, or NULL */
+	const char *rules_path;
+	uint64_t reloads, reloads_failed;
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
+
+static void on_reload_signal(int sig)
+{
+	(void)sig;
+	reload_signal = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -83,6 +94,8 @@ static const char replay_usage[] =
 	"  --db PATH          keep profiles in this store (SQLite): load them at\n"
 	"                     start, write them every 5 minutes of capture time\n"
 	"                     and at the end\n"
+	"  --rules PATH       rules (a YAML file, or a directory of them; see\n"
+	"                     docs/rules.md); SIGHUP reloads them\n"
 	"  --no-detect        no profiles and no alerts\n"
 	"  -h, --help         this help\n"
 	"\n"
@@ -124,7 +137,7 @@ static void store_alert(struct replay *r, const struct det_alert *a)
 		ip_format(&a->dev->key_ip, device, sizeof(device));
 	char *json = out_alert_string(&r->oc, a);
 	struct store_alert sa = {.alert_id = a->alert_id, .device = device, .kind = a->kind, .severity = a->severity,
-				 .ts_us = a->ts_us, .score = a->score, .json = json};
+				 .ts_us = a->ts_us, .score = a->score, .json = json, .suppressed_by = a->suppressed_by};
 	if (!json)
 		store_failed(r, "out of memory encoding an alert for the store");
 	else if (store_alert_add(r->store, &sa, err, sizeof(err)) != 0)
@@ -137,6 +150,11 @@ static void on_alert(void *ctx, const struct det_alert *a)
 	struct replay *r = ctx;
 	if (r->store)
 		store_alert(r, a);
+	/* Kept and counted, not shown: that is what the rule asked for. */
+	if (a->suppressed_by) {
+		rules_engine_record(r->rules, a->suppressed_by);
+		return;
+	}
 	/* The file holds the JSON; the terminal still gets the line. */
 	if (r->alerts && out_alert_json(r->alerts, &r->oc, a) != 0)
 		r->alerts_failed = true;
@@ -148,6 +166,66 @@ static void on_alert(void *ctx, const struct det_alert *a)
 	}
 }
 
+/* What rules see of a device. */
+static void rules_device_of(const struct replay *r, const struct device *dev, struct rules_device *rd, char *host,
+			    size_t hostlen)
+{
+	rd->has_mac = dev->has_mac;
+	memcpy(rd->mac, dev->mac, 6);
+	rd->vendor = dev->has_mac && r->oc.oui ? oui_vendor(r->oc.oui, dev->mac) : NULL;
+	rd->hostname = ident_hostname(dev, host, hostlen);
+	rd->kind = kind_classify(dev, rd->vendor);
+}
+
+static const char *suppress_alert(void *ctx, const struct det_alert *a)
+{
+	struct replay *r = ctx;
+	struct rules_device rd;
+	struct rules_peer peer;
+	char host[256];
+	uint8_t key[16];
+	det_device_key(a->dev, key);
+	rules_device_of(r, a->dev, &rd, host, sizeof(host));
+	if (a->flow) {
+		const struct flow *f = a->flow;
+		bool initiator = a->dev->has_mac ? f->has_src_mac && !memcmp(f->src_mac, a->dev->mac, 6)
+						 : ip_equal(&f->src, &a->dev->key_ip);
+		rules_peer_of_flow(f, initiator, &peer);
+	}
+	return rules_engine_suppress(r->rules, key, &rd, a->kind, a->flow ? &peer : NULL, a->ts_us);
+}
+
+/* A flow to an update host opens the device's update window; with
+ * relearn, the profile before the update is kept as a version and the
+ * device learns the new firmware. */
+static void rules_flow(struct replay *r, const struct device *dev, const struct flow *f, uint64_t now)
+{
+	struct rules_device rd;
+	struct rules_peer peer;
+	struct rules_update up;
+	char host[256], err[512];
+	uint8_t key[16];
+	det_device_key(dev, key);
+	rules_peer_of_flow(f, true, &peer);
+	rules_device_of(r, dev, &rd, host, sizeof(host));
+	if (!rules_engine_flow(r->rules, key, &rd, &peer, now, &up) || !up.relearn_us)
+		return;
+	double maturity;
+	const struct det_profile *p = det_profile_find(r->det, key);
+	if (!p || det_device_state(r->det, dev, &maturity) != DET_ENFORCING)
+		return;
+	if (r->store) {
+		char ip[IP_STRLEN], reason[512];
+		snprintf(reason, sizeof(reason), "before firmware update: rule %s, %s:%u/%s; relearning for %llus",
+			 up.rule, peer.name ? peer.name : ip_format(&peer.ip, ip, sizeof(ip)), peer.port,
+			 peer.proto == 6 ? "tcp" : peer.proto == 17 ? "udp" : "ip",
+			 (unsigned long long)(up.relearn_us / 1000000u));
+		if (store_version_add(r->store, p, now, reason, err, sizeof(err)) != 0)
+			store_failed(r, err);
+	}
+	det_profile_relearn(r->det, key, up.start_us, up.relearn_us);
+}
+
 static void on_flow_ready(void *ctx, const struct flow *f, const struct device *initiator,
 			  const struct device *responder)
 {
@@ -155,6 +233,8 @@ static void on_flow_ready(void *ctx, const struct flow *f, const struct device *
 	if (!r->det)
 		return;
 	uint64_t now = f->last_us;
+	if (r->rules && initiator)
+		rules_flow(r, initiator, f, now);
 	if (initiator)
 		det_flow(r->det, initiator, f, true, now);
 	if (responder && responder != initiator)
@@ -282,6 +362,31 @@ static void progress_show(struct progress *p, const struct cap_source *src, uint
 		fputs("\r\033[K", stderr);
 }
 
+/* "rules  3 (2 updates, 1 exception) from PATH: 1 update window, 4 alerts suppressed (a 3, b 1)" */
+static void print_rules_text(FILE *out, const struct replay *r)
+{
+	size_t nu, ne;
+	uint64_t windows = 0, suppressed = 0;
+	struct rules_stat st;
+	rules_count(rules_engine_rules(r->rules), &nu, &ne);
+	for (size_t i = 0; rules_engine_stat(r->rules, i, &st); i++) {
+		windows += st.windows;
+		suppressed += st.suppressed;
+	}
+	fprintf(out, "rules       %zu (%zu updates, %zu exceptions) from %s: %llu update windows, %llu alerts suppressed",
+		nu + ne, nu, ne, r->rules_path, (unsigned long long)windows, (unsigned long long)suppressed);
+	const char *sep = " (";
+	for (size_t i = 0; rules_engine_stat(r->rules, i, &st); i++)
+		if (st.suppressed) {
+			fprintf(out, "%s%s %llu", sep, st.name, (unsigned long long)st.suppressed);
+			sep = ", ";
+		}
+	fputs(*sep == ',' ? ")\n" : "\n", out);
+	if (r->reloads || r->reloads_failed)
+		fprintf(out, "            reloaded %llu times, %llu reloads refused\n", (unsigned long long)r->reloads,
+			(unsigned long long)r->reloads_failed);
+}
+
 static void print_summary_text(FILE *out, const struct replay *r, const struct cap_source *src,
 			       const struct tracker *t)
 {
@@ -332,6 +437,8 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 			(unsigned long long)d->alerts, (unsigned long long)d->deduplicated,
 			(unsigned long long)d->profiles);
 	}
+	if (r->rules)
+		print_rules_text(out, r);
 	if (r->store)
 		fprintf(out, "store       %s: %d profiles loaded, %llu checkpoints%s\n", r->db_path, r->loaded,
 			(unsigned long long)r->checkpoints, r->store_failed ? " (a checkpoint failed)" : "");
@@ -432,12 +539,33 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 		json_t *al = json_object();
 		json_object_set_new(al, "raised", json_integer((json_int_t)d->alerts));
 		json_object_set_new(al, "folded", json_integer((json_int_t)d->deduplicated));
+		json_object_set_new(al, "suppressed", json_integer((json_int_t)d->suppressed));
 		json_object_set_new(al, "flows_scored", json_integer((json_int_t)d->flows_scored));
 		json_object_set_new(al, "windows_scored", json_integer((json_int_t)d->windows_scored));
 		json_object_set_new(al, "profiles", json_integer((json_int_t)d->profiles));
 		json_object_set_new(o, "alerts", al);
 	} else {
 		json_object_set_new(o, "alerts", json_null());
+	}
+	if (r->rules) {
+		json_t *ru = json_object(), *by = json_object();
+		size_t nu, ne;
+		struct rules_stat rs;
+		rules_count(rules_engine_rules(r->rules), &nu, &ne);
+		json_object_set_new(ru, "path", json_string(r->rules_path));
+		json_object_set_new(ru, "updates", json_integer((json_int_t)nu));
+		json_object_set_new(ru, "exceptions", json_integer((json_int_t)ne));
+		for (size_t i = 0; rules_engine_stat(r->rules, i, &rs); i++) {
+			json_t *x = json_object();
+			json_object_set_new(x, "suppressed", json_integer((json_int_t)rs.suppressed));
+			if (rs.update)
+				json_object_set_new(x, "windows", json_integer((json_int_t)rs.windows));
+			json_object_set_new(by, rs.name, x);
+		}
+		json_object_set_new(ru, "by_rule", by);
+		json_object_set_new(ru, "reloads", json_integer((json_int_t)r->reloads));
+		json_object_set_new(ru, "reloads_refused", json_integer((json_int_t)r->reloads_failed));
+		json_object_set_new(o, "rules", ru);
 	}
 	if (r->store) {
 		json_t *st = json_object();
@@ -466,7 +594,7 @@ struct overrides {
 	size_t n_home_nets;
 	const char *window, *max_flows, *max_devices;
 	bool no_dpi;
-	const char *alerts_path, *learn_for, *learn_list, *db_path;
+	const char *alerts_path, *learn_for, *learn_list, *db_path, *rules_path;
 	bool learn_all, no_detect;
 };
 
@@ -502,7 +630,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 {
 	enum {
 		O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI,
-		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB
+		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB, O_RULES
 	};
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
@@ -513,7 +641,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		{"alerts", required_argument, NULL, O_ALERTS},	{"learn-for", required_argument, NULL, O_LEARN_FOR},
 		{"learn", optional_argument, NULL, O_LEARN},		{"no-detect", no_argument, NULL, O_NODETECT},
 		{"profiles", no_argument, NULL, O_PROFILES},	{"db", required_argument, NULL, O_DB},
-		{"help", no_argument, NULL, 'h'},
+		{"rules", required_argument, NULL, O_RULES},	{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -535,6 +663,9 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			break;
 		case O_DB:
 			ov->db_path = optarg;
+			break;
+		case O_RULES:
+			ov->rules_path = optarg;
 			break;
 		case O_JSON:
 			r->json = true;
@@ -724,6 +855,35 @@ static void print_devices(struct replay *r, const struct tracker *t)
 	free(all);
 }
 
+static void print_rules_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "iotids: %s\n", msg);
+}
+
+/* SIGHUP: the files are checked whole first; any error keeps the rules in
+ * force. Taken between packets, so a reload is never half applied. */
+static void reload_rules(struct replay *r)
+{
+	if (!r->rules) {
+		fprintf(stderr, "iotids: SIGHUP: no rules to reload (start with --rules PATH)\n");
+		return;
+	}
+	size_t nu, ne;
+	struct rules *rs = rules_load(r->rules_path, print_rules_error, NULL);
+	if (!rs) {
+		rules_count(rules_engine_rules(r->rules), &nu, &ne);
+		fprintf(stderr, "iotids: rules: %s not reloaded: the %zu rules in force stay\n", r->rules_path, nu + ne);
+		r->reloads_failed++;
+		return;
+	}
+	rules_engine_set(r->rules, rs);
+	rules_count(rs, &nu, &ne);
+	fprintf(stderr, "iotids: rules: reloaded %zu rules (%zu updates, %zu exceptions) from %s\n", nu + ne, nu, ne,
+		r->rules_path);
+	r->reloads++;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	struct replay r = {.out = stdout};
@@ -747,15 +907,21 @@ int cmd_replay(int argc, char **argv)
 	size_t n_learn_keys = 0;
 	if (ov.learn_list && parse_learn_list(ov.learn_list, learn_keys, &n_learn_keys) != 0)
 		return CLI_EXIT_USAGE;
-	if ((r.show & SHOW_PROFILES || ov.db_path) && ov.no_detect) {
+	if ((r.show & SHOW_PROFILES || ov.db_path || ov.rules_path) && ov.no_detect) {
 		fprintf(stderr, "iotids replay: %s needs detection (drop --no-detect)\n",
-			ov.db_path ? "--db" : "--profiles");
+			ov.db_path ? "--db" : ov.rules_path ? "--rules" : "--profiles");
 		return CLI_EXIT_USAGE;
 	}
+	/* Rules are checked before anything runs: a mistake in them is a
+	 * usage error, reported whole. */
+	struct rules *rules = NULL;
+	if (ov.rules_path && !(rules = rules_load(ov.rules_path, print_rules_error, NULL)))
+		return CLI_EXIT_USAGE;
 
 	src = cap_open_file(r.path, err, sizeof(err));
 	if (!src) {
 		fprintf(stderr, "iotids: %s\n", err);
+		rules_free(rules);
 		return CLI_EXIT_RUNTIME;
 	}
 	/* Vendors are printed with the device table and in alerts: the
@@ -771,6 +937,7 @@ int cmd_replay(int argc, char **argv)
 			want_oui && !oui ? "oui_dir" : "public_suffix_list");
 		oui_free(oui);
 		cap_close(src);
+		rules_free(rules);
 		return CLI_EXIT_RUNTIME;
 	}
 	struct trk_cfg tc = {
@@ -820,6 +987,17 @@ int cmd_replay(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (rules) {
+		if (!(r.rules = rules_engine_new())) {
+			fprintf(stderr, "iotids: out of memory building the rules engine\n");
+			rc = CLI_EXIT_RUNTIME;
+			goto out;
+		}
+		rules_engine_set(r.rules, rules);
+		rules = NULL;
+		r.rules_path = ov.rules_path;
+		det_set_suppress(r.det, suppress_alert, &r);
+	}
 	if (ov.db_path) {
 		int code;
 		r.db_path = ov.db_path;
@@ -830,6 +1008,13 @@ int cmd_replay(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (r.store) {
+		/* So that `iotids rules reload --db` finds this process. */
+		char pid[32];
+		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+		if (store_meta_set(r.store, "detector_pid", pid, err, sizeof(err)) != 0)
+			store_failed(&r, err);
+	}
 	if (ov.alerts_path && !(r.alerts = fopen(ov.alerts_path, "w"))) {
 		fprintf(stderr, "iotids: %s: cannot write: %s\n", ov.alerts_path, strerror(errno));
 		rc = CLI_EXIT_RUNTIME;
@@ -839,12 +1024,19 @@ int cmd_replay(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* Restarted reads: a reload never cuts a read from a pipe short. */
+	struct sigaction hup = {.sa_handler = on_reload_signal, .sa_flags = SA_RESTART};
+	sigaction(SIGHUP, &hup, NULL);
 	struct progress prog = {.on = isatty(STDERR_FILENO) == 1, .start = now_s()};
 	prog.last = prog.start;
 	int linktype = cap_linktype(src);
 	struct cap_packet p;
 	enum cap_status st = CAP_END;
 	while (!stop_signal && (st = cap_next(src, &p)) == CAP_PACKET) {
+		if (reload_signal) {
+			reload_signal = 0;
+			reload_rules(&r);
+		}
 		trk_packet(t, linktype, p.data, p.caplen, p.wirelen, p.ts_us);
 		if ((trk_stats(t)->packets & 0xfff) == 0)
 			progress_show(&prog, src, trk_stats(t)->packets, false);
@@ -891,8 +1083,12 @@ out:
 		fprintf(stderr, "iotids: %s: writing alerts: %s\n", ov.alerts_path, strerror(errno));
 		rc = CLI_EXIT_RUNTIME;
 	}
+	if (r.store && store_meta_set(r.store, "detector_pid", NULL, err, sizeof(err)) != 0)
+		fprintf(stderr, "iotids: %s\n", err);
 	store_close(r.store);
+	rules_free(rules);
 	det_free(r.det);
+	rules_engine_free(r.rules);
 	trk_free(t);
 	domain_close(psl);
 	oui_free(oui);

@@ -199,6 +199,7 @@ struct det_profile {
 	uint64_t first_us, last_us;
 	uint64_t learn_start_us;   /* when its (last) learning began: first_us, or a relearn */
 	uint64_t learn_end_us;     /* when it started enforcing; 0 while learning */
+	uint64_t learn_until_us;   /* a relearn for a set time ends then; 0: the policy decides */
 	struct kset dests;         /* destination (name or prefix) + port + transport: struct dest_rec */
 	struct kset hosts;         /* destination alone */
 	struct kset domains;       /* registrable domain (or prefix when unnamed), counted per flow */
@@ -242,6 +243,8 @@ struct dedup {
 struct detector {
 	struct det_cfg cfg;
 	det_alert_fn emit;
+	det_suppress_fn suppress;
+	void *suppress_ctx;
 	void *ctx;
 	struct det_profile **buckets;
 	uint32_t mask;
@@ -590,6 +593,13 @@ static bool enforcing(struct detector *d, struct det_profile *p, uint64_t now_us
 		return false;
 	/* Flows are scored at their last packet, windows at their end: times
 	 * reach a profile slightly out of order. */
+	if (p->learn_until_us) {
+		if (now_us < p->learn_until_us)
+			return false;
+		p->learn_end_us = p->learn_until_us;
+		p->learn_until_us = 0;
+		return true;
+	}
 	uint64_t age = now_us > p->learn_start_us ? now_us - p->learn_start_us : 0;
 	bool done = c->learn_for_us ? age >= c->learn_for_us
 				    : age >= c->learn_max_us || (age >= c->learn_min_us && maturity(p) >= c->maturity_target);
@@ -623,6 +633,9 @@ static void raise_alert(struct detector *d, struct det_profile *p, struct det_al
 {
 	uint64_t k = hash_text(hash_bytes16(DET_SEED, p->key), a->kind);
 	k = hash_text(k, a->key);
+	a->suppressed_by = d->suppress ? d->suppress(d->suppress_ctx, a) : NULL;
+	if (a->suppressed_by)
+		k = hash_text(k, a->suppressed_by);
 	k = k ? k : 1;
 	if (d->n_dedup * 4 >= DEDUP_MAX * 3) {
 		/* Full: forget, which at worst repeats an alert once. */
@@ -639,20 +652,23 @@ static void raise_alert(struct detector *d, struct det_profile *p, struct det_al
 		d->stats.deduplicated++;
 		return;
 	}
-	size_t ki = kind_index(a->kind);
-	uint64_t interval = a->ts_us / (DET_DEDUP_S * US);
-	if (p->burst[ki].interval != interval) {
-		p->burst[ki].interval = interval;
-		p->burst[ki].raised = 0;
+	/* Nothing a rule suppresses counts toward the burst. */
+	if (!a->suppressed_by) {
+		size_t ki = kind_index(a->kind);
+		uint64_t interval = a->ts_us / (DET_DEDUP_S * US);
+		if (p->burst[ki].interval != interval) {
+			p->burst[ki].interval = interval;
+			p->burst[ki].raised = 0;
+		}
+		if (p->burst[ki].raised >= DET_KIND_BURST) {
+			p->burst[ki].folded++;
+			d->stats.deduplicated++;
+			return;
+		}
+		p->burst[ki].raised++;
+		a->others_folded = p->burst[ki].folded;
+		p->burst[ki].folded = 0;
 	}
-	if (p->burst[ki].raised >= DET_KIND_BURST) {
-		p->burst[ki].folded++;
-		d->stats.deduplicated++;
-		return;
-	}
-	p->burst[ki].raised++;
-	a->others_folded = p->burst[ki].folded;
-	p->burst[ki].folded = 0;
 	if (!e->key)
 		d->n_dedup++;
 	e->key = k;
@@ -662,7 +678,10 @@ static void raise_alert(struct detector *d, struct det_profile *p, struct det_al
 	snprintf(a->alert_id, sizeof(a->alert_id), "%016llx",
 		 (unsigned long long)hash_final(hash_mix(k, a->ts_us)));
 	a->severity = severity(a->score);
-	d->stats.alerts++;
+	if (a->suppressed_by)
+		d->stats.suppressed++;
+	else
+		d->stats.alerts++;
 	d->emit(d->ctx, a);
 }
 
@@ -1718,6 +1737,7 @@ int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len)
 		put_uv(&w, a->flows);
 		put_uv(&w, a->last_us);
 	}
+	put_uv(&w, p->learn_until_us);
 	free(by_ord);
 	if (w.failed) {
 		free(w.b);
@@ -1911,7 +1931,7 @@ static struct det_profile *profile_decode(const uint8_t *buf, size_t len, char *
 	}
 	bool ok = get_u64(&c, &p->first_us) && get_u64(&c, &p->learn_start_us) && get_u64(&c, &p->last_us) &&
 		  get_u64(&c, &p->learn_end_us) && get_dests(&c, p) && get_sets(&c, p) && get_rest(&c, p) &&
-		  (version < 2 || get_accepts(&c, p));
+		  (version < 2 || get_accepts(&c, p)) && (version < 3 || get_u64(&c, &p->learn_until_us));
 	if (!ok || cur_left(&c)) {
 		snprintf(err, errlen, "%s at byte %zu", ok ? "trailing bytes" : "truncated or invalid", c.off);
 		profile_free(p);
@@ -1969,13 +1989,14 @@ int det_profile_restore(struct detector *d, const uint8_t *buf, size_t len, char
 
 /* ---- requests (profile relearn, forget) ---- */
 
-int det_profile_relearn(struct detector *d, const uint8_t key[16], uint64_t now_us)
+int det_profile_relearn(struct detector *d, const uint8_t key[16], uint64_t now_us, uint64_t for_us)
 {
 	struct det_profile *p = profile_lookup(d, key);
 	if (!p)
 		return -1;
 	p->learn_end_us = 0;
 	p->learn_start_us = now_us > p->last_us ? now_us : p->last_us;
+	p->learn_until_us = for_us ? p->learn_start_us + for_us : 0;
 	p->heartbeats_chosen = false;
 	p->n_heartbeats = 0;
 	p->silence_reported = false;
@@ -2184,6 +2205,12 @@ bool det_profile_accepted(const struct det_profile *p, uint32_t i, struct det_ac
 		.last_us = a->last_us,
 	};
 	return true;
+}
+
+void det_set_suppress(struct detector *d, det_suppress_fn fn, void *ctx)
+{
+	d->suppress = fn;
+	d->suppress_ctx = ctx;
 }
 
 const char *det_kind_name(size_t i)

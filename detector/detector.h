@@ -101,12 +101,14 @@ struct det_alert {
 	int n_reasons;
 	struct det_reason reasons[DET_MAX_REASONS];
 	const struct flow *flow;  /* the flow that caused it, or NULL (window alerts) */
+	const char *suppressed_by; /* the rule that suppressed it, or NULL (see det_set_suppress) */
 };
 
 typedef void (*det_alert_fn)(void *ctx, const struct det_alert *a);
 
 struct det_stats {
 	uint64_t alerts, deduplicated;
+	uint64_t suppressed;      /* alerts emitted as suppressed (not in alerts) */
 	uint64_t flows_scored, windows_scored;
 	uint64_t profiles, profiles_evicted;
 };
@@ -116,6 +118,14 @@ struct detector;
 /* NULL on a bad configuration or allocation failure. */
 struct detector *det_new(const struct det_cfg *cfg, det_alert_fn emit, void *ctx);
 void det_free(struct detector *d);
+
+/* Asked about every alert before it is deduplicated: the name of a rule
+ * that suppresses it, or NULL. A suppressed alert is still emitted, with
+ * suppressed_by set, so it can be recorded; it is deduplicated apart from
+ * the others and never counts toward DET_KIND_BURST, so alerts a rule
+ * suppresses cannot crowd out one it does not. */
+typedef const char *(*det_suppress_fn)(void *ctx, const struct det_alert *a);
+void det_set_suppress(struct detector *d, det_suppress_fn fn, void *ctx);
 
 /* A flow of dev is ready to score: dev started it (initiator) or receives it. */
 void det_flow(struct detector *d, const struct device *dev, const struct flow *f, bool initiator, uint64_t now_us);
@@ -214,10 +224,10 @@ bool det_profile_feature(const struct det_profile *p, uint32_t i, struct det_fea
 
 /* ---- requests ---- */
 
-/* The device learns again from now_us (or its last event, if later), for
- * as long as a new device would, keeping what it learned; 0, or -1 when it
- * has no profile. */
-int det_profile_relearn(struct detector *d, const uint8_t key[16], uint64_t now_us);
+/* The device learns again from now_us (or its last event, if later),
+ * keeping what it learned: for for_us, or (0) as long as a new device
+ * would. 0, or -1 when it has no profile. */
+int det_profile_relearn(struct detector *d, const uint8_t key[16], uint64_t now_us, uint64_t for_us);
 /* The profile is dropped: the device is learned anew, as a new device,
  * when it is next seen. 0, or -1 when it has none. */
 int det_profile_forget(struct detector *d, const uint8_t key[16]);
@@ -252,8 +262,9 @@ bool det_profile_accepted(const struct det_profile *p, uint32_t i, struct det_ac
 
 /* ---- profiles as bytes (the store) ---- */
 
-/* 2 added accepted destinations; version 1 is still read. */
-#define DET_PROFILE_VERSION 2
+/* 2 added accepted destinations, 3 the end of a relearn for a set time;
+ * versions 1 and 2 are still read. */
+#define DET_PROFILE_VERSION 3
 
 /* Everything the profile learned, as bytes: *out is malloc'd (the caller
  * frees it). 0, or -1 out of memory. */

@@ -13,10 +13,19 @@
 
 /* An alert queued for the next write; its strings are owned. */
 struct queued_alert {
-	char *alert_id, *device, *kind, *severity, *json;
+	char *alert_id, *device, *kind, *severity, *json, *suppressed_by;
 	uint64_t ts_us;
 	double score;
 };
+
+/* A version the detector asked for between checkpoints (store_version_add). */
+struct queued_version {
+	char *device, *reason;
+	uint8_t *data;
+	size_t len;
+	uint64_t ts_us;
+};
+#define VERSION_QUEUE 64
 
 struct store {
 	sqlite3 *db;
@@ -25,6 +34,8 @@ struct store {
 	struct queued_alert *queue;
 	size_t n_queued;
 	bool flush_failed;         /* a full queue could not be written */
+	struct queued_version vqueue[VERSION_QUEUE];
+	size_t n_vqueued;
 };
 
 static const char schema[] =
@@ -78,6 +89,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	      "  json TEXT NOT NULL);"
 	      "CREATE INDEX alerts_by_time ON alerts(ts_us);"
 	      "CREATE INDEX alerts_by_device ON alerts(device, ts_us);",
+	[2] = "ALTER TABLE alerts ADD COLUMN suppressed_by TEXT;",
 };
 
 /* The code for a failed SQLite call, its message in err. */
@@ -248,8 +260,15 @@ static void queue_clear(struct store *s)
 		free(q->kind);
 		free(q->severity);
 		free(q->json);
+		free(q->suppressed_by);
 	}
 	s->n_queued = 0;
+	for (size_t i = 0; i < s->n_vqueued; i++) {
+		free(s->vqueue[i].device);
+		free(s->vqueue[i].reason);
+		free(s->vqueue[i].data);
+	}
+	s->n_vqueued = 0;
 }
 
 void store_close(struct store *s)
@@ -310,7 +329,7 @@ static int req_apply(struct store *s, struct detector *d, const char *device, co
 		return -1;
 	}
 	if (!strcmp(req->op, "forget") || !strcmp(req->op, "relearn")) {
-		int rc = req->op[0] == 'f' ? det_profile_forget(d, key) : det_profile_relearn(d, key, now_us);
+		int rc = req->op[0] == 'f' ? det_profile_forget(d, key) : det_profile_relearn(d, key, now_us, 0);
 		if (rc != 0)
 			snprintf(err, errlen, "no profile");
 		return rc;
@@ -402,7 +421,10 @@ int store_load(struct store *s, struct detector *d, char *err, size_t errlen)
 enum { Q_GET, Q_PUT, Q_VERSION, Q_PRUNE, Q_COUNT };
 
 static const char *const queries[Q_COUNT] = {
-	[Q_GET] = "SELECT state, version FROM profiles WHERE device = ?1",
+	/* The newest version may be one store_version_add made. */
+	[Q_GET] = "SELECT (SELECT state FROM profiles WHERE device = ?1),"
+		  " max(coalesce((SELECT version FROM profiles WHERE device = ?1), 0),"
+		  " coalesce((SELECT max(version) FROM versions WHERE device = ?1), 0))",
 	/* A device not in the table now keeps the name it had. */
 	[Q_PUT] = "INSERT INTO profiles(device, hostname, state, maturity, first_us, last_us, learn_end_us,"
 		  " destinations, version, checkpoint_us, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
@@ -460,7 +482,8 @@ static int put_profile(sqlite3_stmt **q, const struct det_profile *p, uint64_t n
 	sqlite3_bind_text(q[Q_GET], 1, dev, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q[Q_GET]);
 	if (rc == SQLITE_ROW) {
-		was_learning = strcmp((const char *)sqlite3_column_text(q[Q_GET], 0), "learning") == 0;
+		const char *was = (const char *)sqlite3_column_text(q[Q_GET], 0);
+		was_learning = !was || strcmp(was, "learning") == 0;
 		version = sqlite3_column_int64(q[Q_GET], 1);
 		rc = SQLITE_DONE;
 	}
@@ -504,16 +527,53 @@ out:
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* The queued alerts into the table, inside the caller's transaction; the
- * queue is emptied by the caller once that commits. */
+/* The queued versions into the table, each the device's newest, inside
+ * the caller's transaction. */
+static int versions_write(struct store *s)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO versions(device, version, ts_us, reason, data) VALUES(?1,"
+				    " max(coalesce((SELECT version FROM profiles WHERE device = ?1), 0),"
+				    " coalesce((SELECT max(version) FROM versions WHERE device = ?1), 0)) + 1, ?2, ?3, ?4)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db,
+					"UPDATE profiles SET version = (SELECT max(version) FROM versions WHERE device = ?1)"
+					" WHERE device = ?1",
+					-1, &up, NULL);
+	for (size_t i = 0; i < s->n_vqueued && rc == SQLITE_OK; i++) {
+		const struct queued_version *v = &s->vqueue[i];
+		sqlite3_bind_text(st, 1, v->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)v->ts_us);
+		sqlite3_bind_text(st, 3, v->reason, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, v->data, (int)v->len, SQLITE_STATIC);
+		rc = step_once(st);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(up, 1, v->device, -1, SQLITE_STATIC);
+			rc = step_once(up);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return rc;
+}
+
+/* The queued alerts and versions into their tables, inside the caller's
+ * transaction; the queues are emptied by the caller once that commits. */
 static int alerts_write(struct store *s)
 {
+	if (s->n_vqueued) {
+		int rc = versions_write(s);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
 	if (!s->n_queued)
 		return SQLITE_OK;
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db,
-				    "INSERT INTO alerts(alert_id, device, ts_us, kind, severity, score, json)"
-				    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				    "INSERT INTO alerts(alert_id, device, ts_us, kind, severity, score, json, suppressed_by)"
+				    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 				    -1, &st, NULL);
 	for (size_t i = 0; i < s->n_queued && rc == SQLITE_OK; i++) {
 		const struct queued_alert *a = &s->queue[i];
@@ -524,6 +584,8 @@ static int alerts_write(struct store *s)
 		sqlite3_bind_text(st, 5, a->severity, -1, SQLITE_STATIC);
 		sqlite3_bind_double(st, 6, a->score);
 		sqlite3_bind_text(st, 7, a->json, -1, SQLITE_STATIC);
+		if (a->suppressed_by)
+			sqlite3_bind_text(st, 8, a->suppressed_by, -1, SQLITE_STATIC);
 		rc = step_once(st);
 	}
 	sqlite3_finalize(st);
@@ -578,7 +640,7 @@ int store_checkpoint(struct store *s, struct detector *d, uint64_t now_us, store
 int store_poll(struct store *s, struct detector *d, uint64_t now_us, char *err, size_t errlen)
 {
 	int64_t v = data_version(s);
-	if (v == s->data_version && !s->n_queued)
+	if (v == s->data_version && !s->n_queued && !s->n_vqueued)
 		return 0;
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -620,10 +682,12 @@ int store_alert_add(struct store *s, const struct store_alert *a, char *err, siz
 		.kind = strdup(a->kind),
 		.severity = strdup(a->severity),
 		.json = strdup(a->json),
+		.suppressed_by = a->suppressed_by ? strdup(a->suppressed_by) : NULL,
 		.ts_us = a->ts_us,
 		.score = a->score,
 	};
-	if (!q.alert_id || !q.device || !q.kind || !q.severity || !q.json) {
+	if (!q.alert_id || !q.device || !q.kind || !q.severity || !q.json || (a->suppressed_by && !q.suppressed_by)) {
+		free(q.suppressed_by);
 		free(q.alert_id);
 		free(q.device);
 		free(q.kind);
@@ -636,14 +700,76 @@ int store_alert_add(struct store *s, const struct store_alert *a, char *err, siz
 	return 0;
 }
 
+int store_version_add(struct store *s, const struct det_profile *p, uint64_t ts_us, const char *reason, char *err,
+		      size_t errlen)
+{
+	struct det_profile_info in;
+	char dev[64];
+	if (s->n_vqueued == VERSION_QUEUE) {
+		snprintf(err, errlen, "%s: %d versions waiting to be written: this one is not kept", s->path,
+			 VERSION_QUEUE);
+		return STORE_ERR_LOCKED;
+	}
+	det_profile_info(p, &in);
+	key_text(in.key, dev, sizeof(dev));
+	struct queued_version *v = &s->vqueue[s->n_vqueued];
+	v->device = strdup(dev);
+	v->reason = strdup(reason);
+	v->ts_us = ts_us;
+	v->data = NULL;
+	if (!v->device || !v->reason || det_profile_encode(p, &v->data, &v->len) != 0) {
+		free(v->device);
+		free(v->reason);
+		free(v->data);
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		return STORE_ERR_IO;
+	}
+	s->n_vqueued++;
+	return 0;
+}
+
+int store_meta_set(struct store *s, const char *key, const char *value, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    value ? "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"
+					  : "DELETE FROM meta WHERE key = ?1",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (value)
+			sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		rc = step_once(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : fail(s, rc, "cannot write", err, errlen);
+}
+
+int store_meta_get(struct store *s, const char *key, char *buf, size_t len, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0, rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+			found = 1;
+			rc = SQLITE_DONE;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? found : fail(s, rc, "cannot read", err, errlen);
+}
+
 int store_alerts_list(struct store *s, const struct store_alert_filter *f,
 		      int (*fn)(void *ctx, const struct store_alert *a), void *ctx, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT alert_id, device, kind, severity, ts_us, score, json FROM ("
+				    "SELECT alert_id, device, kind, severity, ts_us, score, json, suppressed_by FROM ("
 				    " SELECT * FROM alerts WHERE (?1 IS NULL OR device = ?1) AND (?2 IS NULL OR kind = ?2)"
-				    " AND ts_us >= ?3 ORDER BY id DESC LIMIT ?4)"
+				    " AND ts_us >= ?3 AND (suppressed_by IS NOT NULL) = ?5 ORDER BY id DESC LIMIT ?4)"
 				    " ORDER BY id",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -654,6 +780,7 @@ int store_alerts_list(struct store *s, const struct store_alert_filter *f,
 		sqlite3_bind_text(st, 2, f->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)f->since_us);
 	sqlite3_bind_int64(st, 4, f->limit ? (sqlite3_int64)f->limit : -1);
+	sqlite3_bind_int(st, 5, f->suppressed);
 	int stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_alert a = {
@@ -664,6 +791,7 @@ int store_alerts_list(struct store *s, const struct store_alert_filter *f,
 			.ts_us = (uint64_t)sqlite3_column_int64(st, 4),
 			.score = sqlite3_column_double(st, 5),
 			.json = (const char *)sqlite3_column_text(st, 6),
+			.suppressed_by = (const char *)sqlite3_column_text(st, 7),
 		};
 		stop = fn(ctx, &a);
 	}
@@ -693,7 +821,8 @@ int store_list(struct store *s, int (*fn)(void *ctx, const struct store_row *r),
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db,
 				    "SELECT device, hostname, state, maturity, first_us, last_us, learn_end_us, destinations,"
-				    " version, (SELECT count(*) FROM alerts WHERE alerts.device = profiles.device)"
+				    " version, (SELECT count(*) FROM alerts WHERE alerts.device = profiles.device"
+				    " AND suppressed_by IS NULL)"
 				    " FROM profiles ORDER BY device",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK)

@@ -25,8 +25,9 @@
 #include "detector/detector.h"
 
 /* 2 added the alerts table and the arguments of accept and rollback
- * requests; a store of schema 1 is migrated when opened. */
-#define STORE_SCHEMA_VERSION 2
+ * requests, 3 the rule that suppressed an alert; an older store is
+ * migrated when opened. */
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 5000 /* how long a call waits for a lock another process holds */
 #define STORE_MAX_VERSIONS 64 /* versions kept per device, the newest */
 #define STORE_MAX_ALERTS 100000 /* alerts kept, the newest */
@@ -135,6 +136,7 @@ struct store_alert {
 	uint64_t ts_us;
 	double score;
 	const char *json;         /* the alert as the JSON lines output has it */
+	const char *suppressed_by; /* the rule that suppressed it, or NULL */
 };
 
 /* Queues a copy of the alert; it is written with the next checkpoint or
@@ -142,12 +144,26 @@ struct store_alert {
  * newest STORE_MAX_ALERTS. 0, or a negative store_error. */
 int store_alert_add(struct store *s, const struct store_alert *a, char *err, size_t errlen);
 
+/* Keeps the profile as it is now as the device's newest version, with its
+ * time and reason (a firmware update is about to change it), written with
+ * the next checkpoint or poll. 0, or a negative store_error. */
+int store_version_add(struct store *s, const struct det_profile *p, uint64_t ts_us, const char *reason, char *err,
+		      size_t errlen);
+
+/* A note in the store's meta table (NULL value: removed), e.g. the pid of
+ * the detector that has it open. 0, or a negative store_error. */
+int store_meta_set(struct store *s, const char *key, const char *value, char *err, size_t errlen);
+/* The note's text into buf: 1, 0 when there is none, or a negative
+ * store_error. */
+int store_meta_get(struct store *s, const char *key, char *buf, size_t len, char *err, size_t errlen);
+
 /* Which stored alerts store_alerts_list gives: NULL or 0 is any. */
 struct store_alert_filter {
 	const char *device;       /* as store_find gives it */
 	const char *kind;
 	uint64_t since_us;
 	uint32_t limit;           /* the newest this many */
+	bool suppressed;          /* the suppressed ones instead of the others */
 };
 
 /* Calls fn for each stored alert that passes f, in the order they were

@@ -68,6 +68,7 @@ struct rec {
 	uint16_t flow_dport;
 	uint8_t flow_proto;
 	char flow_name[128];
+	char suppressed_by[64];
 };
 
 struct sink {
@@ -100,6 +101,7 @@ static void on_alert(void *ctx, const struct det_alert *a)
 	snprintf(r->key, sizeof(r->key), "%s", a->key);
 	r->repeats = a->repeats;
 	r->others_folded = a->others_folded;
+	snprintf(r->suppressed_by, sizeof(r->suppressed_by), "%s", a->suppressed_by ? a->suppressed_by : "");
 	r->n_reasons = a->n_reasons;
 	for (int i = 0; i < a->n_reasons; i++) {
 		cr_assert_not_null(a->reasons[i].feature);
@@ -1048,6 +1050,46 @@ Test(detector, past_the_burst_limit_alerts_of_one_kind_are_counted_into_the_next
 	cr_assert_eq(out.r[DET_KIND_BURST + 2].others_folded, 0);
 }
 
+/* A rule that suppresses every alert about a name under cdn.example. */
+static const char *suppress_cdn(void *ctx, const struct det_alert *a)
+{
+	(void)ctx;
+	return strstr(a->key, ".cdn.example:") ? "cdn-rule" : NULL;
+}
+
+Test(detector, suppressed_alerts_go_out_marked_and_never_crowd_out_the_others)
+{
+	const struct device *a = &devs[0];
+	char name[64];
+	learn_closed(det, a);
+	det_set_suppress(det, suppress_cdn, NULL);
+	for (uint64_t i = 0; i < DET_KIND_BURST + 3; i++) {
+		snprintf(name, sizeof(name), "img%u.cdn.example", (unsigned)i);
+		out_flow(det, a, name, "192.0.2.80", 443, TCP, ENFORCE + i * 60 * S);
+	}
+	/* The same suppressed alert again is folded like any other. */
+	out_flow(det, a, "img0.cdn.example", "192.0.2.80", 443, TCP, ENFORCE + 20 * 60 * S);
+	cr_assert_eq(out.n, DET_KIND_BURST + 3);
+	for (size_t i = 0; i < out.n; i++) {
+		cr_assert_str_eq(out.r[i].suppressed_by, "cdn-rule");
+		cr_assert_str_eq(out.r[i].kind, "unexpected_destination");
+	}
+	cr_assert_eq(det_stats(det)->suppressed, DET_KIND_BURST + 3);
+	cr_assert_eq(det_stats(det)->alerts, 0);
+	cr_assert_eq(det_stats(det)->deduplicated, 1);
+	/* In the same hour, the burst is still whole for what no rule covers. */
+	for (uint64_t i = 0; i < DET_KIND_BURST; i++) {
+		snprintf(name, sizeof(name), "c2-%u.example.net", (unsigned)i);
+		out_flow(det, a, name, "192.0.2.66", 443, TCP, ENFORCE + (30 + i) * 60 * S);
+	}
+	cr_assert_eq(out.n, 2 * DET_KIND_BURST + 3);
+	for (size_t i = DET_KIND_BURST + 3; i < out.n; i++) {
+		cr_assert_str_eq(out.r[i].suppressed_by, "");
+		cr_assert_eq(out.r[i].others_folded, 0);
+	}
+	cr_assert_eq(det_stats(det)->alerts, DET_KIND_BURST);
+}
+
 /* ---- poisoning resistance ---- */
 
 Test(detector, an_enforced_device_does_not_learn_the_destination_it_alerted_on)
@@ -1920,7 +1962,7 @@ Test(detector, a_relearned_device_learns_again_from_its_last_event_keeping_what_
 	det_device_key(a, key);
 	uint64_t t = ENFORCE + 600 * S;
 	out_flow(det, a, "api.tuya.com", "3.120.1.5", 443, TCP, t);
-	cr_assert_eq(det_profile_relearn(det, key, t), 0);
+	cr_assert_eq(det_profile_relearn(det, key, t, 0), 0);
 	enum det_state st;
 	maturity_of(det, a, &st);
 	cr_assert_eq(st, DET_LEARNING);
@@ -1943,7 +1985,7 @@ Test(detector, a_relearned_device_learns_again_from_its_last_event_keeping_what_
 	out_flow(det, a, "evil.example.net", "203.0.113.66", 443, TCP, t + (LEARN_S + 120) * S);
 	cr_assert_eq(out.n, 1, "after relearning, a new domain did not alert");
 	uint8_t other[16] = {0x02, 0, 0, 0, 0, 0x77};
-	cr_assert_eq(det_profile_relearn(det, other, t), -1);
+	cr_assert_eq(det_profile_relearn(det, other, t, 0), -1);
 }
 
 Test(detector, a_forgotten_device_is_learned_anew)
@@ -2075,27 +2117,32 @@ Test(detector, a_bad_destination_or_too_many_accepts_is_refused_and_an_expired_o
 	cr_assert_eq(ac.since_us, ENFORCE + S);
 }
 
-Test(detector, a_version_1_encoding_reads_as_a_profile_without_accepts)
+Test(detector, version_1_and_2_encodings_read_as_profiles_without_what_later_versions_added)
 {
 	const struct device *a = &devs[0];
 	learn_closed(det, a);
 	size_t len, len2;
 	uint8_t *buf = encode_of(det, a, &len);
-	/* Version 2 only added the accepts at the end: a count, here 0. */
+	/* Version 2 added the accepts at the end (a count, here 0), version 3
+	 * the end of a set relearn after them (0). */
+	cr_assert_eq(buf[len - 2], 0);
 	cr_assert_eq(buf[len - 1], 0);
 	cr_assert_eq(buf[5], DET_PROFILE_VERSION);
-	uint8_t *v1 = malloc(len);
-	memcpy(v1, buf, len - 1);
-	v1[5] = 1;
 	struct det_cfg c = base_cfg();
 	det2 = make_det(&c, &out2);
-	char err[128];
-	cr_assert_eq(det_profile_decode(det2, v1, len - 1, err, sizeof(err)), 0, "%s", err);
-	uint8_t *again = encode_of(det2, a, &len2);
-	cr_assert_eq(len2, len);
-	cr_assert_eq(memcmp(again, buf, len), 0);
-	free(v1);
-	free(again);
+	for (uint8_t version = 1; version <= 2; version++) {
+		size_t cut = len - 1 - (version == 1);
+		uint8_t *old = malloc(len);
+		memcpy(old, buf, cut);
+		old[5] = version;
+		char err[128];
+		cr_assert_eq(det_profile_decode(det2, old, cut, err, sizeof(err)), 0, "version %u: %s", version, err);
+		uint8_t *again = encode_of(det2, a, &len2);
+		cr_assert_eq(len2, len);
+		cr_assert_eq(memcmp(again, buf, len), 0);
+		free(old);
+		free(again);
+	}
 	free(buf);
 }
 

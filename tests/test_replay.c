@@ -848,46 +848,77 @@ static long long epoch_s(const char *ts)
  * a minute; announces the robot vacuum that joins; and raises nothing
  * outside those behaviours (the victims of the LAN sweep may alert too:
  * they served something new). */
-Test(replay, the_demo_alerts_on_each_of_its_attacks_and_nothing_else)
+/* Whether alerts hold one for the behaviour b's device in its time (of
+ * its kind, when it names one and is not an attack). */
+static bool behaviour_alerted(json_t *alerts, json_t *b, bool to_end)
 {
-	char pcap[128], truth[128], file[128], cmd[512];
+	const char *mac = json_string_value(json_object_get(b, "device"));
+	const char *kind = json_string_value(json_object_get(b, "kind"));
+	long long from = epoch_s(json_string_value(json_object_get(b, "start")));
+	long long to = to_end ? epoch_s(json_string_value(json_object_get(b, "end"))) + 60 : from + 60;
+	bool attack = json_is_true(json_object_get(b, "attack"));
+	size_t j;
+	json_t *a;
+	json_array_foreach(alerts, j, a)
+	{
+		long long ts = epoch_s(json_string_value(json_object_get(a, "ts")));
+		if (!strcmp(json_string_value(json_object_get(json_object_get(a, "device"), "mac")), mac) && ts >= from &&
+		    ts <= to && (attack || !kind || !strcmp(json_string_value(json_object_get(a, "kind")), kind)))
+			return true;
+	}
+	return false;
+}
+
+static json_t *demo_alerts(const char *rules)
+{
+	char file[128], cmd[512];
+	snprintf(file, sizeof(file), "%s/alerts.json", tmpdir);
+	snprintf(cmd, sizeof(cmd), "replay --learn-for 2h --alerts '%s' %s%s " DEMO, file, rules ? "--rules " : "",
+		 rules ? rules : "");
+	struct run r = run_iotids(cmd);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	char *text = slurp(file, NULL);
+	cr_assert_not_null(text);
+	json_t *alerts = json_lines(text);
+	free(text);
+	return alerts;
+}
+
+/* Every behaviour of the demo's truth alerts in its first minute: the
+ * attacks, the new device, and the firmware update (a benign change the
+ * example rules cover); with those rules the update raises nothing and
+ * every attack still alerts. */
+Test(replay, the_demo_alerts_on_each_of_its_behaviours_and_the_example_rules_quiet_only_the_update)
+{
+	char pcap[128], truth[128], cmd[512];
 	snprintf(pcap, sizeof(pcap), "%s/demo.pcap", tmpdir);
 	snprintf(truth, sizeof(truth), "%s/demo.json", tmpdir);
-	snprintf(file, sizeof(file), "%s/alerts.json", tmpdir);
 	snprintf(cmd, sizeof(cmd), "demo --seed 2026 -o '%s' --truth '%s'", pcap, truth);
 	gen(cmd);
 	json_error_t e;
 	json_t *t = json_load_file(truth, 0, &e);
 	cr_assert_not_null(t, "%s", e.text);
 	cr_assert_str_eq(json_string_value(json_object_get(t, "learn_for")), "2h");
-	snprintf(cmd, sizeof(cmd), "replay --learn-for 2h --alerts '%s' " DEMO, file);
-	struct run r = run_iotids(cmd);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	char *text = slurp(file, NULL);
-	cr_assert_not_null(text);
-	json_t *alerts = json_lines(text);
+	json_t *alerts = demo_alerts(NULL), *ruled = demo_alerts("rules/example.yaml");
 	json_t *behaviours = json_object_get(t, "behaviours"), *b, *a;
-	size_t i, j, attacks = 0;
-	cr_assert_geq(json_array_size(behaviours), 5);
+	size_t i, j, attacks = 0, updates = 0;
+	cr_assert_geq(json_array_size(behaviours), 6);
 	json_array_foreach(behaviours, i, b)
 	{
-		const char *mac = json_string_value(json_object_get(b, "device"));
-		const char *start = json_string_value(json_object_get(b, "start"));
-		const char *kind = json_string_value(json_object_get(b, "kind"));
-		bool hit = false;
-		json_array_foreach(alerts, j, a)
-		{
-			long long ts = epoch_s(json_string_value(json_object_get(a, "ts")));
-			hit |= !strcmp(json_string_value(json_object_get(json_object_get(a, "device"), "mac")), mac) &&
-			       ts >= epoch_s(start) && ts <= epoch_s(start) + 60 &&
-			       (json_is_true(json_object_get(b, "attack")) ||
-				!strcmp(json_string_value(json_object_get(a, "kind")), "new_device"));
-		}
-		cr_expect(hit, "%s (%s, %s) raised no alert in the minute from %s",
-			  json_string_value(json_object_get(b, "scenario")), mac, kind ? kind : "-", start);
-		attacks += json_is_true(json_object_get(b, "attack"));
+		const char *name = json_string_value(json_object_get(b, "scenario"));
+		bool attack = json_is_true(json_object_get(b, "attack"));
+		bool update = !strncmp(name, "fw-update", 9);
+		cr_expect(behaviour_alerted(alerts, b, false), "%s raised no alert in its first minute", name);
+		if (attack)
+			cr_expect(behaviour_alerted(ruled, b, false), "%s went unnoticed with the example rules", name);
+		if (update)
+			cr_expect(!behaviour_alerted(ruled, b, true), "%s alerted with the example rules", name);
+		attacks += attack;
+		updates += update;
 	}
 	cr_expect_geq(attacks, 5);
+	cr_expect_eq(updates, 1);
 	/* Nothing while learning, nothing in the gaps between behaviours
 	 * (window alerts come at the end of the minute after). */
 	json_array_foreach(alerts, j, a)
@@ -904,9 +935,8 @@ Test(replay, the_demo_alerts_on_each_of_its_attacks_and_nothing_else)
 	}
 	cr_expect_gt(json_array_size(alerts), attacks);
 	json_decref(alerts);
+	json_decref(ruled);
 	json_decref(t);
-	free(text);
-	run_free(&r);
 }
 
 Test(replay, detector_options_are_checked)
@@ -1212,13 +1242,13 @@ Test(replay, a_bad_store_is_one_clear_line_and_changes_nothing)
 	run_free(&r);
 	free(sqlite(db, "UPDATE meta SET value = '99' WHERE key = 'schema_version';"));
 	char *before = sqlite(db, "SELECT device, checkpoint_us FROM profiles ORDER BY device;");
-	expect_error(args, 1, "newer iotids (store schema 99; this one reads 2)");
+	expect_error(args, 1, "newer iotids (store schema 99; this one reads 3)");
 	char *after = sqlite(db, "SELECT device, checkpoint_us FROM profiles ORDER BY device;");
 	cr_expect_str_eq(after, before, "a refused store was written");
 	free(before);
 	free(after);
 	/* A damaged profile names its device. */
-	free(sqlite(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+	free(sqlite(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version';"
 			" UPDATE profiles SET data = x'00' WHERE device = 'd8:1f:12:13:8a:c7';"));
 	expect_error(args, 1, "profile of d8:1f:12:13:8a:c7: not a profile");
 	/* A directory that does not exist; --db without detection. */
@@ -1749,7 +1779,7 @@ Test(replay, alerts_list_gives_back_the_alerts_of_the_replay_and_filters_them)
 
 /* A store of schema 1 (tests/data/store-v1.sql, made by iotids before
  * schema 2) is migrated when opened: its profiles read, its queued request
- * applied, its tables gain what schema 2 has. */
+ * applied, its tables gain what schemas 2 and 3 have. */
 Test(replay, a_schema_1_store_is_migrated_and_keeps_its_profiles)
 {
 	char db[128], args[512];
@@ -1765,8 +1795,9 @@ Test(replay, a_schema_1_store_is_migrated_and_keeps_its_profiles)
 	cr_expect_eq(json_array_size(rows), 2);
 	json_decref(rows);
 	v = sqlite(db, "SELECT value FROM meta; SELECT count(*) FROM alerts; SELECT count(*) FROM changes WHERE"
-		       " applied = 0 AND op = 'relearn';");
-	cr_expect_str_eq(v, "2\n0\n1\n");
+		       " applied = 0 AND op = 'relearn'; SELECT count(*) FROM pragma_table_info('alerts')"
+		       " WHERE name = 'suppressed_by';");
+	cr_expect_str_eq(v, "3\n0\n1\n1\n");
 	free(v);
 	snprintf(args, sizeof(args), "profile show --db '%s' smartplug", db);
 	out = ok_out(args);
@@ -1817,4 +1848,248 @@ Test(replay, a_locked_store_is_one_clear_line_and_changes_nothing)
 	char *n = sqlite(db, "SELECT count(*) FROM changes; SELECT count(*) FROM versions WHERE reason LIKE 'accepted%';");
 	cr_expect_str_eq(n, "0\n0\n");
 	free(n);
+}
+
+/* ---- rules ---- */
+
+/* The camera's HTTP to 146.187.105.0/24 that the demo alerts on, excepted
+ * for the camera; the same exception for the plug must change nothing. */
+static const char cam_rules[] = "exceptions:\n"
+				"  - name: plug-http\n"
+				"    devices: {hostname: \"SmartPlug-*\"}\n"
+				"    destinations: [146.187.105.0/24]\n"
+				"    reason: scope test, must not touch the camera\n"
+				"  - name: cam-http\n"
+				"    devices: {oui: \"c0:56:e3\"}\n"
+				"    destinations: [146.187.105.0/24]\n"
+				"    ports: [80/tcp]\n"
+				"    reason: the camera's vendor portal\n";
+
+static size_t count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+Test(replay, rules_check_says_ok_or_lists_every_error_with_its_line)
+{
+	char good[128], bad[128], args[512];
+	snprintf(good, sizeof(good), "%s/good.yaml", tmpdir);
+	snprintf(bad, sizeof(bad), "%s/bad.yaml", tmpdir);
+	write_file(good, cam_rules);
+	write_file(bad, "exceptions:\n  - name: x\n    devices: {mac: nope}\n    kinds: [scan, nonsense]\n");
+	snprintf(args, sizeof(args), "rules check '%s'", good);
+	char *out = ok_out(args);
+	cr_expect(strstr(out, ": ok, 0 update rules and 2 exceptions") != NULL, "%s", out);
+	free(out);
+	snprintf(args, sizeof(args), "rules check '%s'", bad);
+	struct run r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	char want[256];
+	snprintf(want, sizeof(want), "%s:3:20: mac: nope: expected six bytes", bad);
+	cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
+	snprintf(want, sizeof(want), "%s:4:19: kinds: unknown alert kind 'nonsense'", bad);
+	cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
+	snprintf(want, sizeof(want), "%s:2:5: exceptions: a rule needs name, devices and reason", bad);
+	cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
+	cr_expect(strstr(r.err, ": 3 errors") != NULL, "%s", r.err);
+	run_free(&r);
+	/* A replay refuses the same file before reading any packet. */
+	snprintf(args, sizeof(args), "replay --rules '%s' " DEMO, bad);
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 2);
+	cr_expect(strstr(r.err, "kinds: unknown alert kind 'nonsense'") != NULL, "%s", r.err);
+	cr_expect_eq(r.out_len, 0);
+	run_free(&r);
+}
+
+/* An exception suppresses exactly what it covers: gone from the alerts
+ * output, kept in the store with the rule, counted in the summary. */
+Test(replay, an_exception_suppresses_its_alerts_records_them_and_touches_nothing_else)
+{
+	char rules[128], db[128], a1[128], a2[128], args[768];
+	snprintf(rules, sizeof(rules), "%s/cam.yaml", tmpdir);
+	snprintf(db, sizeof(db), "%s/rules.db", tmpdir);
+	snprintf(a1, sizeof(a1), "%s/a1.json", tmpdir);
+	snprintf(a2, sizeof(a2), "%s/a2.json", tmpdir);
+	write_file(rules, cam_rules);
+	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' " DEMO, a1);
+	free(ok_out(args));
+	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' --rules '%s' --db '%s' " DEMO, a2, rules, db);
+	char *summary = ok_out(args);
+	char *t1 = slurp(a1, NULL), *t2 = slurp(a2, NULL);
+	cr_assert(t1 && t2);
+	size_t cam80 = count_of(t1, "\"about\":\"146.187.105.0/24:80/tcp\"");
+	cr_assert_geq(cam80, 1, "the control run lacks the camera's alert");
+	cr_expect_eq(count_of(t2, "\"about\":\"146.187.105.0/24:80/tcp\""), 0);
+	cr_expect_eq(count_of(t2, "suppressed_by"), 0, "a suppressed alert reached the alerts output");
+	/* Every other alert is still raised. (Some the burst limit folded may
+	 * now go out: what a rule suppresses never crowds out the rest.) */
+	for (char *line = t1, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		json_t *a = parse_json_line(line);
+		const char *id = json_string_value(json_object_get(a, "alert_id"));
+		const char *about = json_string_value(json_object_get(a, "about"));
+		char want_id[64];
+		snprintf(want_id, sizeof(want_id), "\"alert_id\":\"%s\"", id);
+		if (strcmp(about, "146.187.105.0/24:80/tcp") != 0)
+			cr_expect(strstr(t2, want_id) != NULL, "alert %s (%s) is gone", id, about);
+		json_decref(a);
+	}
+	snprintf(args, sizeof(args), "alerts list --suppressed --json --db '%s'", db);
+	char *sup = ok_out(args);
+	cr_expect_eq(count_of(sup, "\"suppressed_by\":\"cam-http\""), cam80, "%s", sup);
+	cr_expect_eq(count_of(sup, "\n"), cam80);
+	cr_expect_eq(count_of(sup, "plug-http"), 0);
+	snprintf(args, sizeof(args), "alerts list --db '%s'", db);
+	char *listed_text = ok_out(args);
+	cr_expect_eq(count_of(listed_text, "146.187.105.0/24:80/tcp"), 0);
+	char want[128];
+	snprintf(want, sizeof(want), "alerts suppressed (cam-http %zu)", cam80);
+	cr_expect(strstr(summary, want) != NULL, "%s", summary);
+	cr_expect(strstr(summary, "rules       2 (0 updates, 2 exceptions) from ") != NULL, "%s", summary);
+	free(listed_text);
+	free(sup);
+	free(summary);
+	free(t1);
+	free(t2);
+}
+
+/* The byte offset of the first record at or after ts_s, in a classic pcap. */
+static size_t offset_at(const char *buf, size_t len, uint32_t ts_s)
+{
+	size_t off = 24;
+	while (off + 16 <= len) {
+		uint32_t sec, caplen;
+		memcpy(&sec, buf + off, 4);
+		memcpy(&caplen, buf + off + 8, 4);
+		if (sec >= ts_s)
+			return off;
+		off += 16 + caplen;
+	}
+	return len;
+}
+
+/* The demo through a FIFO: its learning hours, then SIGHUP with new rules
+ * on disk (sent by `iotids rules reload --db` when db is given), then the
+ * rest. Returns iotids' stderr; the alerts go to alerts. */
+static char *replay_with_reload(const char *rules, const char *next_rules, const char *alerts, const char *db)
+{
+	char fifo[128], err[128];
+	snprintf(fifo, sizeof(fifo), "%s/hup.fifo", tmpdir);
+	snprintf(err, sizeof(err), "%s/hup.err", tmpdir);
+	unlink(fifo);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int nul = open("/dev/null", O_WRONLY);
+		if (fd < 0 || nul < 0 || dup2(nul, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+			_exit(99);
+		if (db)
+			execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "2h", "--rules", rules, "--alerts",
+			      alerts, "--db", db, fifo, (char *)NULL);
+		else
+			execl(bin("IOTIDS_BIN"), "iotids", "replay", "--learn-for", "2h", "--rules", rules, "--alerts",
+			      alerts, fifo, (char *)NULL);
+		_exit(98);
+	}
+	size_t n = 0;
+	char *demo = slurp(DEMO, &n);
+	cr_assert_not_null(demo);
+	uint32_t first;
+	memcpy(&first, demo + 24, 4);
+	size_t cut = offset_at(demo, n, first + 2 * 3600);
+	cr_assert(cut > 24 && cut < n);
+	FILE *w = fopen(fifo, "wb");
+	cr_assert_not_null(w);
+	cr_assert_eq(fwrite(demo, 1, cut, w), cut);
+	cr_assert_eq(fflush(w), 0);
+	char path[128];
+	snprintf(path, sizeof(path), "%s.new", rules);
+	write_file(path, next_rules);
+	cr_assert_eq(rename(path, rules), 0);
+	/* Delivered before iotids can see a byte of what follows. The FIFO
+	 * holds less than what was written: iotids is reading packets, past
+	 * recording its pid in the store. */
+	if (db) {
+		char args[512];
+		snprintf(args, sizeof(args), "rules reload --db '%s'", db);
+		struct run r = run_iotids(args);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		char want[64];
+		snprintf(want, sizeof(want), "sent SIGHUP to iotids (pid %ld)", (long)pid);
+		cr_expect(strstr(r.out, want) != NULL, "%s", r.out);
+		run_free(&r);
+	} else {
+		cr_assert_eq(kill(pid, SIGHUP), 0);
+	}
+	cr_assert_eq(fwrite(demo + cut, 1, n - cut, w), n - cut);
+	cr_assert_eq(fclose(w), 0);
+	free(demo);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "iotids failed: %s", slurp(err, NULL));
+	return slurp(err, NULL);
+}
+
+Test(replay, sighup_reloads_the_rules_and_a_broken_file_keeps_the_old_ones)
+{
+	char rules[128], alerts[128];
+	snprintf(rules, sizeof(rules), "%s/live.yaml", tmpdir);
+	snprintf(alerts, sizeof(alerts), "%s/hup.json", tmpdir);
+	/* None, then the camera's exception: its attack hour is suppressed. */
+	write_file(rules, "# none yet\n");
+	char *err = replay_with_reload(rules, cam_rules, alerts, NULL);
+	cr_expect(strstr(err, "iotids: rules: reloaded 2 rules (0 updates, 2 exceptions) from ") != NULL, "%s", err);
+	char *text = slurp(alerts, NULL);
+	cr_assert_not_null(text);
+	cr_expect_eq(count_of(text, "\"about\":\"146.187.105.0/24:80/tcp\""), 0, "the reloaded rule did not apply");
+	cr_expect_geq(count_of(text, ":23/tcp\""), 1);
+	free(text);
+	free(err);
+	/* The exception, then a broken file: the exception stays in force. */
+	write_file(rules, cam_rules);
+	err = replay_with_reload(rules, "exceptions:\n  - name: [oops\n", alerts, NULL);
+	cr_expect(strstr(err, "live.yaml:3:1: did not find expected ',' or ']'") != NULL, "%s", err);
+	cr_expect(strstr(err, "not reloaded: the 2 rules in force stay") != NULL, "%s", err);
+	text = slurp(alerts, NULL);
+	cr_assert_not_null(text);
+	cr_expect_eq(count_of(text, "\"about\":\"146.187.105.0/24:80/tcp\""), 0, "a broken reload dropped the rules");
+	free(text);
+	free(err);
+}
+
+Test(replay, rules_reload_signals_the_iotids_that_has_the_store_open)
+{
+	char db[128], args[256], rules[128], alerts[128];
+	snprintf(rules, sizeof(rules), "%s/live.yaml", tmpdir);
+	snprintf(alerts, sizeof(alerts), "%s/cli.json", tmpdir);
+	snprintf(db, sizeof(db), "%s/live.db", tmpdir);
+	write_file(rules, "# none yet\n");
+	char *err = replay_with_reload(rules, cam_rules, alerts, db);
+	cr_expect(strstr(err, "iotids: rules: reloaded 2 rules") != NULL, "%s", err);
+	free(err);
+	char *text = slurp(alerts, NULL);
+	cr_assert_not_null(text);
+	cr_expect_eq(count_of(text, "\"about\":\"146.187.105.0/24:80/tcp\""), 0, "the reloaded rule did not apply");
+	free(text);
+	/* Once it exited, nothing has the store open. */
+	snprintf(args, sizeof(args), "rules reload --db '%s'", db);
+	struct run r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect(strstr(r.err, "no iotids has") != NULL, "%s", r.err);
+	run_free(&r);
+	/* A stale pid left by a killed iotids gets no signal. */
+	free(sqlite(db, "INSERT INTO meta(key, value) VALUES('detector_pid', '1');"));
+	r = run_iotids(args);
+	cr_expect_eq(r.status, 1);
+	cr_expect(strstr(r.err, "process 1 is not a running iotids") != NULL, "%s", r.err);
+	run_free(&r);
+	r = run_iotids("rules reload --pid nope");
+	cr_expect_eq(r.status, 2);
+	run_free(&r);
 }
