@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "features/identity.h"
+#include "features/kind.h"
 #include "features/intern.h"
 
 char *out_time(uint64_t ts_us, char *buf, size_t len)
@@ -282,6 +283,7 @@ int out_device_json(FILE *out, const struct out_ctx *c, const struct device *d)
 	json_object_set_new(o, "flows_in", json_u64(d->flows_in));
 	json_object_set_new(o, "vendor", json_str_or_null(device_vendor(c, d)));
 	json_object_set_new(o, "hostname", json_str_or_null(ident_hostname(d, host, sizeof(host))));
+	json_object_set_new(o, "kind", json_string(kind_classify(d, device_vendor(c, d))));
 	json_object_set_new(o, "randomized_mac", json_boolean(d->has_mac && oui_mac_is_local(d->mac)));
 	json_object_set_new(o, "evidence", evidence_json(r));
 	json_object_set_new(o, "evidence_dropped", json_integer(r ? r->evidence_dropped : 0));
@@ -396,8 +398,9 @@ void out_flow_text(FILE *out, const struct out_ctx *c, const struct flow *f, enu
 
 void out_device_header(FILE *out)
 {
-	fprintf(out, "%-17s %-19s %-19s %9s %9s %12s %12s %6s  %-24s %-20s %s\n", "DEVICE", "FIRST SEEN",
-		"LAST SEEN", "PKTS OUT", "PKTS IN", "BYTES OUT", "BYTES IN", "FLOWS", "VENDOR", "HOSTNAME", "ADDRESSES");
+	fprintf(out, "%-17s %-19s %-19s %9s %9s %12s %12s %6s  %-24s %-20s %-15s %s\n", "DEVICE", "FIRST SEEN",
+		"LAST SEEN", "PKTS OUT", "PKTS IN", "BYTES OUT", "BYTES IN", "FLOWS", "VENDOR", "HOSTNAME", "KIND",
+		"ADDRESSES");
 	fprintf(out, "%-17s %s\n", "", "NAMES");
 }
 
@@ -446,11 +449,12 @@ void out_device_text(FILE *out, const struct out_ctx *c, const struct device *d)
 	const char *hostname = ident_hostname(d, host, sizeof(host));
 	/* Cut to the column; the JSON has the whole name. */
 	snprintf(vend, sizeof(vend), "%s", vendor ? vendor : d->has_mac && oui_mac_is_local(d->mac) ? "(randomized)" : "-");
-	fprintf(out, "%-17s %-19s %-19s %9llu %9llu %12llu %12llu %6llu  %-24s %-20s %s\n", id,
+	fprintf(out, "%-17s %-19s %-19s %9llu %9llu %12llu %12llu %6llu  %-24s %-20s %-15s %s\n", id,
 		short_time(d->first_us, t1, sizeof(t1)), short_time(d->last_us, t2, sizeof(t2)),
 		(unsigned long long)d->packets_out, (unsigned long long)d->packets_in,
 		(unsigned long long)d->bytes_out, (unsigned long long)d->bytes_in,
-		(unsigned long long)(d->flows_out + d->flows_in), vend, hostname ? hostname : "-", d->n_ips ? ips : "-");
+		(unsigned long long)(d->flows_out + d->flows_in), vend, hostname ? hostname : "-", kind_classify(d, vendor),
+		d->n_ips ? ips : "-");
 	fprintf(out, "%-17s %s\n", "", names_line(ident_get(d), names, sizeof(names)));
 }
 
@@ -502,6 +506,7 @@ static json_t *alert_object(const struct out_ctx *c, const struct det_alert *a)
 	json_object_set_new(dev, "ips", ips_json(a->dev));
 	json_object_set_new(dev, "vendor", json_str_or_null(device_vendor(c, a->dev)));
 	json_object_set_new(dev, "hostname", json_str_or_null(ident_hostname(a->dev, host, sizeof(host))));
+	json_object_set_new(dev, "kind", json_string(kind_classify(a->dev, device_vendor(c, a->dev))));
 	json_object_set_new(dev, "state", json_string(det_state_name(a->state)));
 	json_object_set_new(dev, "maturity", json_ratio(a->maturity));
 	json_object_set_new(o, "device", dev);

@@ -1988,6 +1988,40 @@ Test(detector, a_relearned_device_learns_again_from_its_last_event_keeping_what_
 	cr_assert_eq(det_profile_relearn(det, other, t, 0), -1);
 }
 
+Test(detector, a_relearn_for_a_set_time_ends_then_whatever_the_policy_and_survives_the_encoding)
+{
+	const struct device *a = &devs[0];
+	learn_closed(det, a);
+	uint8_t key[16];
+	det_device_key(a, key);
+	uint64_t t = ENFORCE + 600 * S, span = 300 * S;
+	cr_assert_lt(span, LEARN_S * S);
+	out_flow(det, a, "api.tuya.com", "3.120.1.5", 443, TCP, t);
+	cr_assert_eq(det_profile_relearn(det, key, t, span), 0);
+	/* Carried by the bytes: a store restarting mid-relearn keeps its end. */
+	size_t len;
+	uint8_t *buf = encode_of(det, a, &len);
+	struct det_cfg c = base_cfg();
+	det2 = make_det(&c, &out2);
+	char err[128];
+	cr_assert_eq(det_profile_decode(det2, buf, len, err, sizeof(err)), 0, "%s", err);
+	free(buf);
+	struct detector *both[2] = {det, det2};
+	const struct sink *sinks[2] = {&out, &out2};
+	for (int i = 0; i < 2; i++) {
+		struct det_profile_info info;
+		out_flow(both[i], a, "telemetry.tuya-new.example", "3.120.7.7", 443, TCP, t + span - S);
+		cr_assert_eq(sinks[i]->n, 0, "alerted while relearning");
+		det_profile_info(det_profile_find(both[i], key), &info);
+		cr_assert_eq(info.state, DET_LEARNING);
+		out_flow(both[i], a, "api.tuya.com", "3.120.1.5", 443, TCP, t + span + S);
+		det_profile_info(det_profile_find(both[i], key), &info);
+		cr_assert_eq(info.state, DET_ENFORCING, "the relearn did not end after its set time");
+		cr_assert_eq(info.learn_end_us, t + span);
+		cr_assert_eq(info.destinations, 3);
+	}
+}
+
 Test(detector, a_forgotten_device_is_learned_anew)
 {
 	const struct device *a = &devs[0];

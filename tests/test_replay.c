@@ -2093,3 +2093,52 @@ Test(replay, rules_reload_signals_the_iotids_that_has_the_store_open)
 	cr_expect_eq(r.status, 2);
 	run_free(&r);
 }
+
+/* The demo's plug pulls an image from a new CDN host at 08:48:30 and then
+ * reports to a new telemetry host: an update rule with relearn opens a
+ * window, keeps the profile before the update as a version, and the
+ * version when relearning ends holds what the new firmware does. */
+Test(replay, an_update_rule_relearns_the_device_and_keeps_the_profile_before_and_after)
+{
+	char rules[128], db[128], alerts[128], args[512];
+	snprintf(rules, sizeof(rules), "%s/fw.yaml", tmpdir);
+	snprintf(db, sizeof(db), "%s/fw.db", tmpdir);
+	snprintf(alerts, sizeof(alerts), "%s/fw.json", tmpdir);
+	write_file(rules, "updates:\n"
+			  "  - name: tuya-fw\n"
+			  "    devices: {vendor: \"Tuya*\"}\n"
+			  "    hosts: [\"*.tuyacdn.com\"]\n"
+			  "    window: 30m\n"
+			  "    relearn: 5m\n");
+	snprintf(args, sizeof(args), "replay --learn-for 2h --rules '%s' --db '%s' --alerts '%s' " DEMO, rules, db,
+		 alerts);
+	char *out = ok_out(args);
+	cr_expect(strstr(out, ": 1 update windows, 0 alerts suppressed") != NULL, "%s", out);
+	free(out);
+	char *text = slurp(alerts, NULL);
+	cr_assert_not_null(text);
+	cr_expect_eq(count_of(text, "tuyacdn.com"), 0, "%s", text);
+	cr_expect_eq(count_of(text, "tuyalog.com"), 0, "%s", text);
+	free(text);
+	snprintf(args, sizeof(args), "profile history --db '%s' smartplug", db);
+	out = ok_out(args);
+	cr_expect(strstr(out, "      2 2026-03-02T08:48:30.572714Z before firmware update: rule tuya-fw, "
+			      "ota-eu.tuyacdn.com:443/tcp; relearning for 300s\n") != NULL,
+		  "%s", out);
+	cr_expect(strstr(out, "      3 2026-03-02T08:53:30.572714Z learning ended\n") != NULL, "%s", out);
+	free(out);
+	snprintf(args, sizeof(args), "profile diff --db '%s' smartplug 2 3", db);
+	out = ok_out(args);
+	cr_expect(strstr(out, "  + destination      ota-eu.tuyacdn.com:443/tcp\n") != NULL, "%s", out);
+	cr_expect(strstr(out, "  + destination      telemetry-eu.tuyalog.com:443/tcp\n") != NULL, "%s", out);
+	cr_expect_eq(count_of(out, "  - "), 0, "an update removed something: %s", out);
+	free(out);
+	/* Without the rule the same capture alerts on both hosts. */
+	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' " DEMO, alerts);
+	free(ok_out(args));
+	text = slurp(alerts, NULL);
+	cr_assert_not_null(text);
+	cr_expect_geq(count_of(text, "\"about\":\"ota-eu.tuyacdn.com:443/tcp\""), 1);
+	cr_expect_geq(count_of(text, "\"about\":\"telemetry-eu.tuyalog.com:443/tcp\""), 1);
+	free(text);
+}
