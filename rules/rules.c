@@ -984,9 +984,15 @@ static void parse_rule(struct loader *ld, const struct ynode *m, bool update)
 		}
 		seen[which] = k;
 	}
-	if (!seen[K_NAME] || !seen[K_DEVICES] || (update && !seen[K_HOSTS]) || (!update && !seen[K_REASON])) {
-		err_at(ld, m, "%s: a rule needs %s", section,
-		       update ? "name, devices and hosts" : "name, devices and reason");
+	const enum rkey needed[3] = {K_NAME, K_DEVICES, update ? K_HOSTS : K_REASON};
+	char missing[64] = "";
+	for (size_t i = 0; i < 3; i++)
+		if (!seen[needed[i]])
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+				 missing[0] ? ", " : "", rkeys[needed[i]]);
+	if (missing[0]) {
+		err_at(ld, m, "%s: a rule needs %s, devices and %s; this one has no %s", section, "name",
+		       update ? "hosts" : "reason", missing);
 		ok = false;
 	}
 	for (size_t i = 0; i + 1 < m->n; i += 2) {

@@ -1892,7 +1892,7 @@ Test(replay, rules_check_says_ok_or_lists_every_error_with_its_line)
 	cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
 	snprintf(want, sizeof(want), "%s:4:19: kinds: unknown alert kind 'nonsense'", bad);
 	cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
-	snprintf(want, sizeof(want), "%s:2:5: exceptions: a rule needs name, devices and reason", bad);
+	snprintf(want, sizeof(want), "%s:2:5: exceptions: a rule needs name, devices and reason; this one has no reason", bad);
 	cr_expect(strstr(r.err, want) != NULL, "%s", r.err);
 	cr_expect(strstr(r.err, ": 3 errors") != NULL, "%s", r.err);
 	run_free(&r);

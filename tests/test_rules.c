@@ -183,7 +183,7 @@ Test(rules, every_error_is_reported_with_its_file_line_and_column)
 	cr_assert_null(rules_load(path, collect, NULL));
 	char want[8][200];
 	snprintf(want[0], 200, "%s:4:5: updates: unknown key 'hots' (expected name, devices, hosts, ports, window, relearn, reason)", path);
-	snprintf(want[1], 200, "%s:2:5: updates: a rule needs name, devices and hosts", path);
+	snprintf(want[1], 200, "%s:2:5: updates: a rule needs name, devices and hosts; this one has no hosts", path);
 	snprintf(want[2], 200, "%s:7:20: mac: 12: expected six bytes, 'aa:bb:cc:dd:ee:ff'", path);
 	snprintf(want[3], 200, "%s:8:20: destinations: 10.0.0.1/8 has host bits set (the network is 10.0.0.0/8)", path);
 	snprintf(want[4], 200, "%s:9:13: ports: 70000: expected a port 1-65535", path);
