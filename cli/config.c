@@ -282,8 +282,10 @@ int cfg_parse_time(const char *text, uint64_t *us)
 		return -EINVAL;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
+	struct tm want = tm, back;
 	time_t t = timegm(&tm);
-	if (t < 0)
+	/* timegm makes February 30 March 2: a date that does not exist is an error. */
+	if (t < 0 || !gmtime_r(&t, &back) || back.tm_mday != want.tm_mday || back.tm_mon != want.tm_mon)
 		return -EINVAL;
 	*us = (uint64_t)t * 1000000ull;
 	return 0;

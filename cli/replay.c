@@ -891,8 +891,9 @@ int cmd_replay(int argc, char **argv)
 	struct iotids_config cfg;
 	struct cap_source *src = NULL;
 	struct tracker *t = NULL;
-	char err[640] = "";
+	char err[640] = "", pid[32];
 	const char *error = NULL;
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	int rc = parse_args(argc, argv, &r, &ov);
 	if (rc != 0)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -1008,13 +1009,13 @@ int cmd_replay(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (r.store) {
-		/* So that `iotids rules reload --db` finds this process. */
-		char pid[32];
-		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-		if (store_meta_set(r.store, "detector_pid", pid, err, sizeof(err)) != 0)
-			store_failed(&r, err);
-	}
+	/* Before the pid is recorded: a SIGHUP must never find the default
+	 * action (exit). Restarted reads: a reload never cuts a pipe's read. */
+	struct sigaction hup = {.sa_handler = on_reload_signal, .sa_flags = SA_RESTART};
+	sigaction(SIGHUP, &hup, NULL);
+	/* So that `iotids rules reload --db` finds this process. */
+	if (r.store && store_meta_set(r.store, "detector_pid", pid, err, sizeof(err)) != 0)
+		store_failed(&r, err);
 	if (ov.alerts_path && !(r.alerts = fopen(ov.alerts_path, "w"))) {
 		fprintf(stderr, "iotids: %s: cannot write: %s\n", ov.alerts_path, strerror(errno));
 		rc = CLI_EXIT_RUNTIME;
@@ -1024,9 +1025,6 @@ int cmd_replay(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	/* Restarted reads: a reload never cuts a read from a pipe short. */
-	struct sigaction hup = {.sa_handler = on_reload_signal, .sa_flags = SA_RESTART};
-	sigaction(SIGHUP, &hup, NULL);
 	struct progress prog = {.on = isatty(STDERR_FILENO) == 1, .start = now_s()};
 	prog.last = prog.start;
 	int linktype = cap_linktype(src);
@@ -1083,7 +1081,10 @@ out:
 		fprintf(stderr, "iotids: %s: writing alerts: %s\n", ov.alerts_path, strerror(errno));
 		rc = CLI_EXIT_RUNTIME;
 	}
-	if (r.store && store_meta_set(r.store, "detector_pid", NULL, err, sizeof(err)) != 0)
+	/* Another replay may have opened the store since: only our own pid goes. */
+	char owner[32];
+	if (r.store && store_meta_get(r.store, "detector_pid", owner, sizeof(owner), err, sizeof(err)) == 1 &&
+	    !strcmp(owner, pid) && store_meta_set(r.store, "detector_pid", NULL, err, sizeof(err)) != 0)
 		fprintf(stderr, "iotids: %s\n", err);
 	store_close(r.store);
 	rules_free(rules);

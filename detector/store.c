@@ -424,7 +424,8 @@ static const char *const queries[Q_COUNT] = {
 	/* The newest version may be one store_version_add made. */
 	[Q_GET] = "SELECT (SELECT state FROM profiles WHERE device = ?1),"
 		  " max(coalesce((SELECT version FROM profiles WHERE device = ?1), 0),"
-		  " coalesce((SELECT max(version) FROM versions WHERE device = ?1), 0))",
+		  " coalesce((SELECT max(version) FROM versions WHERE device = ?1), 0)),"
+		  " (SELECT learn_end_us FROM profiles WHERE device = ?1)",
 	/* A device not in the table now keeps the name it had. */
 	[Q_PUT] = "INSERT INTO profiles(device, hostname, state, maturity, first_us, last_us, learn_end_us,"
 		  " destinations, version, checkpoint_us, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
@@ -478,20 +479,22 @@ static int put_profile(sqlite3_stmt **q, const struct det_profile *p, uint64_t n
 	key_text(in.key, dev, sizeof(dev));
 	const char *state = det_state_name(in.state), *host = name ? name(ctx, in.key, hostbuf, sizeof(hostbuf)) : NULL;
 	int64_t version = 0;
-	bool was_learning = true;
+	bool was_learning = true, relearned = false;
 	sqlite3_bind_text(q[Q_GET], 1, dev, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q[Q_GET]);
 	if (rc == SQLITE_ROW) {
 		const char *was = (const char *)sqlite3_column_text(q[Q_GET], 0);
 		was_learning = !was || strcmp(was, "learning") == 0;
 		version = sqlite3_column_int64(q[Q_GET], 1);
+		/* A relearn that began and ended between two checkpoints. */
+		relearned = was && (uint64_t)sqlite3_column_int64(q[Q_GET], 2) != in.learn_end_us;
 		rc = SQLITE_DONE;
 	}
 	sqlite3_reset(q[Q_GET]);
 	if (rc != SQLITE_DONE)
 		goto out;
 	rc = SQLITE_OK;
-	if (reason || (was_learning && in.state == DET_ENFORCING)) {
+	if (reason || ((was_learning || relearned) && in.state == DET_ENFORCING)) {
 		version++;
 		sqlite3_bind_text(q[Q_VERSION], 1, dev, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(q[Q_VERSION], 2, version);
@@ -559,15 +562,9 @@ static int versions_write(struct store *s)
 	return rc;
 }
 
-/* The queued alerts and versions into their tables, inside the caller's
- * transaction; the queues are emptied by the caller once that commits. */
-static int alerts_write(struct store *s)
+/* The queued alerts into their table, inside the caller's transaction. */
+static int alert_rows_write(struct store *s)
 {
-	if (s->n_vqueued) {
-		int rc = versions_write(s);
-		if (rc != SQLITE_OK)
-			return rc;
-	}
 	if (!s->n_queued)
 		return SQLITE_OK;
 	sqlite3_stmt *st = NULL;
@@ -598,6 +595,14 @@ static int alerts_write(struct store *s)
 	return rc;
 }
 
+/* The queued versions, then alerts, inside the caller's transaction; the
+ * queues are emptied by the caller once that commits. */
+static int alerts_write(struct store *s)
+{
+	int rc = s->n_vqueued ? versions_write(s) : SQLITE_OK;
+	return rc == SQLITE_OK ? alert_rows_write(s) : rc;
+}
+
 /* Commits what the caller's transaction did, or rolls it back: the code
  * of the failure, its message in err. */
 static int finish(struct store *s, int rc, const char *what, char *err, size_t errlen)
@@ -625,12 +630,16 @@ int store_checkpoint(struct store *s, struct detector *d, uint64_t now_us, store
 	 * the next poll. */
 	int64_t seen = data_version(s);
 	int applied = apply_changes(s, d, now_us);
-	rc = applied < 0 ? -applied : prepare_all(s, q);
+	/* Versions kept before an update first: the one a profile makes
+	 * below comes after them. */
+	rc = applied < 0 ? -applied : s->n_vqueued ? versions_write(s) : SQLITE_OK;
+	if (rc == SQLITE_OK)
+		rc = prepare_all(s, q);
 	for (const struct det_profile *p = det_profile_next(d, NULL); p && rc == SQLITE_OK; p = det_profile_next(d, p))
 		rc = put_profile(q, p, now_us, name, ctx, NULL);
 	finalize_all(q);
 	if (rc == SQLITE_OK)
-		rc = alerts_write(s);
+		rc = alert_rows_write(s);
 	int code = finish(s, rc, "checkpoint not written", err, errlen);
 	if (!code)
 		s->data_version = seen;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,7 +193,7 @@ struct ynode {
 struct loader {
 	rules_error_fn fn;
 	void *ctx;
-	unsigned errors;
+	uint64_t errors;              /* saturates: any error at all fails the load */
 	const char *file;             /* the file being read (in the set's arena) */
 	struct rules *rs;
 	struct arena tree;            /* the current file's nodes, freed after it */
@@ -206,7 +207,8 @@ static void report(struct loader *ld, const char *file, size_t line, size_t col,
 {
 	char msg[512], out[1024];
 	va_list ap;
-	ld->errors++;
+	if (ld->errors < UINT64_MAX)
+		ld->errors++;
 	if (ld->errors > RULES_MAX_ERRORS)
 		return;
 	va_start(ap, fmt);
@@ -229,7 +231,9 @@ static const char *quote(const char *s, char *buf, size_t size)
 		buf[o++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
 	if (s[i] && o + 4 < size) {
 		while (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
-			o--; /* never end inside a UTF-8 sequence */
+			o--; /* never end inside a UTF-8 sequence: */
+		if (o > 0 && (unsigned char)buf[o - 1] >= 0xc0)
+			o--; /* its lead byte goes too */
 		memcpy(buf + o, "...", 3);
 		o += 3;
 	}
@@ -536,7 +540,7 @@ static bool parse_pattern(struct loader *ld, const struct ynode *n, const char *
 		p->file = ld->file;
 		return p->text != NULL;
 	}
-	if (!strcmp(t, "lan")) {
+	if (!strcasecmp(t, "lan")) {
 		if (update) {
 			err_at(ld, n, "%s: 'lan' is for exceptions, not update hosts", key);
 			return false;
@@ -692,6 +696,11 @@ static bool parse_term(struct loader *ld, const struct ynode *m, struct sel_term
 		       "mac/oui/vendor/hostname/kind", describe(m, d, sizeof(d)));
 		return false;
 	}
+	unsigned seen = 0;
+	if (m->n > 2 * 5) {
+		err_at(ld, m, "devices: more than the 5 keys a selector has (mac, oui, vendor, hostname, kind)");
+		return false;
+	}
 	for (size_t i = 0; i + 1 < m->n; i += 2) {
 		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
 		size_t which = 0;
@@ -703,11 +712,12 @@ static bool parse_term(struct loader *ld, const struct ynode *m, struct sel_term
 			ok = false;
 			continue;
 		}
-		for (size_t j = 0; j < i; j += 2)
-			if (m->kid[j]->type == Y_SCALAR && !strcmp(m->kid[j]->text, k->text)) {
-				err_at(ld, k, "devices: %s given twice", k->text);
-				ok = false;
-			}
+		if (seen >> which & 1) {
+			err_at(ld, k, "devices: %s given twice", k->text);
+			ok = false;
+			continue;
+		}
+		seen |= 1u << which;
 		struct ynode *const *kid, *single;
 		size_t n;
 		if (!items(ld, v, k->text, &kid, &n, &single)) {
@@ -1083,6 +1093,8 @@ static void parse_controllers(struct loader *ld, const struct ynode *m)
 {
 	char d[QUOTE_MAX * 3], q[QUOTE_MAX * 2];
 	struct rules *rs = ld->rs;
+	if (m->type == Y_SCALAR && m->plain && !m->text[0])
+		return; /* "controllers:" with nothing under it */
 	if (m->type != Y_MAP) {
 		err_at(ld, m, "controllers: expected a mapping of URI to addresses, got %s", describe(m, d, sizeof(d)));
 		return;
@@ -1092,6 +1104,10 @@ static void parse_controllers(struct loader *ld, const struct ynode *m)
 		const char *uri = scalar(ld, k, "controllers", "a controller URI");
 		if (!uri)
 			continue;
+		if (rs->n_ctl == RULES_MAX_RULES) {
+			err_at(ld, k, "controllers: more than %d", RULES_MAX_RULES);
+			return;
+		}
 		if (rs->n_ctl == rs->cap_ctl) {
 			size_t cap = rs->cap_ctl ? rs->cap_ctl * 2 : 8;
 			struct controller *c = realloc(rs->ctl, cap * sizeof(*c));
@@ -1123,13 +1139,15 @@ static void parse_controllers(struct loader *ld, const struct ynode *m)
 			c->nets = arena_alloc(&rs->arena, count * sizeof(*c->nets));
 			ok &= c->nets != NULL;
 			for (size_t j = 0; ok && j < count; j++) {
-				const char *t = scalar(ld, kid[j], "controllers", "an address or CIDR prefix");
-				if (!t || ip_prefix_parse(t, &c->nets[j]) != 0) {
-					if (t)
-						err_at(ld, kid[j], "controllers: %s: expected an address or CIDR prefix",
-						       quote(t, q, sizeof(q)));
+				struct pattern p = {.type = PAT_NAME};
+				bool parsed = parse_pattern(ld, kid[j], "controllers", true, &p);
+				if (parsed && p.type != PAT_PREFIX)
+					err_at(ld, kid[j], "controllers: %s: expected an address or CIDR prefix",
+					       quote(kid[j]->text, q, sizeof(q)));
+				if (parsed && p.type == PAT_PREFIX)
+					c->nets[j] = p.net;
+				else
 					ok = false;
-				}
 			}
 			c->n_nets = count;
 		}
@@ -1190,13 +1208,19 @@ static unsigned char *read_file(struct loader *ld, const char *path, size_t *len
 {
 	unsigned char *buf = NULL;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
+	int fd = -1;
+	/* A FIFO or device must never block a reload: regular files only. */
+	if (stat(path, &st) != 0) {
 		report(ld, path, 0, 0, "cannot read: %s", strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		report(ld, path, 0, 0, "not a regular file");
+		goto fail;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		report(ld, path, 0, 0, "cannot read: %s", fd < 0 ? strerror(errno) : "not a regular file");
 		goto fail;
 	}
 	if (st.st_size > (off_t)RULES_MAX_FILE_BYTES) {
@@ -1331,7 +1355,8 @@ out:
 	free(list);
 	if (ld.errors > RULES_MAX_ERRORS) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "%s: %u more errors not shown", path, ld.errors - RULES_MAX_ERRORS);
+		snprintf(msg, sizeof(msg), "%s: %llu more errors not shown", path,
+			 (unsigned long long)(ld.errors - RULES_MAX_ERRORS));
 		err(ctx, msg);
 	}
 	if (ld.errors) {
@@ -1447,12 +1472,15 @@ static bool pattern_matches(const struct pattern *p, const struct rules_peer *pe
 	return false;
 }
 
-/* Whether the rule's destinations and ports take peer. */
+/* Whether the rule's destinations and ports take peer. An update rule
+ * takes a name only when DNS gave it: a device names its own TLS SNI and
+ * HTTP Host, so a compromised one could claim an update host for any
+ * address and open a window (and a relearn) for itself. */
 static bool peer_matches(const struct rule *r, const struct rules_peer *peer)
 {
 	char name[256];
 	const char *nm = NULL;
-	if (peer->name && strlen(peer->name) < sizeof(name)) {
+	if (peer->name && strlen(peer->name) < sizeof(name) && (!r->update || peer->name_from_dns)) {
 		snprintf(name, sizeof(name), "%s", peer->name);
 		lower(name);
 		size_t n = strlen(name);
@@ -1480,6 +1508,7 @@ void rules_peer_of_flow(const struct flow *f, bool device_is_initiator, struct r
 {
 	memset(out, 0, sizeof(*out));
 	out->name = device_is_initiator && f->name ? iname_str(f->name) : NULL;
+	out->name_from_dns = out->name && f->name_source == FLOW_NAME_DNS;
 	out->ip = device_is_initiator ? f->dst : f->src;
 	out->port = f->dport;
 	out->proto = f->proto;
@@ -1621,14 +1650,14 @@ const char *rules_engine_suppress(struct rules_engine *e, const uint8_t key[16],
 	int bit = kind_bit(kind);
 	for (size_t i = 0; i < e->rs->n; i++) {
 		struct rule *r = &e->rs->r[i];
-		bool hit;
-		if (r->update)
-			hit = update_suppresses(e, r, key, kind, peer, ts_us);
-		else
-			hit = (!r->kinds || (bit >= 0 && (r->kinds >> bit & 1))) && in_hours(r, ts_us) &&
-			      (!r->expires_us || ts_us < r->expires_us) &&
-			      (peer ? peer_matches(r, peer) : r->n_pats == 0 && r->n_ports == 0);
-		if (hit && selector_matches(&r->sel, dev))
+		if (!r->update && ((r->kinds && (bit < 0 || !(r->kinds >> bit & 1))) || !in_hours(r, ts_us) ||
+				   (r->expires_us && ts_us >= r->expires_us)))
+			continue;
+		if (!selector_matches(&r->sel, dev))
+			continue;
+		bool hit = r->update ? update_suppresses(e, r, key, kind, peer, ts_us)
+				     : peer ? peer_matches(r, peer) : r->n_pats == 0 && r->n_ports == 0;
+		if (hit)
 			return r->name;
 	}
 	return NULL;

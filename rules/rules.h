@@ -60,6 +60,7 @@ struct rules_peer {
 	uint16_t port;        /* the service port: the responder's */
 	uint8_t proto;
 	bool lan;             /* a LAN address */
+	bool name_from_dns;   /* the name came from the device's DNS answer, not its own SNI or Host */
 };
 
 /* The other end of f for the device at one end of it. */

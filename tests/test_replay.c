@@ -2133,6 +2133,19 @@ Test(replay, an_update_rule_relearns_the_device_and_keeps_the_profile_before_and
 	cr_expect(strstr(out, "  + destination      telemetry-eu.tuyalog.com:443/tcp\n") != NULL, "%s", out);
 	cr_expect_eq(count_of(out, "  - "), 0, "an update removed something: %s", out);
 	free(out);
+	/* A relearn that begins and ends between two checkpoints (every 5
+	 * minutes of capture time) still gets its version. */
+	write_file(rules, "updates:\n"
+			  "  - {name: tuya-fw, devices: {vendor: \"Tuya*\"}, hosts: [\"*.tuyacdn.com\"], relearn: 60s}\n");
+	snprintf(db, sizeof(db), "%s/fw60.db", tmpdir);
+	snprintf(args, sizeof(args), "replay --learn-for 2h --rules '%s' --db '%s' --alerts /dev/null " DEMO, rules, db);
+	free(ok_out(args));
+	snprintf(args, sizeof(args), "profile history --db '%s' smartplug", db);
+	out = ok_out(args);
+	cr_expect(strstr(out, "      2 2026-03-02T08:48:30.572714Z before firmware update: rule tuya-fw, ") != NULL,
+		  "%s", out);
+	cr_expect(strstr(out, "      3 2026-03-02T08:49:30.572714Z learning ended\n") != NULL, "%s", out);
+	free(out);
 	/* Without the rule the same capture alerts on both hosts. */
 	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' " DEMO, alerts);
 	free(ok_out(args));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define S 1000000ull
@@ -88,7 +89,7 @@ static void key_of(const struct rules_device *d, uint8_t key[16])
 
 static struct rules_peer peer(const char *name, const char *ip, uint16_t port, uint8_t proto)
 {
-	struct rules_peer p = {.name = name, .port = port, .proto = proto};
+	struct rules_peer p = {.name = name, .port = port, .proto = proto, .name_from_dns = name != NULL};
 	cr_assert_eq(ip_parse(ip, &p.ip), 0);
 	p.lan = !strncmp(ip, "192.168.", 8);
 	return p;
@@ -379,6 +380,13 @@ Test(rules, an_exception_expires_in_capture_time)
 	rules_engine_free(e);
 }
 
+Test(rules, an_expiry_on_a_day_that_does_not_exist_is_refused)
+{
+	cr_expect_null(load_text("exceptions:\n  - {name: e, devices: all, expires: 2027-02-30, reason: r}\n"));
+	cr_expect(strstr(errors, "r.yaml:2:38: expires: 2027-02-30: expected an RFC 3339 UTC time") != NULL, "%s",
+		  errors);
+}
+
 Test(rules, hours_hold_from_start_to_end_and_may_wrap_midnight)
 {
 	struct rules_engine *e = engine_of("exceptions:\n"
@@ -419,6 +427,47 @@ Test(rules, an_update_host_is_never_an_unexpected_destination_for_its_devices)
 	/* Nothing else of it: a flood to the CDN is still a flood. */
 	cr_expect_null(verdict(e, &plug, "flood", &cdn, T0));
 	rules_engine_free(e);
+}
+
+Test(rules, an_update_host_named_only_by_the_device_itself_opens_nothing)
+{
+	struct rules_engine *e = engine_of(update_rule);
+	struct rules_device plug = device(MAC_A, "Tuya Smart Inc.", NULL, NULL);
+	/* TLS SNI or HTTP Host: the device's own claim, for any address. */
+	struct rules_peer sni = peer("fw.eu.tuyacdn.com", "198.51.100.66", 443, 6);
+	sni.name_from_dns = false;
+	uint8_t key[16];
+	struct rules_update up;
+	key_of(&plug, key);
+	cr_expect(!rules_engine_flow(e, key, &plug, &sni, T0, &up));
+	cr_expect_null(verdict(e, &plug, "unexpected_destination", &sni, T0));
+	rules_engine_free(e);
+	/* An exception is the person's own scope: it takes the name as named. */
+	e = engine_of(one_exception("fw.eu.tuyacdn.com"));
+	cr_expect_not_null(verdict(e, &plug, "unexpected_destination", &sni, T0));
+	rules_engine_free(e);
+}
+
+Test(rules, a_selector_repeating_a_key_is_one_error_however_often)
+{
+	char *text = malloc(200000);
+	cr_assert_not_null(text);
+	size_t n = (size_t)snprintf(text, 200000, "exceptions:\n  - name: x\n    reason: r\n    devices:\n");
+	for (int i = 0; i < 4000; i++)
+		n += (size_t)snprintf(text + n, 200000 - n, "      mac: \"aa:bb:cc:dd:ee:ff\"\n");
+	cr_expect_null(load_text(text));
+	cr_expect_eq(n_errors, 1, "%s", errors);
+	cr_expect(strstr(errors, "devices: more than the 5 keys a selector has") != NULL, "%s", errors);
+	free(text);
+}
+
+Test(rules, a_fifo_in_a_rules_directory_is_refused_not_waited_on)
+{
+	char fifo[128];
+	snprintf(fifo, sizeof(fifo), "%s/x.yaml", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_expect_null(rules_load(dir, collect, NULL));
+	cr_expect(strstr(errors, "x.yaml: not a regular file") != NULL, "%s", errors);
 }
 
 Test(rules, a_contact_opens_a_time_boxed_window_that_suppresses_the_download_only)
