@@ -89,7 +89,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	      "  json TEXT NOT NULL);"
 	      "CREATE INDEX alerts_by_time ON alerts(ts_us);"
 	      "CREATE INDEX alerts_by_device ON alerts(device, ts_us);",
-	[2] = "ALTER TABLE alerts ADD COLUMN suppressed_by TEXT;",
+	[2] = "ALTER TABLE alerts ADD COLUMN suppressed_by TEXT;"
+	      "CREATE INDEX alerts_raised ON alerts(id) WHERE suppressed_by IS NULL;"
+	      "CREATE INDEX alerts_suppressed ON alerts(id) WHERE suppressed_by IS NOT NULL;",
 };
 
 /* The code for a failed SQLite call, its message in err. */
@@ -586,10 +588,15 @@ static int alert_rows_write(struct store *s)
 		rc = step_once(st);
 	}
 	sqlite3_finalize(st);
-	if (rc == SQLITE_OK) {
-		char sql[160];
-		snprintf(sql, sizeof(sql), "DELETE FROM alerts WHERE id <= (SELECT max(id) FROM alerts) - %d",
-			 STORE_MAX_ALERTS);
+	/* Each kind its own newest STORE_MAX_ALERTS: what rules suppress never
+	 * pushes out what they did not. */
+	for (int sup = 0; sup < 2 && rc == SQLITE_OK; sup++) {
+		char sql[320];
+		const char *which = sup ? "suppressed_by IS NOT NULL" : "suppressed_by IS NULL";
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM alerts WHERE %s AND id <= (SELECT id FROM alerts WHERE %s ORDER BY id DESC"
+			 " LIMIT 1 OFFSET %d)",
+			 which, which, STORE_MAX_ALERTS);
 		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	}
 	return rc;

@@ -30,7 +30,7 @@
 #define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 5000 /* how long a call waits for a lock another process holds */
 #define STORE_MAX_VERSIONS 64 /* versions kept per device, the newest */
-#define STORE_MAX_ALERTS 100000 /* alerts kept, the newest */
+#define STORE_MAX_ALERTS 100000 /* alerts kept, the newest; as many suppressed ones beside them */
 #define STORE_ALERT_BATCH 1024 /* alerts queued before they are written */
 
 /* Errors, as negative codes; the message goes to err. */

@@ -88,15 +88,29 @@ static int count_alert(void *ctx, const struct store_alert *a)
 	return 0;
 }
 
+static int count_suppressed(void *ctx, const struct store_alert *a)
+{
+	size_t *n = ctx;
+	cr_expect_str_eq(a->suppressed_by, "quiet");
+	if (*n == 0)
+		cr_expect_str_eq(a->alert_id, "0000000010000005", "the oldest suppressed kept is not the 6th");
+	(*n)++;
+	return 0;
+}
+
+/* Raised and suppressed alerts each keep their newest STORE_MAX_ALERTS:
+ * a flood of suppressed ones, after, pushes out none of the others. */
 Test(store, keeps_the_newest_alerts_up_to_its_bound)
 {
 	struct store *s = open_store();
 	char err[512], id[17], json[64];
-	for (unsigned i = 0; i < STORE_MAX_ALERTS + 5; i++) {
-		snprintf(id, sizeof(id), "%016x", i);
+	for (unsigned i = 0; i < 2 * (STORE_MAX_ALERTS + 5); i++) {
+		bool sup = i >= STORE_MAX_ALERTS + 5;
+		snprintf(id, sizeof(id), "%016x", sup ? 0x10000000u + i - (STORE_MAX_ALERTS + 5) : i);
 		snprintf(json, sizeof(json), "{\"alert_id\":\"%s\"}", id);
 		struct store_alert a = {.alert_id = id, .device = "02:00:00:00:00:01", .kind = "scan",
-					.severity = "high", .ts_us = T0 + i, .score = 0.9, .json = json};
+					.severity = "high", .ts_us = T0 + i, .score = 0.9, .json = json,
+					.suppressed_by = sup ? "quiet" : NULL};
 		cr_assert_eq(store_alert_add(s, &a, err, sizeof(err)), 0, "%s", err);
 	}
 	struct detector *d = detector();
@@ -104,6 +118,10 @@ Test(store, keeps_the_newest_alerts_up_to_its_bound)
 	size_t n = 0;
 	struct store_alert_filter f = {0};
 	cr_assert_eq(store_alerts_list(s, &f, count_alert, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, STORE_MAX_ALERTS);
+	n = 0;
+	f.suppressed = true;
+	cr_assert_eq(store_alerts_list(s, &f, count_suppressed, &n, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(n, STORE_MAX_ALERTS);
 	det_free(d);
 	store_close(s);
