@@ -205,8 +205,12 @@ static void rules_flow(struct replay *r, const struct device *dev, const struct 
 	struct rules_update up;
 	char host[256], err[512];
 	uint8_t key[16];
-	det_device_key(dev, key);
 	rules_peer_of_flow(f, true, &peer);
+	/* Every named flow comes here: what selectors need (vendor, hostname,
+	 * kind) is worked out only for one to an update host. */
+	if (!rules_engine_update_host(r->rules, &peer))
+		return;
+	det_device_key(dev, key);
 	rules_device_of(r, dev, &rd, host, sizeof(host));
 	if (!rules_engine_flow(r->rules, key, &rd, &peer, now, &up) || !up.relearn_us)
 		return;

@@ -1596,6 +1596,14 @@ static struct window *window_slot(struct rules_engine *e, uint64_t now_us)
 	return best;
 }
 
+bool rules_engine_update_host(const struct rules_engine *e, const struct rules_peer *peer)
+{
+	for (size_t i = 0; i < e->rs->n; i++)
+		if (e->rs->r[i].update && peer_matches(&e->rs->r[i], peer))
+			return true;
+	return false;
+}
+
 bool rules_engine_flow(struct rules_engine *e, const uint8_t key[16], const struct rules_device *dev,
 		       const struct rules_peer *peer, uint64_t now_us, struct rules_update *up)
 {

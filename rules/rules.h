@@ -84,6 +84,10 @@ struct rules_update {
 	uint64_t relearn_us;  /* 0: no relearn */
 };
 
+/* Whether peer is an update host of some rule, whatever the device: the
+ * cheap test a caller makes before it works out what selectors need. */
+bool rules_engine_update_host(const struct rules_engine *e, const struct rules_peer *peer);
+
 /* A flow the device (key as det_device_key) started to peer is ready at
  * now_us. When it goes to an update host of a rule for the device and no
  * window of that rule is open, it opens one: true, and *up says which. */

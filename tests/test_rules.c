@@ -481,6 +481,8 @@ Test(rules, a_contact_opens_a_time_boxed_window_that_suppresses_the_download_onl
 	struct rules_update up;
 	key_of(&plug, key);
 	cr_expect_null(verdict(e, &plug, "volume_in", NULL, T0));
+	cr_assert(!rules_engine_update_host(e, &api));
+	cr_assert(rules_engine_update_host(e, &cdn));
 	cr_assert(!rules_engine_flow(e, key, &plug, &api, T0, &up));
 	cr_assert(rules_engine_flow(e, key, &plug, &cdn, T0, &up));
 	cr_expect_str_eq(up.rule, "plug-fw");
