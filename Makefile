@@ -3,17 +3,17 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libpcap jansson yaml-0.1 libndpi libpsl sqlite3
+PKGS    := libpcap jansson yaml-0.1 libndpi libpsl sqlite3 hiredis
 DEB_PKGS := build-essential pkg-config clang libpcap-dev libjansson-dev libyaml-dev \
             libcriterion-dev tcpdump time jq libndpi-dev libndpi-bin libpsl-dev publicsuffix \
-            ieee-data libsqlite3-dev sqlite3
+            ieee-data libsqlite3-dev sqlite3 libhiredis-dev redis-server redis-tools
 SEED    ?= 2026
 
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings -Wshadow -Wvla
 CFLAGS  ?= -O2 -g
 CPPFLAGS += -I. -D_DEFAULT_SOURCE
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+ALL_CFLAGS = -std=c11 -pthread $(WARN) $(CFLAGS) $(SAN) -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 
 ifeq ($(V),1)
 Q :=

@@ -58,6 +58,9 @@ enum kind {
 	KIND_DURATION,  /* seconds, stored in a uint32_t */
 	KIND_UINT,      /* stored in a uint32_t */
 	KIND_PATH,      /* an absolute file or directory path, stored in char[CFG_PATH_MAX] */
+	KIND_STRING,    /* min..max printable characters, stored in char[CFG_STR_MAX] */
+	KIND_SIZE,      /* bytes with an optional KiB/MiB/GiB, min..max in KiB, stored in a uint64_t */
+	KIND_CHOICE,    /* one of .choices, stored as its index in a uint32_t */
 };
 
 struct section;
@@ -68,6 +71,7 @@ struct key {
 	size_t off;    /* offset of the field in struct iotids_config */
 	uint32_t min, max;
 	const struct section *sub;
+	const char *const *choices; /* KIND_CHOICE: NULL-terminated */
 };
 
 struct section {
@@ -83,72 +87,99 @@ struct section {
 
 /* In enum order, so cfg_timeout_name() can index it. */
 static const struct key timeout_keys[CFG_TIMEOUT_COUNT] = {
-	[CFG_TIMEOUT_TCP_SYN] = {"tcp_syn", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP_SYN]), 1, DAY, NULL},
-	[CFG_TIMEOUT_TCP] = {"tcp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP]), 1, DAY, NULL},
-	[CFG_TIMEOUT_TCP_CLOSED] = {"tcp_closed", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP_CLOSED]), 1, DAY, NULL},
-	[CFG_TIMEOUT_UDP] = {"udp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_UDP]), 1, DAY, NULL},
-	[CFG_TIMEOUT_ICMP] = {"icmp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_ICMP]), 1, DAY, NULL},
-	[CFG_TIMEOUT_OTHER] = {"other", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_OTHER]), 1, DAY, NULL},
+	[CFG_TIMEOUT_TCP_SYN] = {"tcp_syn", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP_SYN]), 1, DAY, NULL, NULL},
+	[CFG_TIMEOUT_TCP] = {"tcp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP]), 1, DAY, NULL, NULL},
+	[CFG_TIMEOUT_TCP_CLOSED] = {"tcp_closed", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_TCP_CLOSED]), 1, DAY, NULL, NULL},
+	[CFG_TIMEOUT_UDP] = {"udp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_UDP]), 1, DAY, NULL, NULL},
+	[CFG_TIMEOUT_ICMP] = {"icmp", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_ICMP]), 1, DAY, NULL, NULL},
+	[CFG_TIMEOUT_OTHER] = {"other", KIND_DURATION, FIELD(timeouts_s[CFG_TIMEOUT_OTHER]), 1, DAY, NULL, NULL},
 };
 static const struct section timeouts_section = {"flows.timeouts", timeout_keys, CFG_TIMEOUT_COUNT};
 
 static const struct key window_keys[] = {
-	{"length", KIND_DURATION, FIELD(window_s), 10, DAY, NULL},
-	{"max_remotes", KIND_UINT, FIELD(window_max_remotes), 1, 4096, NULL},
+	{"length", KIND_DURATION, FIELD(window_s), 10, DAY, NULL, NULL},
+	{"max_remotes", KIND_UINT, FIELD(window_max_remotes), 1, 4096, NULL, NULL},
 };
 static const struct section windows_section = {"windows", window_keys, 2};
 
 static const struct key flow_keys[] = {
-	{"max", KIND_UINT, FIELD(max_flows), 1024, 16777216, NULL},
-	{"timeouts", KIND_SECTION, 0, 0, 0, &timeouts_section},
+	{"max", KIND_UINT, FIELD(max_flows), 1024, 16777216, NULL, NULL},
+	{"timeouts", KIND_SECTION, 0, 0, 0, &timeouts_section, NULL},
 };
 static const struct section flows_section = {"flows", flow_keys, 2};
 
 static const struct key device_keys[] = {
-	{"max", KIND_UINT, FIELD(max_devices), 16, 1048576, NULL},
+	{"max", KIND_UINT, FIELD(max_devices), 16, 1048576, NULL, NULL},
 };
 static const struct section devices_section = {"devices", device_keys, 1};
 
 static const struct key dpi_keys[] = {
-	{"enabled", KIND_BOOL, FIELD(dpi), 0, 0, NULL},
-	{"max_states", KIND_UINT, FIELD(max_dpi_states), 16, 1048576, NULL},
+	{"enabled", KIND_BOOL, FIELD(dpi), 0, 0, NULL, NULL},
+	{"max_states", KIND_UINT, FIELD(max_dpi_states), 16, 1048576, NULL, NULL},
 };
 static const struct section dpi_section = {"dpi", dpi_keys, 2};
 
 static const struct key names_keys[] = {
-	{"max", KIND_UINT, FIELD(max_names), 1024, 16777216, NULL},
-	{"dns_cache", KIND_UINT, FIELD(dns_cache_max), 1024, 16777216, NULL},
-	{"dns_cache_per_device", KIND_UINT, FIELD(dns_cache_per_device), 16, 1048576, NULL},
+	{"max", KIND_UINT, FIELD(max_names), 1024, 16777216, NULL, NULL},
+	{"dns_cache", KIND_UINT, FIELD(dns_cache_max), 1024, 16777216, NULL, NULL},
+	{"dns_cache_per_device", KIND_UINT, FIELD(dns_cache_per_device), 16, 1048576, NULL, NULL},
 };
 static const struct section names_section = {"names", names_keys, 3};
 
 static const struct key identity_keys[] = {
-	{"oui_dir", KIND_PATH, FIELD(oui_dir), 0, 0, NULL},
-	{"public_suffix_list", KIND_PATH, FIELD(psl_path), 0, 0, NULL},
+	{"oui_dir", KIND_PATH, FIELD(oui_dir), 0, 0, NULL, NULL},
+	{"public_suffix_list", KIND_PATH, FIELD(psl_path), 0, 0, NULL, NULL},
 };
 static const struct section identity_section = {"identity", identity_keys, 2};
 
 static const struct key detector_keys[] = {
-	{"learn_min", KIND_DURATION, FIELD(learn_min_s), 60, YEAR, NULL},
-	{"learn_max", KIND_DURATION, FIELD(learn_max_s), 60, YEAR, NULL},
-	{"maturity_percent", KIND_UINT, FIELD(maturity_percent), 50, 100, NULL},
-	{"threshold_percent", KIND_UINT, FIELD(threshold_percent), 1, 100, NULL},
+	{"learn_min", KIND_DURATION, FIELD(learn_min_s), 60, YEAR, NULL, NULL},
+	{"learn_max", KIND_DURATION, FIELD(learn_max_s), 60, YEAR, NULL, NULL},
+	{"maturity_percent", KIND_UINT, FIELD(maturity_percent), 50, 100, NULL, NULL},
+	{"threshold_percent", KIND_UINT, FIELD(threshold_percent), 1, 100, NULL, NULL},
 };
 static const struct section detector_section = {"detector", detector_keys, N_KEYS(detector_keys)};
 
+static const char *const when_full_choices[] = {"drop_oldest", "drop_newest", NULL};
+
+static const struct key spool_keys[] = {
+	{"dir", KIND_PATH, FIELD(redis.spool_dir), 0, 0, NULL, NULL},
+	{"max_size", KIND_SIZE, FIELD(redis.spool_max_bytes), 64, 1u << 30, NULL, NULL},
+	{"when_full", KIND_CHOICE, FIELD(redis.spool_when_full), 0, 0, NULL, when_full_choices},
+	{"fsync", KIND_BOOL, FIELD(redis.spool_fsync), 0, 0, NULL, NULL},
+};
+static const struct section spool_section = {"redis.spool", spool_keys, N_KEYS(spool_keys)};
+
+static const struct key redis_keys[] = {
+	{"url", KIND_STRING, FIELD(redis.url), 1, CFG_STR_MAX - 1, NULL, NULL},
+	{"user", KIND_STRING, FIELD(redis.user), 1, 127, NULL, NULL},
+	{"password", KIND_STRING, FIELD(redis.password), 1, CFG_STR_MAX - 1, NULL, NULL},
+	{"prefix", KIND_STRING, FIELD(redis.prefix), 1, 64, NULL, NULL},
+	{"gateway_id", KIND_STRING, FIELD(redis.gateway_id), 1, 64, NULL, NULL},
+	{"connect_timeout_ms", KIND_UINT, FIELD(redis.connect_timeout_ms), 100, 60000, NULL, NULL},
+	{"command_timeout_ms", KIND_UINT, FIELD(redis.command_timeout_ms), 100, 60000, NULL, NULL},
+	{"backoff_max_ms", KIND_UINT, FIELD(redis.backoff_max_ms), 1000, 600000, NULL, NULL},
+	{"stream_maxlen", KIND_UINT, FIELD(redis.stream_maxlen), 0, 1000000000, NULL, NULL},
+	{"queue_size", KIND_SIZE, FIELD(redis.queue_bytes), 64, 1u << 20, NULL, NULL},
+	{"spool", KIND_SECTION, 0, 0, 0, &spool_section, NULL},
+};
+static const struct section redis_section = {"redis", redis_keys, N_KEYS(redis_keys)};
+
 static const struct key top_keys[] = {
-	{"home_networks", KIND_PREFIXES, 0, 1, CFG_MAX_HOME_NETS, NULL},
-	{"learn_ipv6_prefixes", KIND_BOOL, FIELD(learn_ipv6_prefixes), 0, 0, NULL},
-	{"windows", KIND_SECTION, 0, 0, 0, &windows_section},
-	{"flows", KIND_SECTION, 0, 0, 0, &flows_section},
-	{"devices", KIND_SECTION, 0, 0, 0, &devices_section},
-	{"dpi", KIND_SECTION, 0, 0, 0, &dpi_section},
-	{"names", KIND_SECTION, 0, 0, 0, &names_section},
-	{"identity", KIND_SECTION, 0, 0, 0, &identity_section},
-	{"detector", KIND_SECTION, 0, 0, 0, &detector_section},
+	{"home_networks", KIND_PREFIXES, 0, 1, CFG_MAX_HOME_NETS, NULL, NULL},
+	{"learn_ipv6_prefixes", KIND_BOOL, FIELD(learn_ipv6_prefixes), 0, 0, NULL, NULL},
+	{"windows", KIND_SECTION, 0, 0, 0, &windows_section, NULL},
+	{"flows", KIND_SECTION, 0, 0, 0, &flows_section, NULL},
+	{"devices", KIND_SECTION, 0, 0, 0, &devices_section, NULL},
+	{"dpi", KIND_SECTION, 0, 0, 0, &dpi_section, NULL},
+	{"names", KIND_SECTION, 0, 0, 0, &names_section, NULL},
+	{"identity", KIND_SECTION, 0, 0, 0, &identity_section, NULL},
+	{"detector", KIND_SECTION, 0, 0, 0, &detector_section, NULL},
+	{"redis", KIND_SECTION, 0, 0, 0, &redis_section, NULL},
 };
 static const struct section top_section = {NULL, top_keys, N_KEYS(top_keys)};
-_Static_assert(N_KEYS(top_keys) <= SECTION_MAX_KEYS && CFG_TIMEOUT_COUNT <= SECTION_MAX_KEYS,
+_Static_assert(N_KEYS(top_keys) <= SECTION_MAX_KEYS && CFG_TIMEOUT_COUNT <= SECTION_MAX_KEYS &&
+		       N_KEYS(redis_keys) <= SECTION_MAX_KEYS,
 	       "a section has more keys than the parser can place");
 
 static const char *const default_home_nets[] = {
@@ -188,6 +219,15 @@ void cfg_defaults(struct iotids_config *cfg)
 	cfg->learn_max_s = 7 * DAY;
 	cfg->maturity_percent = 95;
 	cfg->threshold_percent = 75;
+	snprintf(cfg->redis.prefix, sizeof(cfg->redis.prefix), "iotids");
+	cfg->redis.connect_timeout_ms = 2000;
+	cfg->redis.command_timeout_ms = 5000;
+	cfg->redis.backoff_max_ms = 30000;
+	cfg->redis.stream_maxlen = 100000;
+	cfg->redis.queue_bytes = 8u << 20;
+	snprintf(cfg->redis.spool_dir, sizeof(cfg->redis.spool_dir), "/var/lib/iotids/spool");
+	cfg->redis.spool_max_bytes = 64u << 20;
+	cfg->redis.spool_fsync = true;
 }
 
 const char *cfg_timeout_name(enum cfg_timeout t)
@@ -257,6 +297,35 @@ static int parse_uint(const char *s, uint64_t *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+/* "65536", "512KiB", "64MiB", "1GiB": bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = {{"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+	char digits[24];
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n >= sizeof(digits))
+		return -EINVAL;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	uint64_t v;
+	if (parse_uint(digits, &v) != 0 || v > (1ull << 40))
+		return -EINVAL;
+	if (!s[n]) {
+		*out = v;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(s + n, units[i].suffix)) {
+			*out = v << units[i].shift;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* An RFC 3339 UTC time ("2026-03-02T06:00:00Z", the Z required) or a
@@ -523,6 +592,19 @@ static const char *expected(const struct key *k, char *buf, size_t size)
 	case KIND_PATH:
 		snprintf(buf, size, "an absolute path (shorter than %d characters)", CFG_PATH_MAX);
 		break;
+	case KIND_STRING:
+		snprintf(buf, size, "text of %u to %u printable characters", (unsigned)k->min, (unsigned)k->max);
+		break;
+	case KIND_SIZE:
+		snprintf(buf, size, "a size from %u KiB to %u MiB (e.g. 512KiB, 64MiB, 1GiB)", (unsigned)k->min,
+			 (unsigned)(k->max / 1024));
+		break;
+	case KIND_CHOICE: {
+		size_t o = (size_t)snprintf(buf, size, "one of");
+		for (size_t i = 0; k->choices[i] && o < size; i++)
+			o += (size_t)snprintf(buf + o, size - o, "%s %s", i ? "," : "", k->choices[i]);
+		break;
+	}
 	default:
 		snprintf(buf, size, "an integer from %u to %u", (unsigned)k->min, (unsigned)k->max);
 		break;
@@ -557,6 +639,29 @@ static int set_scalar(struct iotids_config *cfg, const struct key *k, const char
 			goto bad;
 		memcpy((unsigned char *)cfg + k->off, v, strlen(v) + 1);
 		return 0;
+	case KIND_STRING: {
+		size_t len = strlen(v);
+		if (len < k->min || len > k->max || len >= CFG_STR_MAX)
+			goto bad;
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+				goto bad;
+		memcpy((unsigned char *)cfg + k->off, v, len + 1);
+		return 0;
+	}
+	case KIND_SIZE:
+		if (parse_size(v, &n) != 0 || n < (uint64_t)k->min * 1024 || n > (uint64_t)k->max * 1024)
+			goto bad;
+		memcpy((unsigned char *)cfg + k->off, &n, sizeof(n));
+		return 0;
+	case KIND_CHOICE:
+		for (uint32_t i = 0; k->choices[i]; i++) {
+			if (!strcmp(v, k->choices[i])) {
+				memcpy((unsigned char *)cfg + k->off, &i, sizeof(i));
+				return 0;
+			}
+		}
+		goto bad;
 	default:
 		goto bad;
 	}
@@ -597,7 +702,8 @@ static int parse_value(struct loader *ld, const struct section *sec, const struc
 		expected(k, why, sizeof(why));
 	if (!v || set_scalar(&ld->cfg, k, v, why, sizeof(why)) != 0)
 		return fail_at(ld, ev->start_mark, "%s: expected %s, got %s", path, why,
-			       describe(ev, what, sizeof(what)));
+			       k->off == FIELD(redis.password) ? "something else (not shown: a password)"
+							       : describe(ev, what, sizeof(what)));
 	return 0;
 }
 
@@ -618,7 +724,7 @@ static int parse_mapping(struct loader *ld, const struct section *sec)
 {
 	yaml_mark_t first[SECTION_MAX_KEYS]; /* where each key was seen */
 	uint32_t seen = 0;
-	char where[64], q[QUOTE_MAX * 2], what[GOT_MAX], names[128];
+	char where[64], q[QUOTE_MAX * 2], what[GOT_MAX], names[256];
 	int rc;
 
 	if (sec->path)

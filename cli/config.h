@@ -30,6 +30,26 @@ enum cfg_timeout {
 	CFG_TIMEOUT_COUNT
 };
 
+#define CFG_STR_MAX 256
+
+/* Where alerts go besides the JSON lines (see detector/publisher.h). */
+struct cfg_redis {
+	char url[CFG_STR_MAX];        /* empty: no Redis */
+	char user[CFG_STR_MAX];       /* ACL user when the URL names none */
+	char password[CFG_STR_MAX];   /* when the URL gives none */
+	char prefix[CFG_STR_MAX];     /* key prefix: <prefix>:alerts, <prefix>:stats:<gateway_id> */
+	char gateway_id[CFG_STR_MAX]; /* empty: the host name */
+	uint32_t connect_timeout_ms;
+	uint32_t command_timeout_ms;
+	uint32_t backoff_max_ms;
+	uint32_t stream_maxlen;       /* XADD MAXLEN ~; 0: untrimmed */
+	uint64_t queue_bytes;
+	char spool_dir[CFG_PATH_MAX];
+	uint64_t spool_max_bytes;
+	uint32_t spool_when_full;     /* 0 drop_oldest, 1 drop_newest */
+	bool spool_fsync;
+};
+
 struct iotids_config {
 	struct ip_prefix home_nets[CFG_MAX_HOME_NETS];
 	size_t n_home_nets;
@@ -50,6 +70,7 @@ struct iotids_config {
 	uint32_t learn_max_s;         /* ... and at most this long ... */
 	uint32_t maturity_percent;    /* ... ending once its maturity reaches this */
 	uint32_t threshold_percent;   /* alerts score at least this */
+	struct cfg_redis redis;
 };
 
 void cfg_defaults(struct iotids_config *cfg);

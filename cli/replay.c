@@ -19,6 +19,7 @@
 #include "capture/cap.h"
 #include "cli/cli.h"
 #include "cli/config.h"
+#include "detector/publisher.h"
 #include "detector/store.h"
 #include "features/identity.h"
 #include "features/kind.h"
@@ -51,6 +52,11 @@ struct replay {
 	struct rules_engine *rules; /* --rules PATH, or NULL */
 	const char *rules_path;
 	uint64_t reloads, reloads_failed;
+	struct publisher *pub;   /* --redis URL, or NULL */
+	char redis_url[600];     /* for the summary, password hidden */
+	char redis_gateway[CFG_STR_MAX];
+	struct pub_stats pub_final;
+	bool pub_closed;
 };
 
 static volatile sig_atomic_t stop_signal, reload_signal;
@@ -96,6 +102,10 @@ static const char replay_usage[] =
 	"                     and at the end\n"
 	"  --rules PATH       rules (a YAML file, or a directory of them; see\n"
 	"                     docs/rules.md); SIGHUP reloads them\n"
+	"  --redis URL        also send alerts to Redis: redis://[user:password@]host\n"
+	"                     [:port][/db] or unix:///path (see README, Redis)\n"
+	"  --redis-spool DIR  where alerts wait while Redis is unreachable\n"
+	"                     (default /var/lib/iotids/spool)\n"
 	"  --no-detect        no profiles and no alerts\n"
 	"  -h, --help         this help\n"
 	"\n"
@@ -127,43 +137,102 @@ static void store_failed(struct replay *r, const char *err)
 	r->store_failed = true;
 }
 
-/* The store keeps the alert too, for alerts list. */
-static void store_alert(struct replay *r, const struct det_alert *a)
+/* The alert's JSON once, for every output that wants it. */
+static void on_alert(void *ctx, const struct det_alert *a)
 {
+	struct replay *r = ctx;
 	char device[IP_STRLEN], err[512];
+	bool shown = !a->suppressed_by;
+	char *json = NULL;
+	if (r->store || (shown && (r->alerts || r->pub || r->json))) {
+		if (!(json = out_alert_string(&r->oc, a))) {
+			fprintf(stderr, "iotids: out of memory encoding alert %s\n", a->alert_id);
+			r->alerts_failed = r->write_failed = true;
+		}
+	}
 	if (a->dev->has_mac)
 		dev_mac_format(a->dev->mac, device, sizeof(device));
 	else
 		ip_format(&a->dev->key_ip, device, sizeof(device));
-	char *json = out_alert_string(&r->oc, a);
-	struct store_alert sa = {.alert_id = a->alert_id, .device = device, .kind = a->kind, .severity = a->severity,
-				 .ts_us = a->ts_us, .score = a->score, .json = json, .suppressed_by = a->suppressed_by};
-	if (!json)
-		store_failed(r, "out of memory encoding an alert for the store");
-	else if (store_alert_add(r->store, &sa, err, sizeof(err)) != 0)
-		store_failed(r, err);
-	free(json);
-}
-
-static void on_alert(void *ctx, const struct det_alert *a)
-{
-	struct replay *r = ctx;
-	if (r->store)
-		store_alert(r, a);
+	/* The store keeps every alert, suppressed ones too, for alerts list. */
+	if (r->store && json) {
+		struct store_alert sa = {.alert_id = a->alert_id, .device = device, .kind = a->kind,
+					 .severity = a->severity, .ts_us = a->ts_us, .score = a->score, .json = json,
+					 .suppressed_by = a->suppressed_by};
+		if (store_alert_add(r->store, &sa, err, sizeof(err)) != 0)
+			store_failed(r, err);
+	}
 	/* Kept and counted, not shown: that is what the rule asked for. */
-	if (a->suppressed_by) {
+	if (!shown) {
 		rules_engine_record(r->rules, a->suppressed_by);
+		free(json);
 		return;
 	}
 	/* The file holds the JSON; the terminal still gets the line. */
-	if (r->alerts && out_alert_json(r->alerts, &r->oc, a) != 0)
+	if (r->alerts && json && (fputs(json, r->alerts) == EOF || fputc('\n', r->alerts) == EOF))
 		r->alerts_failed = true;
+	if (r->pub && json) {
+		struct pub_alert pa = {.alert_id = a->alert_id, .device = device, .kind = a->kind,
+				       .severity = a->severity, .json = json};
+		publisher_submit(r->pub, &pa);
+	}
 	if (r->json && !r->alerts) {
-		if (out_alert_json(r->out, &r->oc, a) != 0)
+		if (json && (fputs(json, r->out) == EOF || fputc('\n', r->out) == EOF))
 			r->write_failed = true;
 	} else if (!r->json) {
 		out_alert_text(r->out, &r->oc, a);
 	}
+	free(json);
+}
+
+/* Sender-thread messages, on stderr like the rest. */
+static void pub_log(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "iotids: %s\n", msg);
+}
+
+/* Starts the publisher from cfg->redis; 0, or the exit status. */
+static int start_publisher(struct replay *r, const struct iotids_config *cfg)
+{
+	struct pub_config pc;
+	char err[768];
+	pub_config_defaults(&pc);
+	pc.url = cfg->redis.url;
+	pc.user = cfg->redis.user[0] ? cfg->redis.user : NULL;
+	pc.password = cfg->redis.password[0] ? cfg->redis.password : NULL;
+	pc.prefix = cfg->redis.prefix;
+	pc.gateway_id = cfg->redis.gateway_id[0] ? cfg->redis.gateway_id : NULL;
+	pc.connect_timeout_ms = cfg->redis.connect_timeout_ms;
+	pc.command_timeout_ms = cfg->redis.command_timeout_ms;
+	pc.backoff_max_ms = cfg->redis.backoff_max_ms;
+	pc.stream_maxlen = cfg->redis.stream_maxlen;
+	pc.queue_bytes = cfg->redis.queue_bytes;
+	/* A replay may wait for room: nothing read from a file need be lost. */
+	pc.block_when_full = true;
+	pc.spool.dir = cfg->redis.spool_dir;
+	pc.spool.max_bytes = cfg->redis.spool_max_bytes;
+	pc.spool.when_full = cfg->redis.spool_when_full ? SPOOL_DROP_NEWEST : SPOOL_DROP_OLDEST;
+	pc.spool.fsync = cfg->redis.spool_fsync;
+	pc.log = pub_log;
+	int rc = publisher_new(&pc, &r->pub, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "iotids: %s\n", err);
+		return rc == -EINVAL || rc == -EACCES ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
+	}
+	snprintf(r->redis_url, sizeof(r->redis_url), "%s", publisher_url(r->pub));
+	snprintf(r->redis_gateway, sizeof(r->redis_gateway), "%s", publisher_gateway(r->pub));
+	return 0;
+}
+
+/* Flushes to Redis or the spool; the counters stay for the summary. */
+static void stop_publisher(struct replay *r)
+{
+	if (!r->pub)
+		return;
+	publisher_close(r->pub, &r->pub_final);
+	r->pub = NULL;
+	r->pub_closed = true;
 }
 
 /* What rules see of a device. */
@@ -443,6 +512,15 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 	}
 	if (r->rules)
 		print_rules_text(out, r);
+	if (r->pub_closed) {
+		const struct pub_stats *ps = &r->pub_final;
+		fprintf(out, "redis       %s as %s: %llu published, %llu spooled, %llu delivered from the spool, "
+			"%llu dropped, %llu reconnects, %llu resent; %llu left in the spool\n",
+			r->redis_url, r->redis_gateway, (unsigned long long)ps->published, (unsigned long long)ps->spooled,
+			(unsigned long long)ps->delivered_from_spool, (unsigned long long)ps->dropped,
+			(unsigned long long)ps->reconnects, (unsigned long long)ps->resent,
+			(unsigned long long)ps->spool_pending);
+	}
 	if (r->store)
 		fprintf(out, "store       %s: %d profiles loaded, %llu checkpoints%s\n", r->db_path, r->loaded,
 			(unsigned long long)r->checkpoints, r->store_failed ? " (a checkpoint failed)" : "");
@@ -571,6 +649,20 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 		json_object_set_new(ru, "reloads_refused", json_integer((json_int_t)r->reloads_failed));
 		json_object_set_new(o, "rules", ru);
 	}
+	if (r->pub_closed) {
+		const struct pub_stats *pf = &r->pub_final;
+		json_t *rd = json_object();
+		json_object_set_new(rd, "url", json_string(r->redis_url));
+		json_object_set_new(rd, "gateway", json_string(r->redis_gateway));
+		json_object_set_new(rd, "published", json_integer((json_int_t)pf->published));
+		json_object_set_new(rd, "spooled", json_integer((json_int_t)pf->spooled));
+		json_object_set_new(rd, "delivered_from_spool", json_integer((json_int_t)pf->delivered_from_spool));
+		json_object_set_new(rd, "dropped", json_integer((json_int_t)pf->dropped));
+		json_object_set_new(rd, "reconnects", json_integer((json_int_t)pf->reconnects));
+		json_object_set_new(rd, "resent", json_integer((json_int_t)pf->resent));
+		json_object_set_new(rd, "spool_pending", json_integer((json_int_t)pf->spool_pending));
+		json_object_set_new(o, "redis", rd);
+	}
 	if (r->store) {
 		json_t *st = json_object();
 		json_object_set_new(st, "path", json_string(r->db_path));
@@ -598,7 +690,7 @@ struct overrides {
 	size_t n_home_nets;
 	const char *window, *max_flows, *max_devices;
 	bool no_dpi;
-	const char *alerts_path, *learn_for, *learn_list, *db_path, *rules_path;
+	const char *alerts_path, *learn_for, *learn_list, *db_path, *rules_path, *redis_url, *redis_spool;
 	bool learn_all, no_detect;
 };
 
@@ -612,7 +704,9 @@ static int build_config(const struct overrides *ov, struct iotids_config *cfg)
 	}
 	if ((ov->window && cfg_set(cfg, "windows.length", ov->window, err, sizeof(err)) != 0) ||
 	    (ov->max_flows && cfg_set(cfg, "flows.max", ov->max_flows, err, sizeof(err)) != 0) ||
-	    (ov->max_devices && cfg_set(cfg, "devices.max", ov->max_devices, err, sizeof(err)) != 0)) {
+	    (ov->max_devices && cfg_set(cfg, "devices.max", ov->max_devices, err, sizeof(err)) != 0) ||
+	    (ov->redis_url && cfg_set(cfg, "redis.url", ov->redis_url, err, sizeof(err)) != 0) ||
+	    (ov->redis_spool && cfg_set(cfg, "redis.spool.dir", ov->redis_spool, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "iotids: %s\n", err);
 		return -EINVAL;
 	}
@@ -634,7 +728,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 {
 	enum {
 		O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI,
-		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB, O_RULES
+		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB, O_RULES, O_REDIS, O_REDIS_SPOOL
 	};
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
@@ -645,7 +739,8 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		{"alerts", required_argument, NULL, O_ALERTS},	{"learn-for", required_argument, NULL, O_LEARN_FOR},
 		{"learn", optional_argument, NULL, O_LEARN},		{"no-detect", no_argument, NULL, O_NODETECT},
 		{"profiles", no_argument, NULL, O_PROFILES},	{"db", required_argument, NULL, O_DB},
-		{"rules", required_argument, NULL, O_RULES},	{"help", no_argument, NULL, 'h'},
+		{"rules", required_argument, NULL, O_RULES},	{"redis", required_argument, NULL, O_REDIS},
+		{"redis-spool", required_argument, NULL, O_REDIS_SPOOL}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -670,6 +765,12 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			break;
 		case O_RULES:
 			ov->rules_path = optarg;
+			break;
+		case O_REDIS:
+			ov->redis_url = optarg;
+			break;
+		case O_REDIS_SPOOL:
+			ov->redis_spool = optarg;
 			break;
 		case O_JSON:
 			r->json = true;
@@ -1025,6 +1126,8 @@ int cmd_replay(int argc, char **argv)
 		rc = CLI_EXIT_RUNTIME;
 		goto out;
 	}
+	if (cfg.redis.url[0] && r.det && (rc = start_publisher(&r, &cfg)) != 0)
+		goto out;
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
@@ -1053,6 +1156,7 @@ int cmd_replay(int argc, char **argv)
 		error = err;
 	}
 	trk_finish(t);
+	stop_publisher(&r);
 	if (r.store)
 		checkpoint(&r, trk_stats(t)->last_us);
 	if (r.show & SHOW_DEVICES)
@@ -1081,6 +1185,7 @@ int cmd_replay(int argc, char **argv)
 		rc = CLI_EXIT_RUNTIME;
 	}
 out:
+	stop_publisher(&r);
 	if (r.alerts && fclose(r.alerts) != 0 && rc == CLI_EXIT_OK) {
 		fprintf(stderr, "iotids: %s: writing alerts: %s\n", ov.alerts_path, strerror(errno));
 		rc = CLI_EXIT_RUNTIME;

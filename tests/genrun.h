@@ -17,6 +17,9 @@ const char *genrun_path(const char *name);
 /* Runs iotgen with the NULL-terminated arguments, stdout and stderr into
  * out.txt and err.txt in the scratch directory; returns its exit status. */
 int genrun_run(const char *arg, ...);
+/* The whole file, NUL-terminated, malloc'd; its length in *len when len is
+ * not NULL. NULL when it cannot be read. */
+char *genrun_slurp(const char *path, size_t *len);
 /* The server_name of a TLS ClientHello at the start of a TCP payload of n
  * bytes, copied into out (cap bytes), or NULL. */
 const char *genrun_sni(const unsigned char *p, size_t n, char *out, size_t cap);

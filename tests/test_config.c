@@ -398,7 +398,7 @@ Test(config, an_unknown_key_is_reported_with_the_keys_expected_there)
 		     "unknown key 'lenght' in windows (expected: length, max_remotes)");
 	expect_error("home_network: []\n", "1:1",
 		     "unknown key 'home_network' at the top level (expected: home_networks, "
-		     "learn_ipv6_prefixes, windows, flows, devices, dpi, names, identity, detector)");
+		     "learn_ipv6_prefixes, windows, flows, devices, dpi, names, identity, detector, redis)");
 	expect_error("flows:\n  timeouts:\n    sctp: 1m\n", "3:5",
 		     "unknown key 'sctp' in flows.timeouts (expected: tcp_syn, tcp, tcp_closed, udp, icmp, other)");
 }
@@ -621,4 +621,76 @@ Test(config, ten_thousand_nested_flow_mappings_fail_cleanly)
 	text[depth] = '\0';
 	expect_error(text, "1:2", "expected a key at the top level, got a mapping");
 	free(text);
+}
+
+/* ---- redis ---- */
+
+Test(config, redis_defaults_match_the_documented_values)
+{
+	struct iotids_config c = defaults();
+	cr_expect_str_eq(c.redis.url, "");
+	cr_expect_str_eq(c.redis.prefix, "iotids");
+	cr_expect_str_eq(c.redis.gateway_id, "");
+	cr_expect_eq(c.redis.connect_timeout_ms, 2000);
+	cr_expect_eq(c.redis.command_timeout_ms, 5000);
+	cr_expect_eq(c.redis.backoff_max_ms, 30000);
+	cr_expect_eq(c.redis.stream_maxlen, 100000);
+	cr_expect_eq(c.redis.queue_bytes, 8u << 20);
+	cr_expect_str_eq(c.redis.spool_dir, "/var/lib/iotids/spool");
+	cr_expect_eq(c.redis.spool_max_bytes, 64u << 20);
+	cr_expect_eq(c.redis.spool_when_full, 0);
+	cr_expect(c.redis.spool_fsync);
+}
+
+Test(config, every_redis_key_is_read)
+{
+	struct iotids_config c = load_ok("redis:\n"
+					 "  url: redis://10.0.0.2:6380/2\n"
+					 "  user: gw7\n"
+					 "  password: 'p@ss: word'\n"
+					 "  prefix: site1\n"
+					 "  gateway_id: gw-7\n"
+					 "  connect_timeout_ms: 500\n"
+					 "  command_timeout_ms: 900\n"
+					 "  backoff_max_ms: 60000\n"
+					 "  stream_maxlen: 0\n"
+					 "  queue_size: 512KiB\n"
+					 "  spool:\n"
+					 "    dir: /data/iotids/spool\n"
+					 "    max_size: 2GiB\n"
+					 "    when_full: drop_newest\n"
+					 "    fsync: false\n");
+	cr_expect_str_eq(c.redis.url, "redis://10.0.0.2:6380/2");
+	cr_expect_str_eq(c.redis.user, "gw7");
+	cr_expect_str_eq(c.redis.password, "p@ss: word");
+	cr_expect_str_eq(c.redis.prefix, "site1");
+	cr_expect_str_eq(c.redis.gateway_id, "gw-7");
+	cr_expect_eq(c.redis.connect_timeout_ms, 500);
+	cr_expect_eq(c.redis.command_timeout_ms, 900);
+	cr_expect_eq(c.redis.backoff_max_ms, 60000);
+	cr_expect_eq(c.redis.stream_maxlen, 0);
+	cr_expect_eq(c.redis.queue_bytes, 512u << 10);
+	cr_expect_str_eq(c.redis.spool_dir, "/data/iotids/spool");
+	cr_expect_eq(c.redis.spool_max_bytes, 2ull << 30);
+	cr_expect_eq(c.redis.spool_when_full, 1);
+	cr_expect(!c.redis.spool_fsync);
+	c = load_ok("redis:\n  spool:\n    max_size: 1048576\n");
+	cr_expect_eq(c.redis.spool_max_bytes, 1u << 20);
+}
+
+Test(config, bad_redis_values_are_refused_with_what_is_expected)
+{
+	expect_error("redis:\n  spool:\n    max_size: 1KiB\n", "3:15", "a size from 64 KiB to");
+	expect_error("redis:\n  spool:\n    max_size: 64MB\n", "3:15", "a size from 64 KiB to");
+	expect_error("redis:\n  spool:\n    max_size: 2TiB\n", "3:15", "a size from");
+	expect_error("redis:\n  spool:\n    when_full: block\n", "3:16", "one of drop_oldest, drop_newest");
+	expect_error("redis:\n  connect_timeout_ms: 10\n", "2:23", "an integer from 100 to 60000");
+	expect_error("redis:\n  prefix: \"\"\n", "2:11", "text of 1 to 64 printable characters");
+	expect_error("redis:\n  urll: redis://x\n", "2:3", "urll");
+}
+
+Test(config, a_refused_password_is_never_quoted)
+{
+	expect_error("redis:\n  password: \"sec\\tret\"\n", "2:13", "not shown: a password");
+	cr_expect(strstr(err, "sec") == NULL, "%s", err);
 }

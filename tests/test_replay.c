@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/genrun.h"
+
 #define DEMO "pcaps/demo.pcap"
 
 #define TESTLIST "tests/golden/TESTLIST"
@@ -54,35 +56,6 @@ static const char *bin(const char *var)
 	return b;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	size_t got;
-	while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-		n += got;
-		if (cap - n - 1 == 0) {
-			char *grown = realloc(buf, cap * 2);
-			if (!grown) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
-
 /* Runs "$IOTIDS_BIN args" through the shell with stdout and stderr kept. */
 static struct run run_iotids(const char *args)
 {
@@ -94,8 +67,8 @@ static struct run run_iotids(const char *args)
 	int st = system(cmd);
 	cr_assert(WIFEXITED(st), "iotids did not exit normally: %s", cmd);
 	r.status = WEXITSTATUS(st);
-	r.out = slurp(out, &r.out_len);
-	r.err = slurp(err, NULL);
+	r.out = genrun_slurp(out, &r.out_len);
+	r.err = genrun_slurp(err, NULL);
 	cr_assert(r.out && r.err);
 	return r;
 }
@@ -138,7 +111,7 @@ Test(replay, every_golden_case_prints_its_expected_file)
 		snprintf(expected, sizeof(expected), "tests/golden/%s", line);
 		struct run r = run_iotids(tab + 1);
 		size_t n = 0;
-		char *want = slurp(expected, &n);
+		char *want = genrun_slurp(expected, &n);
 		cr_assert_not_null(want, "missing %s (make golden writes it)", expected);
 		cr_expect_eq(r.status, 0, "%s: exit %d: %s", tab + 1, r.status, r.err);
 		cr_expect(n == r.out_len && memcmp(want, r.out, n) == 0, "iotids %s differs from %s; got:\n%s", tab + 1,
@@ -158,7 +131,7 @@ Test(replay, the_demo_capture_is_regenerated_byte_for_byte_from_its_seed)
 	snprintf(cmd, sizeof(cmd), "demo --seed 2026 -o '%s'", path);
 	gen(cmd);
 	size_t a = 0, b = 0;
-	char *x = slurp(DEMO, &a), *y = slurp(path, &b);
+	char *x = genrun_slurp(DEMO, &a), *y = genrun_slurp(path, &b);
 	cr_assert(x && y);
 	cr_expect(a == b && memcmp(x, y, a) == 0, "pcaps/demo.pcap is not what 'iotgen demo --seed 2026' writes");
 	free(x);
@@ -632,7 +605,7 @@ Test(replay, a_text_file_is_not_a_capture)
 Test(replay, a_truncated_capture_reports_what_it_read_and_exits_1)
 {
 	size_t n = 0;
-	char *demo = slurp(DEMO, &n);
+	char *demo = genrun_slurp(DEMO, &n);
 	cr_assert_not_null(demo);
 	char path[128], args[256];
 	snprintf(path, sizeof(path), "%s/cut.pcap", tmpdir);
@@ -768,7 +741,7 @@ Test(replay, alerts_carry_the_contract_fields_and_are_the_same_on_every_run)
 	struct run b = run_iotids(args);
 	cr_assert_eq(b.status, 0, "%s", b.err);
 	size_t len = 0;
-	char *in_file = slurp(file, &len);
+	char *in_file = genrun_slurp(file, &len);
 	cr_assert_not_null(in_file);
 	/* With --json and no --alerts, alerts go to stdout, before the summary. */
 	char *summary = strstr(a.out, "{\"type\":\"summary\"");
@@ -822,7 +795,7 @@ Test(replay, alerts_carry_the_contract_fields_and_are_the_same_on_every_run)
 	cr_expect_eq(lines, n, "with --alerts FILE the terminal shows each alert as one line");
 	struct run c = run_iotids(args);
 	size_t len2 = 0;
-	char *again = slurp(file, &len2);
+	char *again = genrun_slurp(file, &len2);
 	cr_expect(len2 == len && again && memcmp(again, a.out, len) == 0, "a second replay wrote other alerts");
 	free(again);
 	run_free(&c);
@@ -878,7 +851,7 @@ static json_t *demo_alerts(const char *rules)
 	struct run r = run_iotids(cmd);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	run_free(&r);
-	char *text = slurp(file, NULL);
+	char *text = genrun_slurp(file, NULL);
 	cr_assert_not_null(text);
 	json_t *alerts = json_lines(text);
 	free(text);
@@ -1079,7 +1052,7 @@ Test(replay, sigterm_mid_run_reports_every_packet_read_and_exits_1)
 		_exit(98);
 	}
 	size_t n = 0;
-	char *demo = slurp(DEMO, &n);
+	char *demo = genrun_slurp(DEMO, &n);
 	cr_assert_not_null(demo);
 	size_t half = n / 2, want = whole_records(demo, half);
 	FILE *w = fopen(fifo, "wb");
@@ -1102,7 +1075,7 @@ Test(replay, sigterm_mid_run_reports_every_packet_read_and_exits_1)
 	fclose(w);
 	cr_assert(WIFEXITED(st), "iotids died of the signal instead of stopping cleanly");
 	cr_expect_eq(WEXITSTATUS(st), 1);
-	char *text = slurp(out, NULL);
+	char *text = genrun_slurp(out, NULL);
 	cr_assert_not_null(text);
 	json_t *o = parse_json_line(text);
 	cr_expect_eq(json_integer_value(json_object_get(o, "packets")), (json_int_t)want,
@@ -1142,7 +1115,7 @@ static char *sqlite(const char *db, const char *sql)
 	snprintf(out, sizeof(out), "%s/sqlite.out", tmpdir);
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\" >'%s' 2>&1", db, sql, out);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	char *text = slurp(out, NULL);
+	char *text = genrun_slurp(out, NULL);
 	cr_assert_not_null(text);
 	return text;
 }
@@ -1525,7 +1498,7 @@ Test(replay, a_full_disk_is_a_clear_error_and_exit_1)
 	int st = system(cmd);
 	cr_assert(WIFEXITED(st));
 	cr_expect_eq(WEXITSTATUS(st), 1);
-	char *text = slurp(err, NULL);
+	char *text = genrun_slurp(err, NULL);
 	cr_assert_not_null(text);
 	cr_expect_not_null(strstr(text, "writing output: No space left on device"), "%s", text);
 	free(text);
@@ -1679,7 +1652,7 @@ Test(replay, a_destination_accepted_in_the_store_no_longer_alerts)
 	free(ok_out(args));
 	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' --db '%s' " DEMO, a2, with);
 	free(ok_out(args));
-	char *t1 = slurp(a1, NULL), *t2 = slurp(a2, NULL);
+	char *t1 = genrun_slurp(a1, NULL), *t2 = genrun_slurp(a2, NULL);
 	cr_assert(t1 && t2);
 	cr_expect_not_null(strstr(t1, "\"about\":\"146.187.105.0/24:80/tcp\""), "the control run lacks the alert");
 	cr_expect_null(strstr(t2, "\"about\":\"146.187.105.0/24:80/tcp\""), "an accepted destination alerted");
@@ -1705,7 +1678,7 @@ Test(replay, alerts_list_gives_back_the_alerts_of_the_replay_and_filters_them)
 	snprintf(file, sizeof(file), "%s/alerts.json", tmpdir);
 	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' --db '%s' " DEMO, file, db);
 	free(ok_out(args));
-	char *written = slurp(file, NULL);
+	char *written = genrun_slurp(file, NULL);
 	cr_assert_not_null(written);
 	snprintf(args, sizeof(args), "alerts list --json --db '%s'", db);
 	char *out = ok_out(args);
@@ -1832,7 +1805,7 @@ Test(replay, a_locked_store_is_one_clear_line_and_changes_nothing)
 		_exit(98);
 	}
 	for (int i = 0; i < 3000; i++) {
-		char *held = slurp(ready, NULL);
+		char *held = genrun_slurp(ready, NULL);
 		bool yes = held && strstr(held, "held");
 		free(held);
 		if (yes)
@@ -1919,7 +1892,7 @@ Test(replay, an_exception_suppresses_its_alerts_records_them_and_touches_nothing
 	free(ok_out(args));
 	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' --rules '%s' --db '%s' " DEMO, a2, rules, db);
 	char *summary = ok_out(args);
-	char *t1 = slurp(a1, NULL), *t2 = slurp(a2, NULL);
+	char *t1 = genrun_slurp(a1, NULL), *t2 = genrun_slurp(a2, NULL);
 	cr_assert(t1 && t2);
 	size_t cam80 = count_of(t1, "\"about\":\"146.187.105.0/24:80/tcp\"");
 	cr_assert_geq(cam80, 1, "the control run lacks the camera's alert");
@@ -1998,7 +1971,7 @@ static char *replay_with_reload(const char *rules, const char *next_rules, const
 		_exit(98);
 	}
 	size_t n = 0;
-	char *demo = slurp(DEMO, &n);
+	char *demo = genrun_slurp(DEMO, &n);
 	cr_assert_not_null(demo);
 	uint32_t first;
 	memcpy(&first, demo + 24, 4);
@@ -2032,8 +2005,8 @@ static char *replay_with_reload(const char *rules, const char *next_rules, const
 	free(demo);
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "iotids failed: %s", slurp(err, NULL));
-	return slurp(err, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "iotids failed: %s", genrun_slurp(err, NULL));
+	return genrun_slurp(err, NULL);
 }
 
 Test(replay, sighup_reloads_the_rules_and_a_broken_file_keeps_the_old_ones)
@@ -2045,7 +2018,7 @@ Test(replay, sighup_reloads_the_rules_and_a_broken_file_keeps_the_old_ones)
 	write_file(rules, "# none yet\n");
 	char *err = replay_with_reload(rules, cam_rules, alerts, NULL);
 	cr_expect(strstr(err, "iotids: rules: reloaded 2 rules (0 updates, 2 exceptions) from ") != NULL, "%s", err);
-	char *text = slurp(alerts, NULL);
+	char *text = genrun_slurp(alerts, NULL);
 	cr_assert_not_null(text);
 	cr_expect_eq(count_of(text, "\"about\":\"146.187.105.0/24:80/tcp\""), 0, "the reloaded rule did not apply");
 	cr_expect_geq(count_of(text, ":23/tcp\""), 1);
@@ -2056,7 +2029,7 @@ Test(replay, sighup_reloads_the_rules_and_a_broken_file_keeps_the_old_ones)
 	err = replay_with_reload(rules, "exceptions:\n  - name: [oops\n", alerts, NULL);
 	cr_expect(strstr(err, "live.yaml:3:1: did not find expected ',' or ']'") != NULL, "%s", err);
 	cr_expect(strstr(err, "not reloaded: the 2 rules in force stay") != NULL, "%s", err);
-	text = slurp(alerts, NULL);
+	text = genrun_slurp(alerts, NULL);
 	cr_assert_not_null(text);
 	cr_expect_eq(count_of(text, "\"about\":\"146.187.105.0/24:80/tcp\""), 0, "a broken reload dropped the rules");
 	free(text);
@@ -2073,7 +2046,7 @@ Test(replay, rules_reload_signals_the_iotids_that_has_the_store_open)
 	char *err = replay_with_reload(rules, cam_rules, alerts, db);
 	cr_expect(strstr(err, "iotids: rules: reloaded 2 rules") != NULL, "%s", err);
 	free(err);
-	char *text = slurp(alerts, NULL);
+	char *text = genrun_slurp(alerts, NULL);
 	cr_assert_not_null(text);
 	cr_expect_eq(count_of(text, "\"about\":\"146.187.105.0/24:80/tcp\""), 0, "the reloaded rule did not apply");
 	free(text);
@@ -2115,7 +2088,7 @@ Test(replay, an_update_rule_relearns_the_device_and_keeps_the_profile_before_and
 	char *out = ok_out(args);
 	cr_expect(strstr(out, ": 1 update windows, 0 alerts suppressed") != NULL, "%s", out);
 	free(out);
-	char *text = slurp(alerts, NULL);
+	char *text = genrun_slurp(alerts, NULL);
 	cr_assert_not_null(text);
 	cr_expect_eq(count_of(text, "tuyacdn.com"), 0, "%s", text);
 	cr_expect_eq(count_of(text, "tuyalog.com"), 0, "%s", text);
@@ -2149,7 +2122,7 @@ Test(replay, an_update_rule_relearns_the_device_and_keeps_the_profile_before_and
 	/* Without the rule the same capture alerts on both hosts. */
 	snprintf(args, sizeof(args), "replay --learn-for 2h --alerts '%s' " DEMO, alerts);
 	free(ok_out(args));
-	text = slurp(alerts, NULL);
+	text = genrun_slurp(alerts, NULL);
 	cr_assert_not_null(text);
 	cr_expect_geq(count_of(text, "\"about\":\"ota-eu.tuyacdn.com:443/tcp\""), 1);
 	cr_expect_geq(count_of(text, "\"about\":\"telemetry-eu.tuyalog.com:443/tcp\""), 1);
