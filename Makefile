@@ -35,7 +35,7 @@ TESTBIN  := $(BUILD)/iotids-tests
 DEMO     := pcaps/demo.pcap
 DEMO_ALERTS := $(BUILD)/demo-alerts.json
 
-.PHONY: all deps demo test asan check-banned bench eval clean help golden demo-pcap
+.PHONY: all deps demo test asan check-banned bench bench-redis eval clean help golden demo-pcap
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(GEN)
@@ -47,6 +47,7 @@ help:
 	@echo "make test    deps + build + run the Criterion suite (what CI runs)"
 	@echo "make asan    the same suite built with ASan + UBSan"
 	@echo "make bench   throughput and memory benchmarks (large generated captures)"
+	@echo "make bench-redis  the cost of publishing alerts to Redis, and its throughput"
 	@echo "make eval    detection on labelled attack/benign scenarios, false alerts per 100 device-days"
 
 # Installs only what is missing, so it is cheap to call before every build.
@@ -122,6 +123,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
 	BUILD=$(BUILD) bash bench/run.sh
+	BUILD=$(BUILD) bash bench/redis.sh
+
+bench-redis: deps
+	$(MAKE) --no-print-directory all $(BUILD)/bench/redispub
+	BUILD=$(BUILD) bash bench/redis.sh
 
 eval: all
 	BUILD=$(BUILD) bash bench/eval.sh

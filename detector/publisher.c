@@ -50,6 +50,10 @@
 #define BATCH_BYTES (4u << 20)
 /* The counters in Redis are refreshed at most this often while busy. */
 #define STATS_EVERY_MS 1000
+/* A sender woken by the first alert of a burst waits this long for the
+ * rest, so a busy minute costs a few pipelines, not one round trip (and
+ * two thread wake-ups) per alert. An alert is late by this much at most. */
+#define LINGER_MS 2
 #define RECORD_VERSION 1
 #define N_FIELDS 5
 
@@ -728,6 +732,17 @@ static void write_final_stats(struct publisher *p)
 	}
 }
 
+/* Waits on wake (p->mu held) for at most ms milliseconds. */
+static void timed_wait_ms(struct publisher *p, uint64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t ns = (uint64_t)ts.tv_nsec + ms % 1000 * 1000000u;
+	ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000u);
+	ts.tv_nsec = (long)(ns % 1000000000u);
+	pthread_cond_timedwait(&p->wake, &p->mu, &ts);
+}
+
 static void wait_for_work(struct publisher *p)
 {
 	for (;;) {
@@ -747,12 +762,7 @@ static void wait_for_work(struct publisher *p)
 		} else {
 			deadline = now + 60000;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t ns = (uint64_t)ts.tv_nsec + (deadline - now) % 1000 * 1000000u;
-		ts.tv_sec += (time_t)((deadline - now) / 1000 + ns / 1000000000u);
-		ts.tv_nsec = (long)(ns % 1000000000u);
-		pthread_cond_timedwait(&p->wake, &p->mu, &ts);
+		timed_wait_ms(p, deadline - now);
 	}
 }
 
@@ -762,6 +772,8 @@ static void *sender_main(void *arg)
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		wait_for_work(p);
+		if (!p->stopping && p->conn && p->head && p->queued < BATCH_MAX)
+			timed_wait_ms(p, LINGER_MS);
 		bool stopping = p->stopping;
 		/* Direct sends go a batch at a time; anything bound for the spool
 		 * (or a backlog live capture must not wait on) goes at once. */
@@ -1009,7 +1021,9 @@ int publisher_submit(struct publisher *p, const struct pub_alert *a)
 	p->tail = it;
 	p->queue_bytes += it->len;
 	p->queued++;
-	pthread_cond_signal(&p->wake);
+	/* The sender sleeps only on an empty queue, or lingers for a batch. */
+	if (p->queued == 1 || p->queued == BATCH_MAX)
+		pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->mu);
 	return 0;
 }
