@@ -161,6 +161,7 @@ static const struct key redis_keys[] = {
 	{"backoff_max_ms", KIND_UINT, FIELD(redis.backoff_max_ms), 1000, 600000, NULL, NULL},
 	{"stream_maxlen", KIND_UINT, FIELD(redis.stream_maxlen), 0, 1000000000, NULL, NULL},
 	{"queue_size", KIND_SIZE, FIELD(redis.queue_bytes), 64, 1u << 20, NULL, NULL},
+	{"device_summaries", KIND_BOOL, FIELD(redis.device_summaries), 0, 0, NULL, NULL},
 	{"spool", KIND_SECTION, 0, 0, 0, &spool_section, NULL},
 };
 static const struct section redis_section = {"redis", redis_keys, N_KEYS(redis_keys)};
@@ -228,6 +229,7 @@ void cfg_defaults(struct iotids_config *cfg)
 	snprintf(cfg->redis.spool_dir, sizeof(cfg->redis.spool_dir), "/var/lib/iotids/spool");
 	cfg->redis.spool_max_bytes = 64u << 20;
 	cfg->redis.spool_fsync = true;
+	cfg->redis.device_summaries = true;
 }
 
 const char *cfg_timeout_name(enum cfg_timeout t)

@@ -48,6 +48,7 @@ struct cfg_redis {
 	uint64_t spool_max_bytes;
 	uint32_t spool_when_full;     /* 0 drop_oldest, 1 drop_newest */
 	bool spool_fsync;
+	bool device_summaries;        /* HSET <prefix>:device:<mac> every 5 minutes of capture */
 };
 
 struct iotids_config {

@@ -57,6 +57,8 @@ struct replay {
 	char redis_gateway[CFG_STR_MAX];
 	struct pub_stats pub_final;
 	bool pub_closed;
+	bool device_summaries;   /* redis.device_summaries */
+	uint64_t next_summary_us;
 };
 
 static volatile sig_atomic_t stop_signal, reload_signal;
@@ -220,9 +222,62 @@ static int start_publisher(struct replay *r, const struct iotids_config *cfg)
 		fprintf(stderr, "iotids: %s\n", err);
 		return rc == -EINVAL || rc == -EACCES ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
 	}
+	r->device_summaries = cfg->redis.device_summaries;
 	snprintf(r->redis_url, sizeof(r->redis_url), "%s", publisher_url(r->pub));
 	snprintf(r->redis_gateway, sizeof(r->redis_gateway), "%s", publisher_gateway(r->pub));
 	return 0;
+}
+
+/* Every device's summary to Redis, for dashboards (best effort). */
+static void publish_devices(struct replay *r)
+{
+	size_t n = 0;
+	struct device **all = dev_table_list(trk_devices(r->trk), &n);
+	for (size_t i = 0; all && i < n; i++) {
+		const struct device *d = all[i];
+		char id[IP_STRLEN], ips[8 * (IP_STRLEN + 1)] = "", host[256], first[40], last[40], mat[16], dests[16],
+			flows[24], bytes_out[24], bytes_in[24];
+		if (d->has_mac)
+			dev_mac_format(d->mac, id, sizeof(id));
+		else
+			ip_format(&d->key_ip, id, sizeof(id));
+		size_t o = 0;
+		for (uint8_t k = 0; k < d->n_ips && k < 8 && o < sizeof(ips); k++) {
+			char a[IP_STRLEN];
+			int w = snprintf(ips + o, sizeof(ips) - o, "%s%s", k ? "," : "", ip_format(&d->ips[k], a, sizeof(a)));
+			o += w > 0 ? (size_t)w : 0;
+		}
+		const char *vendor = d->has_mac && r->oc.oui ? oui_vendor(r->oc.oui, d->mac) : NULL;
+		const char *hostname = ident_hostname(d, host, sizeof(host));
+		uint8_t key[16];
+		det_device_key(d, key);
+		const struct det_profile *prof = det_profile_find(r->det, key);
+		struct det_profile_info in = {0};
+		if (prof)
+			det_profile_info(prof, &in);
+		snprintf(mat, sizeof(mat), "%.3f", in.maturity);
+		snprintf(dests, sizeof(dests), "%u", in.destinations);
+		snprintf(flows, sizeof(flows), "%llu", (unsigned long long)(d->flows_out + d->flows_in));
+		snprintf(bytes_out, sizeof(bytes_out), "%llu", (unsigned long long)d->bytes_out);
+		snprintf(bytes_in, sizeof(bytes_in), "%llu", (unsigned long long)d->bytes_in);
+		struct pub_field f[] = {
+			{"device", id},
+			{"ips", ips},
+			{"vendor", vendor ? vendor : ""},
+			{"hostname", hostname ? hostname : ""},
+			{"kind", kind_classify(d, vendor)},
+			{"state", prof ? det_state_name(in.state) : "unknown"},
+			{"maturity", mat},
+			{"destinations", dests},
+			{"first_seen", out_time(d->first_us, first, sizeof(first))},
+			{"last_seen", out_time(d->last_us, last, sizeof(last))},
+			{"flows", flows},
+			{"bytes_out", bytes_out},
+			{"bytes_in", bytes_in},
+		};
+		publisher_device(r->pub, id, f, sizeof(f) / sizeof(f[0]));
+	}
+	free(all);
 }
 
 /* Flushes to Redis or the spool; the counters stay for the summary. */
@@ -230,6 +285,8 @@ static void stop_publisher(struct replay *r)
 {
 	if (!r->pub)
 		return;
+	if (r->device_summaries)
+		publish_devices(r);
 	publisher_close(r->pub, &r->pub_final);
 	r->pub = NULL;
 	r->pub_closed = true;
@@ -323,6 +380,11 @@ static void on_window(void *ctx, const struct dev_window *w)
 	if (r->det) {
 		det_window(r->det, w);
 		det_tick(r->det, w->end_us);
+	}
+	if (r->pub && r->device_summaries && w->end_us >= r->next_summary_us) {
+		if (r->next_summary_us)
+			publish_devices(r);
+		r->next_summary_us = w->end_us + CHECKPOINT_EVERY_US;
 	}
 	if (r->store && w->end_us >= r->next_checkpoint_us) {
 		if (r->next_checkpoint_us)

@@ -54,7 +54,8 @@
  * rest, so a busy minute costs a few pipelines, not one round trip (and
  * two thread wake-ups) per alert. An alert is late by this much at most. */
 #define LINGER_MS 2
-#define RECORD_VERSION 1
+#define RECORD_VERSION 1 /* an alert */
+#define RECORD_DEVICE 2  /* a device summary: never spooled */
 #define N_FIELDS 5
 
 struct pub_item {
@@ -100,6 +101,7 @@ struct publisher {
 	uint64_t spool_dropped_seen; /* the spool's own dropped count, last read */
 	uint64_t spool_retry_ms;  /* after a spool read error, not before this */
 	bool final_tried;
+	bool device_error_logged;
 	bool lost_logged;
 	unsigned rand_state;
 
@@ -333,6 +335,34 @@ static struct pub_item *item_new(const struct pub_alert *a)
 		o += n;
 		if (i < N_FIELDS - 1)
 			*o++ = '\0';
+	}
+	return it;
+}
+
+/* A device summary: the type byte, then the device and each name and
+ * value, every one NUL-terminated. */
+static struct pub_item *device_item_new(const char *device, const struct pub_field *f, size_t n)
+{
+	size_t len = 1 + strlen(device) + 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(f[i].name) + 1 + strlen(f[i].value) + 1;
+	struct pub_item *it = malloc(sizeof(*it) + len);
+	if (!it)
+		return NULL;
+	it->next = NULL;
+	it->len = len;
+	char *o = it->data;
+	*o++ = RECORD_DEVICE;
+	size_t w = strlen(device) + 1;
+	memcpy(o, device, w);
+	o += w;
+	for (size_t i = 0; i < n; i++) {
+		w = strlen(f[i].name) + 1;
+		memcpy(o, f[i].name, w);
+		o += w;
+		w = strlen(f[i].value) + 1;
+		memcpy(o, f[i].value, w);
+		o += w;
 	}
 	return it;
 }
@@ -689,6 +719,52 @@ static size_t deliver_spool_batch(struct publisher *p)
 	return ok;
 }
 
+/* Sends device summaries when connected; otherwise they are let go. */
+static void send_devices(struct publisher *p, const struct spool_record *recs, size_t n)
+{
+	char key[400], t[24], ttl[24];
+	const char *argv[4 + 2 * PUB_DEVICE_FIELDS + 4];
+	size_t argl[sizeof(argv) / sizeof(argv[0])];
+	size_t sent = 0;
+	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
+	snprintf(ttl, sizeof(ttl), "%d", PUB_DEVICE_TTL_S);
+	for (size_t i = 0; i < n && p->conn; i++) {
+		const char *s = (const char *)recs[i].data + 1, *end = (const char *)recs[i].data + recs[i].len;
+		snprintf(key, sizeof(key), "%s:device:%s", p->prefix, s);
+		int argc = 0;
+		argv[argc++] = "HSET";
+		argv[argc++] = key;
+		for (s += strlen(s) + 1; s < end && argc < 2 + 2 * PUB_DEVICE_FIELDS; s += strlen(s) + 1)
+			argv[argc++] = s;
+		argv[argc++] = "gateway";
+		argv[argc++] = p->gateway;
+		argv[argc++] = "updated";
+		argv[argc++] = t;
+		for (int a = 0; a < argc; a++)
+			argl[a] = strlen(argv[a]);
+		const char *ex[] = {"EXPIRE", key, ttl};
+		size_t exl[] = {6, strlen(key), strlen(ttl)};
+		if (redisAppendCommandArgv(p->conn, argc, argv, argl) != REDIS_OK ||
+		    redisAppendCommandArgv(p->conn, 3, ex, exl) != REDIS_OK)
+			break;
+		sent++;
+	}
+	for (size_t i = 0; i < 2 * sent; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(p->conn, (void **)&r) != REDIS_OK || !r) {
+			char why[600];
+			say(why, sizeof(why), "%s: connection lost: %s", p->url_text, p->conn->errstr);
+			conn_lost(p, why);
+			return;
+		}
+		if (r->type == REDIS_REPLY_ERROR && !p->device_error_logged) {
+			logf_(p, "%s: device summary refused: %s", p->url_text, r->str);
+			p->device_error_logged = true;
+		}
+		freeReplyObject(r);
+	}
+}
+
 /* Routes items taken off the queue, in order, and frees them. */
 static void route_items(struct publisher *p, struct pub_item *list)
 {
@@ -696,12 +772,16 @@ static void route_items(struct publisher *p, struct pub_item *list)
 	while (list) {
 		size_t n = 0;
 		struct pub_item *next = list;
-		while (next && n < BATCH_MAX) {
+		bool devices = list->data[0] == RECORD_DEVICE;
+		while (next && n < BATCH_MAX && (next->data[0] == RECORD_DEVICE) == devices) {
 			recs[n++] = (struct spool_record){.seq = 0, .data = next->data, .len = next->len};
 			next = next->next;
 		}
 		size_t sent = 0;
-		if (p->conn && atomic_load(&p->n.spool_pending) == 0) {
+		if (devices) {
+			send_devices(p, recs, n);
+			sent = n;
+		} else if (p->conn && atomic_load(&p->n.spool_pending) == 0) {
 			uint64_t maybe = 0;
 			sent = send_records(p, recs, n, &maybe);
 			atomic_fetch_add(&p->n.published, sent);
@@ -997,19 +1077,14 @@ fail:
 	return rc;
 }
 
-int publisher_submit(struct publisher *p, const struct pub_alert *a)
+/* Queues an item (taking it), waiting for room or refusing it. */
+static int enqueue(struct publisher *p, struct pub_item *it)
 {
-	struct pub_item *it = item_new(a);
-	if (!it) {
-		atomic_fetch_add(&p->n.dropped, 1);
-		return -ENOMEM;
-	}
 	pthread_mutex_lock(&p->mu);
 	while (p->head && p->queue_bytes + it->len > p->queue_max) {
 		if (!p->block_when_full) {
 			pthread_mutex_unlock(&p->mu);
 			free(it);
-			atomic_fetch_add(&p->n.dropped, 1);
 			return -ENOBUFS;
 		}
 		pthread_cond_wait(&p->room, &p->mu);
@@ -1026,6 +1101,23 @@ int publisher_submit(struct publisher *p, const struct pub_alert *a)
 		pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->mu);
 	return 0;
+}
+
+int publisher_submit(struct publisher *p, const struct pub_alert *a)
+{
+	struct pub_item *it = item_new(a);
+	int rc = it ? enqueue(p, it) : -ENOMEM;
+	if (rc != 0)
+		atomic_fetch_add(&p->n.dropped, 1);
+	return rc;
+}
+
+int publisher_device(struct publisher *p, const char *device, const struct pub_field *f, size_t n)
+{
+	if (n > PUB_DEVICE_FIELDS)
+		return -EINVAL;
+	struct pub_item *it = device_item_new(device, f, n);
+	return it ? enqueue(p, it) : -ENOMEM;
 }
 
 void publisher_stats(struct publisher *p, struct pub_stats *st)

@@ -108,6 +108,21 @@ int publisher_new(const struct pub_config *c, struct publisher **out, char *err,
  * -ENOMEM. */
 int publisher_submit(struct publisher *p, const struct pub_alert *a);
 
+/* One field of a device summary. */
+struct pub_field {
+	const char *name, *value;
+};
+#define PUB_DEVICE_FIELDS 32
+
+/* Queues a device summary for dashboards: HSET <prefix>:device:<device>
+ * with the n fields (at most PUB_DEVICE_FIELDS) plus gateway and updated
+ * (Unix time), and EXPIRE in PUB_DEVICE_TTL_S, so a device gone for a week
+ * goes too. Best effort, unlike alerts: sent only while Redis is connected,
+ * never spooled (the next summary supersedes it), never counted. 0, or
+ * -EINVAL (too many fields), -ENOBUFS (queue full, not blocking), -ENOMEM. */
+int publisher_device(struct publisher *p, const char *device, const struct pub_field *f, size_t n);
+#define PUB_DEVICE_TTL_S (7 * 86400)
+
 void publisher_stats(struct publisher *p, struct pub_stats *st);
 
 /* The URL being published to, for messages (password hidden). */

@@ -640,6 +640,7 @@ Test(config, redis_defaults_match_the_documented_values)
 	cr_expect_eq(c.redis.spool_max_bytes, 64u << 20);
 	cr_expect_eq(c.redis.spool_when_full, 0);
 	cr_expect(c.redis.spool_fsync);
+	cr_expect(c.redis.device_summaries);
 }
 
 Test(config, every_redis_key_is_read)
@@ -655,6 +656,7 @@ Test(config, every_redis_key_is_read)
 					 "  backoff_max_ms: 60000\n"
 					 "  stream_maxlen: 0\n"
 					 "  queue_size: 512KiB\n"
+					 "  device_summaries: false\n"
 					 "  spool:\n"
 					 "    dir: /data/iotids/spool\n"
 					 "    max_size: 2GiB\n"
@@ -674,6 +676,7 @@ Test(config, every_redis_key_is_read)
 	cr_expect_eq(c.redis.spool_max_bytes, 2ull << 30);
 	cr_expect_eq(c.redis.spool_when_full, 1);
 	cr_expect(!c.redis.spool_fsync);
+	cr_expect(!c.redis.device_summaries);
 	c = load_ok("redis:\n  spool:\n    max_size: 1048576\n");
 	cr_expect_eq(c.redis.spool_max_bytes, 1u << 20);
 }

@@ -224,6 +224,25 @@ Test(redis, every_alert_of_the_demo_reaches_the_stream_and_the_channel_in_order)
 	h = redisrun_cmd(c, "HGET iotids:stats:test-gw dropped");
 	cr_expect_str_eq(h->str, "0");
 	freeReplyObject(h);
+	/* Each device's summary, for dashboards: the camera the demo attacks. */
+	h = redisrun_cmd(c, "HGETALL iotids:device:c0:56:e3:fa:8a:c3");
+	cr_assert_eq(h->type, REDIS_REPLY_ARRAY);
+	json_t *dev = json_object();
+	for (size_t i = 0; i + 1 < h->elements; i += 2)
+		json_object_set_new(dev, h->element[i]->str, json_string(h->element[i + 1]->str));
+	freeReplyObject(h);
+	cr_expect_str_eq(field(dev, "kind"), "camera");
+	cr_expect_str_eq(field(dev, "state"), "enforcing");
+	cr_expect_str_eq(field(dev, "gateway"), "test-gw");
+	cr_expect_str_eq(field(dev, "hostname"), "DS-2CD2143G2-I");
+	cr_expect_str_eq(field(dev, "last_seen"), "2026-03-02T08:59:23.539947Z");
+	json_decref(dev);
+	h = redisrun_cmd(c, "TTL iotids:device:c0:56:e3:fa:8a:c3");
+	cr_expect(h->integer > 0 && h->integer <= 7 * 86400, "ttl %lld", h->integer);
+	freeReplyObject(h);
+	h = redisrun_cmd(c, "KEYS iotids:device:*");
+	cr_expect_eq(h->elements, 9, "one summary per demo device");
+	freeReplyObject(h);
 	redisFree(c);
 	redisFree(sub);
 	json_decref(entries);
@@ -236,7 +255,7 @@ Test(redis, an_acl_user_limited_to_its_prefix_publishes_with_auth)
 {
 	redisrun_start(&srv, dir, false);
 	redisContext *c = redisrun_connect(&srv);
-	freeReplyObject(redisrun_cmd(c, "ACL SETUSER gw7 on >s3cret-pw ~site1:* &site1:* +xadd +publish +hset"));
+	freeReplyObject(redisrun_cmd(c, "ACL SETUSER gw7 on >s3cret-pw ~site1:* &site1:* +xadd +publish +hset +expire"));
 	char cfg[256], args[1024];
 	snprintf(cfg, sizeof(cfg), "redis:\n  url: redis://gw7:s3cret-pw@127.0.0.1:%d\n  prefix: site1\n  gateway_id: gw-7\n",
 		 srv.port);
@@ -259,6 +278,10 @@ Test(redis, an_acl_user_limited_to_its_prefix_publishes_with_auth)
 	snprintf(want, sizeof(want), "redis://gw7:***@127.0.0.1:%d as gw-7: %zu published", srv.port, n);
 	cr_expect(strstr(run.out, want) != NULL, "%s", run.out);
 	cr_expect(strstr(run.out, "s3cret") == NULL && strstr(run.err, "s3cret") == NULL);
+	cr_expect(strstr(run.err, "refused") == NULL, "the ACL is enough: %s", run.err);
+	h = redisrun_cmd(c, "EXISTS site1:device:c0:56:e3:fa:8a:c3");
+	cr_expect_eq(h->integer, 1);
+	freeReplyObject(h);
 	redisFree(c);
 	json_decref(entries);
 	json_decref(lines);
@@ -426,7 +449,8 @@ Test(redis, redis_killed_mid_replay_and_restarted_later_loses_no_alert)
 	cr_assert_not_null(demo);
 	size_t cut1 = offset_at(demo, len, cut1_ts), cut2 = offset_at(demo, len, cut2_ts);
 	cr_assert(24 < cut1 && cut1 < cut2 && cut2 < len);
-	FILE *w = fopen(fifo, "wb");
+	/* Close-on-exec: the restarted redis-server must not hold the pipe open. */
+	FILE *w = fopen(fifo, "wbe");
 	cr_assert_not_null(w);
 	/* A first third, delivered. */
 	cr_assert_eq(fwrite(demo, 1, cut1, w), cut1);
@@ -550,4 +574,83 @@ Test(redis, a_full_spool_that_drops_the_oldest_keeps_the_last_alerts_in_order)
 				 json_string_value(json_array_get(all, skip + i)), "entry %zu", i);
 	json_decref(all);
 	json_decref(got);
+}
+
+/* A spool segment with something in it, in dir. */
+static bool spool_has_records(const char *spool)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '*.seg' -size +0 2>/dev/null | grep -q .", spool);
+	return system(cmd) == 0;
+}
+
+Test(redis, sigterm_mid_replay_with_redis_down_keeps_every_alert_in_the_spool)
+{
+	srv.port = redisrun_free_port();
+	redis_url();
+	char fifo[160], out[160], err[160], alerts[160], spool[160];
+	snprintf(fifo, sizeof(fifo), "%s", path("demo.fifo"));
+	snprintf(out, sizeof(out), "%s", path("term.out"));
+	snprintf(err, sizeof(err), "%s", path("term.err"));
+	snprintf(alerts, sizeof(alerts), "%s", path("a.json"));
+	snprintf(spool, sizeof(spool), "%s", path("spool"));
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
+			_exit(99);
+		execl(getenv("IOTIDS_BIN"), "iotids", "replay", "--json", "--learn-for", "2h", "--alerts", alerts,
+		      "--redis", url, "--redis-spool", spool, fifo, (char *)NULL);
+		_exit(98);
+	}
+	size_t len = 0;
+	char *demo = genrun_slurp(DEMO, &len);
+	cr_assert_not_null(demo);
+	uint32_t first;
+	memcpy(&first, demo + 24, 4);
+	/* The learning hours and the first attacks, then SIGTERM while iotids
+	 * waits for more. */
+	size_t cut = offset_at(demo, len, (long long)first + 2 * 3600 + 40 * 60);
+	FILE *w = fopen(fifo, "wbe");
+	cr_assert_not_null(w);
+	cr_assert_eq(fwrite(demo, 1, cut, w), cut);
+	cr_assert_eq(fflush(w), 0);
+	for (int i = 0; i < 3000 && !spool_has_records(spool); i++)
+		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+	cr_assert(spool_has_records(spool), "nothing spooled: %s", genrun_slurp(err, NULL));
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	fclose(w);
+	free(demo);
+	struct run r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1, .out = genrun_slurp(out, NULL),
+			.err = genrun_slurp(err, NULL)};
+	cr_expect_eq(r.status, 1, "interrupted is exit 1: %s", r.err);
+	cr_expect(strstr(r.err, "interrupted by signal 15") != NULL, "%s", r.err);
+	json_t *lines = file_lines(alerts);
+	size_t n = json_array_size(lines);
+	cr_assert_gt(n, 0);
+	json_t *rd = redis_summary(&r);
+	cr_expect_eq(counter(rd, "spooled"), (long long)n, "every alert raised before the signal is spooled");
+	cr_expect_eq(counter(rd, "spool_pending"), (long long)n);
+	cr_expect_eq(counter(rd, "dropped"), 0);
+	json_decref(rd);
+	run_free(&r);
+
+	/* Delivered, in order, once Redis is there. */
+	redisrun_start(&srv, dir, false);
+	char args[1024];
+	snprintf(args, sizeof(args), "--json --learn-for 3h --redis %s --redis-spool '%s' %s", redis_url(), spool, DEMO);
+	struct run again = replay(args);
+	cr_assert_eq(again.status, 0, "%s", again.err);
+	json_t *entries = stream("iotids:alerts");
+	cr_assert_eq(json_array_size(entries), n);
+	for (size_t i = 0; i < n; i++)
+		cr_expect_str_eq(field(json_array_get(entries, i), "json"), json_string_value(json_array_get(lines, i)),
+				 "entry %zu", i);
+	json_decref(entries);
+	json_decref(lines);
+	run_free(&again);
 }
