@@ -315,7 +315,7 @@ static int parse_size(const char *s, uint64_t *out)
 	memcpy(digits, s, n);
 	digits[n] = '\0';
 	uint64_t v;
-	if (parse_uint(digits, &v) != 0 || v > (1ull << 40))
+	if (parse_uint(digits, &v) != 0)
 		return -EINVAL;
 	if (!s[n]) {
 		*out = v;
@@ -323,6 +323,8 @@ static int parse_size(const char *s, uint64_t *out)
 	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (!strcmp(s + n, units[i].suffix)) {
+			if (v > (UINT64_MAX >> units[i].shift))
+				return -EINVAL;
 			*out = v << units[i].shift;
 			return 0;
 		}
@@ -545,6 +547,12 @@ static void key_path(const struct section *sec, const struct key *k, char *buf, 
 
 static int parse_mapping(struct loader *ld, const struct section *sec);
 
+/* Values never quoted in a message: they may hold a password. */
+static bool is_secret(const struct key *k)
+{
+	return k->off == FIELD(redis.password) || k->off == FIELD(redis.url);
+}
+
 /* The current event is the SEQUENCE-START of home_networks. */
 static int parse_prefixes(struct loader *ld, const struct key *k)
 {
@@ -704,8 +712,8 @@ static int parse_value(struct loader *ld, const struct section *sec, const struc
 		expected(k, why, sizeof(why));
 	if (!v || set_scalar(&ld->cfg, k, v, why, sizeof(why)) != 0)
 		return fail_at(ld, ev->start_mark, "%s: expected %s, got %s", path, why,
-			       k->off == FIELD(redis.password) ? "something else (not shown: a password)"
-							       : describe(ev, what, sizeof(what)));
+			       is_secret(k) ? "something else (not shown: it may hold a password)"
+					    : describe(ev, what, sizeof(what)));
 	return 0;
 }
 
@@ -919,7 +927,10 @@ int cfg_set(struct iotids_config *cfg, const char *key, const char *value, char 
 		char why[96];
 		struct iotids_config tmp = *cfg;
 		if (set_scalar(&tmp, k, value, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "%s: expected %s, got '%.40s'", key, why, value);
+			if (is_secret(k))
+				snprintf(err, errlen, "%s: expected %s (the value is not shown: it may hold a password)", key, why);
+			else
+				snprintf(err, errlen, "%s: expected %s, got '%.40s'", key, why, value);
 			return -EINVAL;
 		}
 		*cfg = tmp;

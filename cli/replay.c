@@ -220,7 +220,7 @@ static int start_publisher(struct replay *r, const struct iotids_config *cfg)
 	int rc = publisher_new(&pc, &r->pub, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "iotids: %s\n", err);
-		return rc == -EINVAL || rc == -EACCES ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
+		return rc == -EINVAL || rc == -EACCES || rc == -EBUSY ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
 	}
 	r->device_summaries = cfg->redis.device_summaries;
 	snprintf(r->redis_url, sizeof(r->redis_url), "%s", publisher_url(r->pub));
@@ -1188,7 +1188,12 @@ int cmd_replay(int argc, char **argv)
 		rc = CLI_EXIT_RUNTIME;
 		goto out;
 	}
-	if (cfg.redis.url[0] && r.det && (rc = start_publisher(&r, &cfg)) != 0)
+	if (cfg.redis.url[0] && !r.det) {
+		fprintf(stderr, "iotids: --redis publishes alerts: it cannot go with --no-detect\n");
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (cfg.redis.url[0] && (rc = start_publisher(&r, &cfg)) != 0)
 		goto out;
 
 	struct sigaction sa = {.sa_handler = on_signal};

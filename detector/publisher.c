@@ -101,7 +101,11 @@ struct publisher {
 	uint64_t spool_dropped_seen; /* the spool's own dropped count, last read */
 	uint64_t spool_retry_ms;  /* after a spool read error, not before this */
 	bool final_tried;
-	bool device_error_logged;
+	bool device_error_logged, publish_error_logged, stats_error_logged;
+	bool spool_error_logged;    /* a write error, until one succeeds */
+	/* Delivered from the spool through here, even when the spool could
+	 * not record it, so a failing disk never makes us send a batch twice. */
+	uint64_t delivered_through;
 	bool lost_logged;
 	unsigned rand_state;
 
@@ -455,6 +459,22 @@ static int conn_open(struct publisher *p, char *err, size_t errlen)
 		freeReplyObject(r);
 		r = NULL;
 	}
+	/* A server that wants a password we lack says so here, not at the
+	 * first XADD. */
+	r = redisCommand(c, "PING");
+	if (!r) {
+		say(err, errlen, "%s: PING: %s", p->url_text, c->errstr);
+		goto out;
+	}
+	/* NOPERM: authenticated, just not allowed PING, which we never need. */
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6)) {
+		say(err, errlen, "%s: %s%s", p->url_text, r->str,
+		    strncmp(r->str, "NOAUTH", 6) ? "" : " (give a password in the URL or redis.password)");
+		rc = strncmp(r->str, "LOADING", 7) ? -EACCES : -EAGAIN;
+		goto out;
+	}
+	freeReplyObject(r);
+	r = NULL;
 	p->conn = c;
 	c = NULL;
 	rc = 0;
@@ -498,7 +518,6 @@ static void try_connect(struct publisher *p, bool first)
 			      (unsigned long long)atomic_load(&p->n.spool_pending));
 			p->lost_logged = false;
 		}
-		p->backoff_ms = p->backoff_min_ms;
 		p->stats_stale = true;
 		return;
 	}
@@ -556,7 +575,7 @@ static void append_stats(struct publisher *p)
 {
 	struct pub_stats s;
 	publisher_stats(p, &s);
-	char v[7][24];
+	char v[8][24];
 	snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)s.published);
 	snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)s.spooled);
 	snprintf(v[2], sizeof(v[2]), "%llu", (unsigned long long)s.delivered_from_spool);
@@ -564,15 +583,35 @@ static void append_stats(struct publisher *p)
 	snprintf(v[4], sizeof(v[4]), "%llu", (unsigned long long)s.reconnects);
 	snprintf(v[5], sizeof(v[5]), "%llu", (unsigned long long)s.resent);
 	snprintf(v[6], sizeof(v[6]), "%llu", (unsigned long long)(s.spool_pending + s.queued));
+	snprintf(v[7], sizeof(v[7]), "%llu", (unsigned long long)s.spool_pending);
 	char t[24];
 	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
 	const char *argv[] = {"HSET", p->stats_key, "published", v[0], "spooled", v[1], "delivered_from_spool", v[2],
-			      "dropped", v[3], "reconnects", v[4], "resent", v[5], "backlog", v[6], "updated", t};
+			      "dropped", v[3], "reconnects", v[4], "resent", v[5], "backlog", v[6], "spool_pending", v[7],
+			      "updated", t};
 	size_t argl[sizeof(argv) / sizeof(argv[0])];
 	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
 		argl[i] = strlen(argv[i]);
 	if (redisAppendCommandArgv(p->conn, (int)(sizeof(argv) / sizeof(argv[0])), argv, argl) == REDIS_OK)
 		p->stats_appended++;
+}
+
+/* Reads the replies of the stats HSETs in the pipeline; false when the
+ * connection failed (the caller closes it). */
+static bool read_stats_replies(struct publisher *p)
+{
+	for (unsigned i = 0; i < p->stats_appended; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(p->conn, (void **)&r) != REDIS_OK || !r)
+			return false;
+		if (r->type == REDIS_REPLY_ERROR && !p->stats_error_logged) {
+			logf_(p, "%s: HSET %s refused: %s", p->url_text, p->stats_key, r->str);
+			p->stats_error_logged = true;
+		}
+		freeReplyObject(r);
+	}
+	p->stats_appended = 0;
+	return true;
 }
 
 /* Sends n records pipelined, each one XADD and one PUBLISH, and reads every
@@ -581,7 +620,8 @@ static void append_stats(struct publisher *p)
  * for later), with *maybe_applied set to how many of the rest Redis may
  * nevertheless hold (they will be sent again). Records that are not ours
  * (a damaged spool) are skipped and counted in dropped. */
-static size_t send_records(struct publisher *p, const struct spool_record *recs, size_t n, uint64_t *maybe_applied)
+static size_t send_records(struct publisher *p, const struct spool_record *recs, size_t n, uint64_t *maybe_applied,
+			   size_t *skipped)
 {
 	bool bad[BATCH_MAX] = {false};
 	char why[512] = "";
@@ -590,11 +630,13 @@ static size_t send_records(struct publisher *p, const struct spool_record *recs,
 	bool io_error = false;
 
 	*maybe_applied = 0;
+	*skipped = 0;
 	p->stats_appended = 0;
 	for (size_t i = 0; i < n; i++) {
 		int rc = append_alert(p, recs[i].data, recs[i].len);
 		if (rc == -1) {
 			bad[i] = true;
+			(*skipped)++;
 			atomic_fetch_add(&p->n.dropped, 1);
 			logf_(p, "spool record %llu is damaged; dropped", (unsigned long long)recs[i].seq);
 		} else if (rc != 0) {
@@ -645,23 +687,29 @@ static size_t send_records(struct publisher *p, const struct spool_record *recs,
 				applied_after += !bad[j];
 			goto out;
 		}
-		freeReplyObject(r);
-	}
-	for (unsigned i = 0; i < p->stats_appended; i++) {
-		redisReply *r = NULL;
-		if (redisGetReply(p->conn, (void **)&r) != REDIS_OK || !r) {
-			if (!why[0])
-				say(why, sizeof(why), "%s: connection lost: %s", p->url_text, p->conn->errstr);
-			io_error = true;
-			break;
+		if (r->type == REDIS_REPLY_ERROR && !p->publish_error_logged) {
+			logf_(p, "%s: PUBLISH %s refused: %s; live subscribers get nothing", p->url_text, p->stream_key,
+			      r->str);
+			p->publish_error_logged = true;
 		}
 		freeReplyObject(r);
+	}
+	if (!read_stats_replies(p)) {
+		if (!why[0])
+			say(why, sizeof(why), "%s: connection lost: %s", p->url_text, p->conn->errstr);
+		io_error = true;
 	}
 out:
 	if (first_fail < n || io_error) {
 		*maybe_applied = first_fail < n ? applied_after : 0;
 		conn_lost(p, why);
+	} else {
+		/* Taken, not just connected: a server that accepts connections
+		 * and refuses every XADD keeps the backoff growing. */
+		p->backoff_ms = p->backoff_min_ms;
 	}
+	for (size_t i = first_fail; i < n; i++)
+		*skipped -= bad[i];
 	return first_fail;
 }
 
@@ -673,9 +721,13 @@ static void spool_records(struct publisher *p, const struct spool_record *recs, 
 		if (rc == 0) {
 			atomic_fetch_add(&p->n.spooled, 1);
 			p->spool_dirty = true;
+			p->spool_error_logged = false;
 		} else if (rc < 0 && rc != -EMSGSIZE) {
 			atomic_fetch_add(&p->n.dropped, 1);
-			logf_(p, "spool: cannot write an alert: %s; it is dropped", strerror(-rc));
+			if (!p->spool_error_logged)
+				logf_(p, "spool: cannot write alerts: %s; they are dropped (counted) until it can",
+				      strerror(-rc));
+			p->spool_error_logged = true;
 		}
 	}
 	struct spool_stats st;
@@ -701,15 +753,30 @@ static size_t deliver_spool_batch(struct publisher *p)
 		p->spool_retry_ms = now_ms() + 60000;
 		return 0;
 	}
-	if (n == 0)
-		return 0;
+	/* Already delivered, the spool just could not note it: retry that
+	 * first, and never send them again in this run. */
+	size_t done = 0;
+	while (done < (size_t)n && recs[done].seq <= p->delivered_through)
+		done++;
+	if (done == (size_t)n) {
+		int rc = spool_consume(p->spool, p->delivered_through);
+		if (rc != 0) {
+			logf_(p, "spool: cannot record delivery: %s; trying again in a minute", strerror(-rc));
+			p->spool_retry_ms = now_ms() + 60000;
+			return 0;
+		}
+		return (size_t)n;
+	}
 	uint64_t maybe = 0;
-	size_t ok = send_records(p, recs, (size_t)n, &maybe);
+	size_t skipped = 0;
+	size_t ok = send_records(p, recs + done, (size_t)n - done, &maybe, &skipped);
 	if (ok > 0) {
-		int rc = spool_consume(p->spool, recs[ok - 1].seq);
+		p->delivered_through = recs[done + ok - 1].seq;
+		int rc = spool_consume(p->spool, p->delivered_through);
 		if (rc != 0)
-			logf_(p, "spool: cannot record delivery: %s; these alerts may be sent again", strerror(-rc));
-		atomic_fetch_add(&p->n.from_spool, ok);
+			logf_(p, "spool: cannot record delivery: %s; a restart before it can would send %zu alerts again",
+			      strerror(-rc), ok);
+		atomic_fetch_add(&p->n.from_spool, ok - skipped);
 	}
 	atomic_fetch_add(&p->n.resent, maybe);
 	struct spool_stats st;
@@ -745,8 +812,11 @@ static void send_devices(struct publisher *p, const struct spool_record *recs, s
 		const char *ex[] = {"EXPIRE", key, ttl};
 		size_t exl[] = {6, strlen(key), strlen(ttl)};
 		if (redisAppendCommandArgv(p->conn, argc, argv, argl) != REDIS_OK ||
-		    redisAppendCommandArgv(p->conn, 3, ex, exl) != REDIS_OK)
-			break;
+		    redisAppendCommandArgv(p->conn, 3, ex, exl) != REDIS_OK) {
+			/* A half-queued pipeline would pair later replies wrongly. */
+			conn_lost(p, "redis: out of memory queueing a device summary");
+			return;
+		}
 		sent++;
 	}
 	for (size_t i = 0; i < 2 * sent; i++) {
@@ -783,8 +853,9 @@ static void route_items(struct publisher *p, struct pub_item *list)
 			sent = n;
 		} else if (p->conn && atomic_load(&p->n.spool_pending) == 0) {
 			uint64_t maybe = 0;
-			sent = send_records(p, recs, n, &maybe);
-			atomic_fetch_add(&p->n.published, sent);
+			size_t skipped = 0;
+			sent = send_records(p, recs, n, &maybe, &skipped);
+			atomic_fetch_add(&p->n.published, sent - skipped);
 			atomic_fetch_add(&p->n.resent, maybe);
 			p->stats_stale = true;
 		}
@@ -804,11 +875,10 @@ static void write_final_stats(struct publisher *p)
 		return;
 	p->stats_appended = 0;
 	append_stats(p);
-	for (unsigned i = 0; i < p->stats_appended; i++) {
-		redisReply *r = NULL;
-		if (redisGetReply(p->conn, (void **)&r) != REDIS_OK || !r)
-			break;
-		freeReplyObject(r);
+	if (!read_stats_replies(p)) {
+		char why[600];
+		say(why, sizeof(why), "%s: connection lost: %s", p->url_text, p->conn->errstr);
+		conn_lost(p, why);
 	}
 }
 
@@ -1042,8 +1112,17 @@ int publisher_new(const struct pub_config *c, struct publisher **out, char *err,
 	atomic_store(&p->n.spool_pending, st.pending);
 	p->spool_dropped_seen = st.dropped;
 
+	/* hiredis writes with write(): a server closing on us mid-AUTH must
+	 * give EPIPE here too, not kill the caller. */
 	char why[600];
+	sigset_t pipe_set, old_set;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
 	rc = conn_open(p, why, sizeof(why));
+	while (sigtimedwait(&pipe_set, NULL, &(struct timespec){0}) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	if (rc == -EAGAIN) {
 		conn_lost(p, why);
 	} else if (rc != 0) {

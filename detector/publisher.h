@@ -17,9 +17,11 @@
  * Connection states: CONNECTED, or DOWN with a time of the next attempt.
  * A command that fails (I/O error, timeout, error reply) closes the
  * connection; the alerts Redis did not confirm go to the spool and are sent
- * again later. That is the one place duplicates come from: an XADD Redis
- * applied whose reply was lost is sent again (counted in `resent`), so
+ * again later. Duplicates in the stream come from there (an XADD Redis
+ * applied whose reply was lost is sent again; counted in `resent`), and
+ * from a restart after the spool failed to note a delivery (logged), so
  * delivery is at least once and consumers drop duplicates by alert_id.
+ * The channel is best effort: PUBLISH goes with every XADD attempt.
  */
 #ifndef IOTIDS_PUBLISHER_H
 #define IOTIDS_PUBLISHER_H
@@ -54,7 +56,7 @@ struct pub_config {
 	const char *url;
 	const char *user, *password;   /* used when the URL gives none; NULL: none */
 	uint32_t connect_timeout_ms;
-	uint32_t command_timeout_ms;   /* one pipelined batch's round trip */
+	uint32_t command_timeout_ms;   /* each socket read or write of a pipeline */
 	const char *prefix;            /* key prefix, "iotids" */
 	const char *gateway_id;        /* names this gateway in the stats key and each entry */
 	uint64_t stream_maxlen;        /* XADD MAXLEN ~ N; 0: the stream is not trimmed */
@@ -64,8 +66,9 @@ struct pub_config {
 	 * drop the alert and count it (live capture must not stall). */
 	bool block_when_full;
 	struct spool_config spool;
-	/* Messages from the sender thread (connection lost, back, refused);
-	 * called from that thread. NULL: stderr. */
+	/* Messages (connection lost, back, refused): called from the sender
+	 * thread, and from publisher_new's caller for the first connection.
+	 * NULL: stderr. */
 	void (*log)(void *ctx, const char *msg);
 	void *log_ctx;
 };
@@ -86,7 +89,8 @@ struct pub_stats {
 	uint64_t delivered_from_spool; /* confirmed by Redis from the spool */
 	uint64_t dropped;              /* lost: queue full without blocking, spool full or failing */
 	uint64_t reconnects;           /* connections made after one was lost or refused */
-	uint64_t resent;               /* sent again after Redis may have applied them */
+	uint64_t resent;               /* unconfirmed when a connection failed, so sent again: Redis may
+					* hold them already (an upper bound on stream duplicates) */
 	uint64_t spool_pending;        /* in the spool now, not yet delivered */
 	uint64_t queued;               /* in the memory queue now */
 	bool connected;
@@ -134,7 +138,9 @@ const char *publisher_gateway(const struct publisher *p);
  * (one more connection attempt is made if it is down), the rest to the
  * spool, which is synced. Then writes the stats hash, stops the thread and
  * frees p; the final counters go to *st when st is not NULL. NULL is a
- * no-op. */
+ * no-op. Bounded by the timeouts: a server that stops answering costs at
+ * most a connect timeout and a command timeout per socket call before the
+ * rest goes to the spool. */
 void publisher_close(struct publisher *p, struct pub_stats *st);
 
 #endif

@@ -694,6 +694,17 @@ Test(config, bad_redis_values_are_refused_with_what_is_expected)
 
 Test(config, a_refused_password_is_never_quoted)
 {
-	expect_error("redis:\n  password: \"sec\\tret\"\n", "2:13", "not shown: a password");
+	expect_error("redis:\n  password: \"sec\\tret\"\n", "2:13", "not shown: it may hold a password");
 	cr_expect(strstr(err, "sec") == NULL, "%s", err);
+	expect_error("redis:\n  url: \"redis://u:sec\\tret@h\"\n", "2:8", "not shown: it may hold a password");
+	cr_expect(strstr(err, "sec") == NULL, "%s", err);
+	struct iotids_config c = defaults();
+	cr_expect_neq(cfg_set(&c, "redis.url", "redis://u:sec\tret@h", err, sizeof(err)), 0);
+	cr_expect(strstr(err, "sec") == NULL, "%s", err);
+}
+
+Test(config, a_size_too_large_to_hold_is_refused_not_wrapped)
+{
+	expect_error("redis:\n  queue_size: 17179869185GiB\n", "2:15", "a size from");
+	expect_error("redis:\n  queue_size: 99999999999999999999\n", "2:15", "a size from");
 }

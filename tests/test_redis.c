@@ -654,3 +654,46 @@ Test(redis, sigterm_mid_replay_with_redis_down_keeps_every_alert_in_the_spool)
 	json_decref(lines);
 	run_free(&again);
 }
+
+Test(redis, a_server_that_wants_a_password_we_lack_is_a_configuration_error)
+{
+	redisrun_start(&srv, dir, false);
+	redisContext *c = redisrun_connect(&srv);
+	freeReplyObject(redisrun_cmd(c, "CONFIG SET requirepass sesame"));
+	redisFree(c);
+	char args[1024];
+	snprintf(args, sizeof(args), "--learn-for 2h --redis %s --redis-spool '%s' %s", redis_url(), path("spool"), DEMO);
+	struct run run = replay(args);
+	cr_expect_eq(run.status, 2);
+	cr_expect(strstr(run.err, "NOAUTH") && strstr(run.err, "give a password"), "%s", run.err);
+	run_free(&run);
+}
+
+Test(redis, a_spool_that_cannot_note_deliveries_never_sends_an_alert_twice_in_a_run)
+{
+	srv.port = redisrun_free_port();
+	char args[1024];
+	snprintf(args, sizeof(args), "--json --learn-for 2h --alerts '%s' --redis %s --redis-spool '%s' %s",
+		 path("a.json"), redis_url(), path("spool"), DEMO);
+	struct run run = replay(args);
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	run_free(&run);
+	json_t *lines = file_lines(path("a.json"));
+	size_t n = json_array_size(lines);
+	/* The delivery mark cannot be written: its temporary name is taken. */
+	char blocker[200];
+	snprintf(blocker, sizeof(blocker), "%s/consumed.tmp", path("spool"));
+	cr_assert_eq(mkdir(blocker, 0700), 0);
+	redisrun_start(&srv, dir, false);
+	snprintf(args, sizeof(args), "--json --learn-for 3h --redis %s --redis-spool '%s' %s", redis_url(),
+		 path("spool"), DEMO);
+	run = replay(args);
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	cr_expect(strstr(run.err, "cannot record delivery") != NULL, "%s", run.err);
+	cr_expect_eq(stream_len("iotids:alerts"), (long long)n, "each alert once, however often the mark fails");
+	json_t *rd = redis_summary(&run);
+	cr_expect_eq(counter(rd, "delivered_from_spool"), (long long)n);
+	json_decref(rd);
+	run_free(&run);
+	json_decref(lines);
+}
