@@ -53,7 +53,7 @@
 /* A sender woken by the first alert of a burst waits this long for the
  * rest, so a busy minute costs a few pipelines, not one round trip (and
  * two thread wake-ups) per alert. An alert is late by this much at most. */
-#define LINGER_MS 2
+#define LINGER_MS 10
 #define RECORD_VERSION 1 /* an alert */
 #define RECORD_DEVICE 2  /* a device summary: never spooled */
 #define N_FIELDS 5
