@@ -320,19 +320,28 @@ void pub_url_format(const struct pub_url *u, char *buf, size_t len)
 
 /* ---- records ------------------------------------------------------------ */
 
+/* An item of len bytes whose first is type; NULL out of memory. */
+static struct pub_item *item_alloc(size_t len, char type)
+{
+	struct pub_item *it = malloc(sizeof(*it) + len);
+	if (it) {
+		it->next = NULL;
+		it->len = len;
+		it->data[0] = type;
+	}
+	return it;
+}
+
 static struct pub_item *item_new(const struct pub_alert *a)
 {
 	const char *f[N_FIELDS] = {a->alert_id, a->device, a->kind, a->severity, a->json};
 	size_t len = 1;
 	for (int i = 0; i < N_FIELDS; i++)
 		len += strlen(f[i]) + (i < N_FIELDS - 1);
-	struct pub_item *it = malloc(sizeof(*it) + len);
+	struct pub_item *it = item_alloc(len, RECORD_VERSION);
 	if (!it)
 		return NULL;
-	it->next = NULL;
-	it->len = len;
-	char *o = it->data;
-	*o++ = RECORD_VERSION;
+	char *o = it->data + 1;
 	for (int i = 0; i < N_FIELDS; i++) {
 		size_t n = strlen(f[i]);
 		memcpy(o, f[i], n);
@@ -350,13 +359,10 @@ static struct pub_item *device_item_new(const char *device, const struct pub_fie
 	size_t len = 1 + strlen(device) + 1;
 	for (size_t i = 0; i < n; i++)
 		len += strlen(f[i].name) + 1 + strlen(f[i].value) + 1;
-	struct pub_item *it = malloc(sizeof(*it) + len);
+	struct pub_item *it = item_alloc(len, RECORD_DEVICE);
 	if (!it)
 		return NULL;
-	it->next = NULL;
-	it->len = len;
-	char *o = it->data;
-	*o++ = RECORD_DEVICE;
+	char *o = it->data + 1;
 	size_t w = strlen(device) + 1;
 	memcpy(o, device, w);
 	o += w;

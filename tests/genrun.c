@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,4 +145,18 @@ char *genrun_slurp(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+size_t genrun_offset_at(const char *buf, size_t len, long long ts_s)
+{
+	size_t off = 24;
+	while (off + 16 <= len) {
+		uint32_t sec, caplen;
+		memcpy(&sec, buf + off, 4);
+		memcpy(&caplen, buf + off + 8, 4);
+		if (sec >= ts_s)
+			return off;
+		off += 16 + caplen;
+	}
+	return len;
 }

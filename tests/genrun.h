@@ -20,6 +20,9 @@ int genrun_run(const char *arg, ...);
 /* The whole file, NUL-terminated, malloc'd; its length in *len when len is
  * not NULL. NULL when it cannot be read. */
 char *genrun_slurp(const char *path, size_t *len);
+/* The byte offset of the first record at or after ts_s (seconds) in a
+ * classic little-endian pcap in buf; len when there is none. */
+size_t genrun_offset_at(const char *buf, size_t len, long long ts_s);
 /* The server_name of a TLS ClientHello at the start of a TCP payload of n
  * bytes, copied into out (cap bytes), or NULL. */
 const char *genrun_sni(const unsigned char *p, size_t n, char *out, size_t cap);

@@ -369,21 +369,6 @@ static long long ts_of(const char *json_line)
 	return (long long)timegm(&tm);
 }
 
-/* The byte offset of the first record at or after ts_s, in a classic pcap. */
-static size_t offset_at(const char *buf, size_t len, long long ts_s)
-{
-	size_t off = 24;
-	while (off + 16 <= len) {
-		uint32_t sec, caplen;
-		memcpy(&sec, buf + off, 4);
-		memcpy(&caplen, buf + off + 8, 4);
-		if (sec >= ts_s)
-			return off;
-		off += 16 + caplen;
-	}
-	return len;
-}
-
 /* Polls (no time is asserted) until the file holds the text: 60 s at most. */
 static bool wait_for_text(const char *file, const char *text)
 {
@@ -408,6 +393,50 @@ static long long stream_len(const char *key)
 	return n;
 }
 
+/* iotids replay --json --learn-for 2h --alerts --redis --redis-spool,
+ * reading a FIFO the test writes; its files are named after tag. */
+struct fifo_run {
+	pid_t pid;
+	char fifo[160], out[160], err[160], alerts[160], spool[160];
+};
+
+static void fifo_replay_start(struct fifo_run *f, const char *tag)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%s.fifo", tag);
+	snprintf(f->fifo, sizeof(f->fifo), "%s", path(name));
+	snprintf(name, sizeof(name), "%s.out", tag);
+	snprintf(f->out, sizeof(f->out), "%s", path(name));
+	snprintf(name, sizeof(name), "%s.err", tag);
+	snprintf(f->err, sizeof(f->err), "%s", path(name));
+	snprintf(f->alerts, sizeof(f->alerts), "%s", path("a.json"));
+	snprintf(f->spool, sizeof(f->spool), "%s", path("spool"));
+	cr_assert_eq(mkfifo(f->fifo, 0600), 0);
+	redis_url();
+	f->pid = fork();
+	cr_assert_geq(f->pid, 0);
+	if (f->pid == 0) {
+		int o = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
+			_exit(99);
+		execl(getenv("IOTIDS_BIN"), "iotids", "replay", "--json", "--learn-for", "2h", "--alerts", f->alerts,
+		      "--redis", url, "--redis-spool", f->spool, f->fifo, (char *)NULL);
+		_exit(98);
+	}
+}
+
+/* Waits for it; its exit status, stdout and stderr. */
+static struct run fifo_replay_wait(const struct fifo_run *f)
+{
+	int st;
+	cr_assert_eq(waitpid(f->pid, &st, 0), f->pid);
+	struct run r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1, .out = genrun_slurp(f->out, NULL),
+			.err = genrun_slurp(f->err, NULL)};
+	cr_assert(r.out && r.err);
+	return r;
+}
+
 Test(redis, redis_killed_mid_replay_and_restarted_later_loses_no_alert)
 {
 	/* Where each third of the demo's alerts ends, from a run without Redis. */
@@ -426,55 +455,36 @@ Test(redis, redis_killed_mid_replay_and_restarted_later_loses_no_alert)
 	snprintf(data, sizeof(data), "%s/data", dir);
 	cr_assert_eq(mkdir(data, 0700), 0);
 	redisrun_start(&srv, data, true);
-	char fifo[160], out[160], err[160], alerts[160], spool[160];
-	snprintf(fifo, sizeof(fifo), "%s", path("demo.fifo"));
-	cr_assert_eq(mkfifo(fifo, 0600), 0);
-	snprintf(out, sizeof(out), "%s", path("kill.out"));
-	snprintf(err, sizeof(err), "%s", path("kill.err"));
-	snprintf(alerts, sizeof(alerts), "%s", path("a.json"));
-	snprintf(spool, sizeof(spool), "%s", path("spool"));
-	redis_url();
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
-			_exit(99);
-		execl(getenv("IOTIDS_BIN"), "iotids", "replay", "--json", "--learn-for", "2h", "--alerts", alerts,
-		      "--redis", url, "--redis-spool", spool, fifo, (char *)NULL);
-		_exit(98);
-	}
+	struct fifo_run fr;
+	fifo_replay_start(&fr, "kill");
 	size_t len = 0;
 	char *demo = genrun_slurp(DEMO, &len);
 	cr_assert_not_null(demo);
-	size_t cut1 = offset_at(demo, len, cut1_ts), cut2 = offset_at(demo, len, cut2_ts);
+	size_t cut1 = genrun_offset_at(demo, len, cut1_ts), cut2 = genrun_offset_at(demo, len, cut2_ts);
 	cr_assert(24 < cut1 && cut1 < cut2 && cut2 < len);
 	/* Close-on-exec: the restarted redis-server must not hold the pipe open. */
-	FILE *w = fopen(fifo, "wbe");
+	FILE *w = fopen(fr.fifo, "wbe");
 	cr_assert_not_null(w);
 	/* A first third, delivered. */
 	cr_assert_eq(fwrite(demo, 1, cut1, w), cut1);
 	cr_assert_eq(fflush(w), 0);
 	for (int i = 0; i < 3000 && stream_len("iotids:alerts") == 0; i++)
 		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
-	cr_assert_gt(stream_len("iotids:alerts"), 0, "nothing delivered: %s", genrun_slurp(err, NULL));
+	cr_assert_gt(stream_len("iotids:alerts"), 0, "nothing delivered: %s", genrun_slurp(fr.err, NULL));
 	/* Redis crashes; the second third's alerts find it gone. */
 	redisrun_kill(&srv);
 	cr_assert_eq(fwrite(demo + cut1, 1, cut2 - cut1, w), cut2 - cut1);
 	cr_assert_eq(fflush(w), 0);
-	cr_assert(wait_for_text(err, "kept in the spool"), "iotids never noticed: %s", genrun_slurp(err, NULL));
+	cr_assert(wait_for_text(fr.err, "kept in the spool"), "iotids never noticed: %s", genrun_slurp(fr.err, NULL));
 	/* It comes back (its append-only file kept what it had), then the rest. */
 	redisrun_start(&srv, data, true);
 	cr_assert_eq(fwrite(demo + cut2, 1, len - cut2, w), len - cut2);
 	cr_assert_eq(fclose(w), 0);
 	free(demo);
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	struct run r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1, .out = genrun_slurp(out, NULL),
-			.err = genrun_slurp(err, NULL)};
+	struct run r = fifo_replay_wait(&fr);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 
-	json_t *lines = file_lines(alerts);
+	json_t *lines = file_lines(fr.alerts);
 	cr_assert_eq(json_array_size(lines), n, "the same alerts as without Redis");
 	json_t *rd = redis_summary(&r);
 	cr_expect_gt(counter(rd, "spooled"), 0, "the crash was noticed");
@@ -587,24 +597,8 @@ static bool spool_has_records(const char *spool)
 Test(redis, sigterm_mid_replay_with_redis_down_keeps_every_alert_in_the_spool)
 {
 	srv.port = redisrun_free_port();
-	redis_url();
-	char fifo[160], out[160], err[160], alerts[160], spool[160];
-	snprintf(fifo, sizeof(fifo), "%s", path("demo.fifo"));
-	snprintf(out, sizeof(out), "%s", path("term.out"));
-	snprintf(err, sizeof(err), "%s", path("term.err"));
-	snprintf(alerts, sizeof(alerts), "%s", path("a.json"));
-	snprintf(spool, sizeof(spool), "%s", path("spool"));
-	cr_assert_eq(mkfifo(fifo, 0600), 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
-			_exit(99);
-		execl(getenv("IOTIDS_BIN"), "iotids", "replay", "--json", "--learn-for", "2h", "--alerts", alerts,
-		      "--redis", url, "--redis-spool", spool, fifo, (char *)NULL);
-		_exit(98);
-	}
+	struct fifo_run fr;
+	fifo_replay_start(&fr, "term");
 	size_t len = 0;
 	char *demo = genrun_slurp(DEMO, &len);
 	cr_assert_not_null(demo);
@@ -612,24 +606,21 @@ Test(redis, sigterm_mid_replay_with_redis_down_keeps_every_alert_in_the_spool)
 	memcpy(&first, demo + 24, 4);
 	/* The learning hours and the first attacks, then SIGTERM while iotids
 	 * waits for more. */
-	size_t cut = offset_at(demo, len, (long long)first + 2 * 3600 + 40 * 60);
-	FILE *w = fopen(fifo, "wbe");
+	size_t cut = genrun_offset_at(demo, len, (long long)first + 2 * 3600 + 40 * 60);
+	FILE *w = fopen(fr.fifo, "wbe");
 	cr_assert_not_null(w);
 	cr_assert_eq(fwrite(demo, 1, cut, w), cut);
 	cr_assert_eq(fflush(w), 0);
-	for (int i = 0; i < 3000 && !spool_has_records(spool); i++)
+	for (int i = 0; i < 3000 && !spool_has_records(fr.spool); i++)
 		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
-	cr_assert(spool_has_records(spool), "nothing spooled: %s", genrun_slurp(err, NULL));
-	cr_assert_eq(kill(pid, SIGTERM), 0);
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(spool_has_records(fr.spool), "nothing spooled: %s", genrun_slurp(fr.err, NULL));
+	cr_assert_eq(kill(fr.pid, SIGTERM), 0);
+	struct run r = fifo_replay_wait(&fr);
 	fclose(w);
 	free(demo);
-	struct run r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1, .out = genrun_slurp(out, NULL),
-			.err = genrun_slurp(err, NULL)};
 	cr_expect_eq(r.status, 1, "interrupted is exit 1: %s", r.err);
 	cr_expect(strstr(r.err, "interrupted by signal 15") != NULL, "%s", r.err);
-	json_t *lines = file_lines(alerts);
+	json_t *lines = file_lines(fr.alerts);
 	size_t n = json_array_size(lines);
 	cr_assert_gt(n, 0);
 	json_t *rd = redis_summary(&r);
@@ -642,7 +633,8 @@ Test(redis, sigterm_mid_replay_with_redis_down_keeps_every_alert_in_the_spool)
 	/* Delivered, in order, once Redis is there. */
 	redisrun_start(&srv, dir, false);
 	char args[1024];
-	snprintf(args, sizeof(args), "--json --learn-for 3h --redis %s --redis-spool '%s' %s", redis_url(), spool, DEMO);
+	snprintf(args, sizeof(args), "--json --learn-for 3h --redis %s --redis-spool '%s' %s", redis_url(), fr.spool,
+		 DEMO);
 	struct run again = replay(args);
 	cr_assert_eq(again.status, 0, "%s", again.err);
 	json_t *entries = stream("iotids:alerts");

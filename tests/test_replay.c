@@ -1930,21 +1930,6 @@ Test(replay, an_exception_suppresses_its_alerts_records_them_and_touches_nothing
 	free(t2);
 }
 
-/* The byte offset of the first record at or after ts_s, in a classic pcap. */
-static size_t offset_at(const char *buf, size_t len, uint32_t ts_s)
-{
-	size_t off = 24;
-	while (off + 16 <= len) {
-		uint32_t sec, caplen;
-		memcpy(&sec, buf + off, 4);
-		memcpy(&caplen, buf + off + 8, 4);
-		if (sec >= ts_s)
-			return off;
-		off += 16 + caplen;
-	}
-	return len;
-}
-
 /* The demo through a FIFO: its learning hours, then SIGHUP with new rules
  * on disk (sent by `iotids rules reload --db` when db is given), then the
  * rest. Returns iotids' stderr; the alerts go to alerts. */
@@ -1975,7 +1960,7 @@ static char *replay_with_reload(const char *rules, const char *next_rules, const
 	cr_assert_not_null(demo);
 	uint32_t first;
 	memcpy(&first, demo + 24, 4);
-	size_t cut = offset_at(demo, n, first + 2 * 3600);
+	size_t cut = genrun_offset_at(demo, n, first + 2 * 3600);
 	cr_assert(cut > 24 && cut < n);
 	FILE *w = fopen(fifo, "wb");
 	cr_assert_not_null(w);
