@@ -875,7 +875,7 @@ static void route_items(struct publisher *p, struct pub_item *list)
 	}
 }
 
-static void write_final_stats(struct publisher *p)
+static void write_stats(struct publisher *p)
 {
 	if (!p->conn)
 		return;
@@ -931,8 +931,10 @@ static void *sender_main(void *arg)
 		if (!p->stopping && p->conn && p->head && p->queued < BATCH_MAX)
 			timed_wait_ms(p, LINGER_MS);
 		bool stopping = p->stopping;
-		/* Direct sends go a batch at a time; anything bound for the spool
-		 * (or a backlog live capture must not wait on) goes at once. */
+		/* Direct sends take a batch at a time; what is bound for the spool
+		 * goes at once, and so does a queue ¾ full when the packet thread
+		 * must not wait (live capture): that frees the queue at once, for at
+		 * most twice its size in memory. */
 		bool direct = p->conn && atomic_load(&p->n.spool_pending) == 0 &&
 			      (p->block_when_full || p->queue_bytes <= p->queue_max / 4 * 3);
 		struct pub_item *list = p->head, *last = NULL;
@@ -968,7 +970,7 @@ static void *sender_main(void *arg)
 			p->spool_dirty = false;
 		}
 		if (p->conn && p->stats_stale && now_ms() - p->stats_at_ms >= STATS_EVERY_MS) {
-			write_final_stats(p);
+			write_stats(p);
 			p->stats_at_ms = now_ms();
 			p->stats_stale = false;
 		}
@@ -978,7 +980,7 @@ static void *sender_main(void *arg)
 			pthread_mutex_unlock(&p->mu);
 			while (p->conn && atomic_load(&p->n.spool_pending) > 0 && deliver_spool_batch(p) > 0)
 				;
-			write_final_stats(p);
+			write_stats(p);
 			return NULL;
 		}
 	}
