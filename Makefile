@@ -6,7 +6,8 @@ BUILD   ?= build
 PKGS    := libpcap jansson yaml-0.1 libndpi libpsl sqlite3 hiredis
 DEB_PKGS := build-essential pkg-config clang libpcap-dev libjansson-dev libyaml-dev \
             libcriterion-dev tcpdump time jq libndpi-dev libndpi-bin libpsl-dev publicsuffix \
-            ieee-data libsqlite3-dev sqlite3 libhiredis-dev redis-server redis-tools
+            ieee-data libsqlite3-dev sqlite3 libhiredis-dev redis-server redis-tools \
+            tcpreplay iproute2
 SEED    ?= 2026
 
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings -Wshadow -Wvla

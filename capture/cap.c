@@ -1,5 +1,6 @@
 #include "capture/cap.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 
 #include "capture/cap_impl.h"
@@ -18,6 +19,11 @@ const char *cap_linktype_name(const struct cap_source *s)
 {
 	const char *n = pcap_datalink_val_to_name(s->linktype);
 	return n ? n : "unknown";
+}
+
+int cap_stats(struct cap_source *s, struct cap_stats *st)
+{
+	return s->ops->stats ? s->ops->stats(s, st) : -ENOTSUP;
 }
 
 void cap_progress(const struct cap_source *s, uint64_t *done, uint64_t *total)

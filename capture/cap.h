@@ -3,11 +3,13 @@
  *
  * A source yields packets with capture-time timestamps and the link type of
  * the bytes. The pipeline never knows which backend fed it: a pcap/pcapng
- * file now; libpcap live capture and eBPF later, through the same table.
+ * file, a live interface through libpcap; eBPF later, through the same
+ * table.
  */
 #ifndef IOTIDS_CAP_H
 #define IOTIDS_CAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,11 +23,30 @@ struct cap_packet {
 
 enum cap_status {
 	CAP_PACKET = 1,
+	CAP_IDLE = 2,        /* live: nothing arrived within the read timeout; call again */
 	CAP_END = 0,
 	CAP_ERROR = -1,      /* cap_error() says what; packets before it were good */
 };
 
 struct cap_source;
+
+/* What the kernel saw, for a live source. */
+struct cap_stats {
+	uint64_t received;   /* packets the filter passed */
+	uint64_t dropped;    /* dropped for lack of buffer space */
+	uint64_t if_dropped; /* dropped by the interface or its driver */
+};
+
+/* A live interface through libpcap. */
+struct cap_live_config {
+	const char *iface;
+	uint32_t snaplen;      /* bytes kept of each packet */
+	bool promisc;
+	uint32_t buffer_bytes; /* the kernel ring; 0: libpcap's default */
+	const char *filter;    /* a BPF filter expression, or NULL */
+	bool immediate;        /* hand over each packet at once, not in blocks */
+	uint32_t timeout_ms;   /* longest wait in cap_next before CAP_IDLE */
+};
 
 /* What a backend provides. */
 struct cap_ops {
@@ -34,6 +55,8 @@ struct cap_ops {
 	/* Bytes consumed and total, for progress; total 0 when unknown. */
 	void (*progress)(const struct cap_source *s, uint64_t *done, uint64_t *total);
 	void (*close)(struct cap_source *s);
+	/* Live sources: what the kernel counted (NULL for files). */
+	int (*stats)(struct cap_source *s, struct cap_stats *st);
 };
 
 /* Opens a pcap or pcapng file (libpcap decides which) without reading it
@@ -41,7 +64,14 @@ struct cap_ops {
  * problem (missing, empty, not a capture, unsupported link type ...). */
 struct cap_source *cap_open_file(const char *path, char *err, size_t errlen);
 
+/* Opens and activates a live capture. NULL on failure, with one line in err
+ * saying why in words a person acts on: no such interface, interface down,
+ * permission (CAP_NET_RAW needed), a bad filter. */
+struct cap_source *cap_open_live(const struct cap_live_config *c, char *err, size_t errlen);
+
 enum cap_status cap_next(struct cap_source *s, struct cap_packet *p);
+/* 0 with the kernel's counters, or -ENOTSUP for a file. */
+int cap_stats(struct cap_source *s, struct cap_stats *st);
 int cap_linktype(const struct cap_source *s);
 /* The link type's name ("EN10MB", "LINUX_SLL2" ...). */
 const char *cap_linktype_name(const struct cap_source *s);

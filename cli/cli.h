@@ -26,6 +26,7 @@ enum cli_exit {
 };
 
 int cmd_replay(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_rules(int argc, char **argv);

@@ -21,6 +21,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"replay", cmd_replay, "run a capture file through iotids and report"},
+	{"run", cmd_run, "watch a LAN interface live (libpcap), in the foreground"},
 	{"profile", cmd_profile, "the stored profiles: list, show, history, diff, accept, rollback, relearn, forget"},
 	{"alerts", cmd_alerts, "the stored alerts: list"},
 	{"rules", cmd_rules, "rules files: check, reload, import-mud"},

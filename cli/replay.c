@@ -58,6 +58,7 @@ struct replay {
 	struct pub_stats pub_final;
 	bool pub_closed;
 	bool device_summaries;   /* redis.device_summaries */
+	bool live;               /* iotids run */
 	uint64_t next_summary_us;
 };
 
@@ -187,6 +188,30 @@ static void on_alert(void *ctx, const struct det_alert *a)
 	free(json);
 }
 
+static const char run_usage[] =
+	"usage: iotids run -i IFACE [options]\n"
+	"\n"
+	"Watches the LAN on IFACE live (the router's LAN bridge, e.g. br-lan) with the\n"
+	"same pipeline, profiles and alerts as a replay, in the foreground until\n"
+	"SIGINT or SIGTERM, which stop it cleanly (alerts flushed, profiles\n"
+	"checkpointed, exit 0). SIGHUP reloads the rules.\n"
+	"\n"
+	"  -i, --interface IFACE  the interface to watch\n"
+	"  --capture pcap|auto    the packet source (auto: the best available; eBPF is\n"
+	"                         not built yet, so libpcap)\n"
+	"  --filter EXPR          a BPF filter (tcpdump syntax) on what is captured\n"
+	"  --snaplen N            bytes kept of each packet (default 65535)\n"
+	"  --buffer SIZE          the kernel's capture buffer (default 16MiB)\n"
+	"  --no-promisc           do not put the interface in promiscuous mode\n"
+	"  --stats-every DUR      one stats line on stderr this often (default 60s; 0: never)\n"
+	"  --config PATH, --db PATH, --alerts FILE, --rules PATH, --redis URL,\n"
+	"  --redis-spool DIR, --learn-for DUR, --learn[=DEVICES], --devices, --json,\n"
+	"  --home-net CIDR, --window DUR, --max-flows N, --max-devices N, --no-dpi\n"
+	"                         as for iotids replay\n"
+	"\n"
+	"Exit status: 0 stopped by a signal, 1 capture failed, 2 usage or the\n"
+	"interface cannot be opened (missing, down, no permission).\n";
+
 /* Sender-thread messages, on stderr like the rest. */
 static void pub_log(void *ctx, const char *msg)
 {
@@ -210,8 +235,9 @@ static int start_publisher(struct replay *r, const struct iotids_config *cfg)
 	pc.backoff_max_ms = cfg->redis.backoff_max_ms;
 	pc.stream_maxlen = cfg->redis.stream_maxlen;
 	pc.queue_bytes = cfg->redis.queue_bytes;
-	/* A replay may wait for room: nothing read from a file need be lost. */
-	pc.block_when_full = true;
+	/* A replay may wait for room: nothing read from a file need be lost.
+	 * Live capture must not stall on it: a full queue drops, counted. */
+	pc.block_when_full = !r->live;
 	pc.spool.dir = cfg->redis.spool_dir;
 	pc.spool.max_bytes = cfg->redis.spool_max_bytes;
 	pc.spool.when_full = cfg->redis.spool_when_full ? SPOOL_DROP_NEWEST : SPOOL_DROP_OLDEST;
@@ -753,6 +779,9 @@ struct overrides {
 	const char *window, *max_flows, *max_devices;
 	bool no_dpi;
 	const char *alerts_path, *learn_for, *learn_list, *db_path, *rules_path, *redis_url, *redis_spool;
+	/* iotids run */
+	bool live, no_promisc;
+	const char *iface, *capture, *filter, *snaplen, *buffer, *stats_every;
 	bool learn_all, no_detect;
 };
 
@@ -790,7 +819,8 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 {
 	enum {
 		O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI,
-		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB, O_RULES, O_REDIS, O_REDIS_SPOOL
+		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB, O_RULES, O_REDIS, O_REDIS_SPOOL,
+		O_CAPTURE, O_FILTER, O_SNAPLEN, O_BUFFER, O_NOPROMISC, O_STATS_EVERY
 	};
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
@@ -803,13 +833,47 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		{"profiles", no_argument, NULL, O_PROFILES},	{"db", required_argument, NULL, O_DB},
 		{"rules", required_argument, NULL, O_RULES},	{"redis", required_argument, NULL, O_REDIS},
 		{"redis-spool", required_argument, NULL, O_REDIS_SPOOL}, {"help", no_argument, NULL, 'h'},
+		{"interface", required_argument, NULL, 'i'},	{"capture", required_argument, NULL, O_CAPTURE},
+		{"filter", required_argument, NULL, O_FILTER},	{"snaplen", required_argument, NULL, O_SNAPLEN},
+		{"buffer", required_argument, NULL, O_BUFFER},	{"no-promisc", no_argument, NULL, O_NOPROMISC},
+		{"stats-every", required_argument, NULL, O_STATS_EVERY},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	const char *usage = ov->live ? run_usage : replay_usage;
+	while ((c = getopt_long(argc, argv, ov->live ? "hi:" : "h", opts, NULL)) != -1) {
+		/* Capture options belong to run, tables to replay. */
+		bool live_only = c == 'i' || c == O_CAPTURE || c == O_FILTER || c == O_SNAPLEN || c == O_BUFFER ||
+				 c == O_NOPROMISC || c == O_STATS_EVERY;
+		if (live_only != ov->live && (live_only || c == O_FLOWS || c == O_WINDOWS || c == O_PROFILES)) {
+			fprintf(stderr, "iotids %s: %s is not an option of this command\n%s", ov->live ? "run" : "replay",
+				argv[optind - 1], usage);
+			return -1;
+		}
 		switch (c) {
+		case 'i':
+			ov->iface = optarg;
+			break;
+		case O_CAPTURE:
+			ov->capture = optarg;
+			break;
+		case O_FILTER:
+			ov->filter = optarg;
+			break;
+		case O_SNAPLEN:
+			ov->snaplen = optarg;
+			break;
+		case O_BUFFER:
+			ov->buffer = optarg;
+			break;
+		case O_NOPROMISC:
+			ov->no_promisc = true;
+			break;
+		case O_STATS_EVERY:
+			ov->stats_every = optarg;
+			break;
 		case O_FLOWS:
 			r->show |= SHOW_FLOWS;
 			break;
@@ -875,13 +939,23 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			ov->no_detect = true;
 			break;
 		case 'h':
-			fputs(replay_usage, stdout);
+			fputs(usage, stdout);
 			return 1;
 		default:
-			fprintf(stderr, "iotids replay: unknown or incomplete option '%s'\n%s", argv[optind - 1],
-				replay_usage);
+			fprintf(stderr, "iotids %s: unknown or incomplete option '%s'\n%s", ov->live ? "run" : "replay",
+				argv[optind - 1], usage);
 			return -1;
 		}
+	}
+	if (ov->live) {
+		if (optind != argc || !ov->iface) {
+			fprintf(stderr, "iotids run: %s\n%s",
+				optind != argc ? "no file with run (iotids replay FILE reads one)" : "which interface? (-i IFACE)",
+				run_usage);
+			return -1;
+		}
+		r->path = ov->iface;
+		return 0;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "iotids replay: %s\n%s", optind == argc ? "no capture file given" : "one capture file at a time",
@@ -1051,10 +1125,81 @@ static void reload_rules(struct replay *r)
 	r->reloads++;
 }
 
+/* One stats line on stderr, for a daemon's log. */
+static void log_stats(const struct replay *r, struct cap_source *src, const struct tracker *t)
+{
+	struct cap_stats cs = {0};
+	cap_stats(src, &cs);
+	const struct flow_stats *fs = flow_table_stats(trk_flows(t));
+	const struct dev_stats *vs = dev_table_stats(trk_devices(t));
+	char red[200] = "";
+	if (r->pub) {
+		struct pub_stats ps;
+		publisher_stats(r->pub, &ps);
+		snprintf(red, sizeof(red), ", redis %s %llu published %llu spooled %llu dropped",
+			 ps.connected ? "up" : "down", (unsigned long long)ps.published, (unsigned long long)ps.spooled,
+			 (unsigned long long)ps.dropped);
+	}
+	fprintf(stderr,
+		"iotids: info: stats: packets %llu, kernel drops %llu (interface %llu), flows %llu (%llu now), "
+		"devices %llu, alerts %llu%s\n",
+		(unsigned long long)trk_stats(t)->packets, (unsigned long long)cs.dropped,
+		(unsigned long long)cs.if_dropped, (unsigned long long)fs->created, (unsigned long long)fs->active,
+		(unsigned long long)vs->active, r->det ? (unsigned long long)det_stats(r->det)->alerts : 0ull, red);
+}
+
+/* The live source of iotids run, from its options; NULL with a message. */
+static struct cap_source *open_live(const struct overrides *ov, char *err, size_t errlen)
+{
+	struct cap_live_config lc = {.iface = ov->iface, .snaplen = 65535, .promisc = !ov->no_promisc,
+				     .buffer_bytes = 16u << 20, .filter = ov->filter, .immediate = true,
+				     .timeout_ms = 250};
+	uint64_t v;
+	if (ov->capture && strcmp(ov->capture, "pcap") && strcmp(ov->capture, "auto")) {
+		snprintf(err, errlen, "--capture %s: %s", ov->capture,
+			 strcmp(ov->capture, "ebpf") ? "expected pcap or auto" : "the eBPF source is not built yet; use pcap");
+		return NULL;
+	}
+	if (ov->snaplen) {
+		char *end;
+		unsigned long n = strtoul(ov->snaplen, &end, 10);
+		if (*end || n < 64 || n > 262144) {
+			snprintf(err, errlen, "--snaplen %s: expected 64 to 262144", ov->snaplen);
+			return NULL;
+		}
+		lc.snaplen = (uint32_t)n;
+	}
+	if (ov->buffer) {
+		struct iotids_config tmp;
+		cfg_defaults(&tmp);
+		if (cfg_set(&tmp, "redis.queue_size", ov->buffer, err, errlen) != 0 || tmp.redis.queue_bytes > (1u << 30)) {
+			snprintf(err, errlen, "--buffer %s: expected a size from 64KiB to 1GiB", ov->buffer);
+			return NULL;
+		}
+		v = tmp.redis.queue_bytes;
+		lc.buffer_bytes = (uint32_t)v;
+	}
+	if (ov->capture && !strcmp(ov->capture, "auto"))
+		fprintf(stderr, "iotids: info: --capture auto: libpcap (the eBPF source is not built yet)\n");
+	return cap_open_live(&lc, err, errlen);
+}
+
+static int run_pipeline(int argc, char **argv, bool live);
+
 int cmd_replay(int argc, char **argv)
 {
-	struct replay r = {.out = stdout};
-	struct overrides ov = {0};
+	return run_pipeline(argc, argv, false);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	return run_pipeline(argc, argv, true);
+}
+
+static int run_pipeline(int argc, char **argv, bool live)
+{
+	struct replay r = {.out = stdout, .live = live};
+	struct overrides ov = {.live = live};
 	struct iotids_config cfg;
 	struct cap_source *src = NULL;
 	struct tracker *t = NULL;
@@ -1086,12 +1231,22 @@ int cmd_replay(int argc, char **argv)
 	if (ov.rules_path && !(rules = rules_load(ov.rules_path, print_rules_error, NULL)))
 		return CLI_EXIT_USAGE;
 
-	src = cap_open_file(r.path, err, sizeof(err));
+	uint64_t stats_every_s = 60;
+	if (ov.stats_every && cfg_parse_duration(ov.stats_every, &stats_every_s) != 0) {
+		fprintf(stderr, "iotids run: --stats-every: '%s' is not a duration (e.g. 60s, 5m; 0: never)\n",
+			ov.stats_every);
+		rules_free(rules);
+		return CLI_EXIT_USAGE;
+	}
+	src = live ? open_live(&ov, err, sizeof(err)) : cap_open_file(r.path, err, sizeof(err));
 	if (!src) {
 		fprintf(stderr, "iotids: %s\n", err);
 		rules_free(rules);
-		return CLI_EXIT_RUNTIME;
+		/* A missing, down or forbidden interface is the operator's to fix. */
+		return live ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
 	}
+	if (live)
+		fprintf(stderr, "iotids: info: watching %s (%s, %s)\n", r.path, cap_linktype_name(src), "libpcap");
 	/* Vendors are printed with the device table and in alerts: the
 	 * registry (40 ms to load) is read only then, before any packet, so a
 	 * bad path still fails early. */
@@ -1199,22 +1354,40 @@ int cmd_replay(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	struct progress prog = {.on = isatty(STDERR_FILENO) == 1, .start = now_s()};
+	struct progress prog = {.on = !live && isatty(STDERR_FILENO) == 1, .start = now_s()};
 	prog.last = prog.start;
 	int linktype = cap_linktype(src);
 	struct cap_packet p;
 	enum cap_status st = CAP_END;
-	while (!stop_signal && (st = cap_next(src, &p)) == CAP_PACKET) {
+	double next_stats = now_s() + (double)stats_every_s;
+	while (!stop_signal && ((st = cap_next(src, &p)) == CAP_PACKET || st == CAP_IDLE)) {
 		if (reload_signal) {
 			reload_signal = 0;
 			reload_rules(&r);
 		}
-		trk_packet(t, linktype, p.data, p.caplen, p.wirelen, p.ts_us);
-		if ((trk_stats(t)->packets & 0xfff) == 0)
+		if (st == CAP_PACKET)
+			trk_packet(t, linktype, p.data, p.caplen, p.wirelen, p.ts_us);
+		if (live) {
+			if (stats_every_s && now_s() >= next_stats) {
+				log_stats(&r, src, t);
+				next_stats = now_s() + (double)stats_every_s;
+			}
+		} else if ((trk_stats(t)->packets & 0xfff) == 0) {
 			progress_show(&prog, src, trk_stats(t)->packets, false);
+		}
 	}
 	progress_show(&prog, src, trk_stats(t)->packets, true);
-	if (stop_signal) {
+	if (live && stop_signal) {
+		/* The way a daemon is told to stop: not an error. What the kernel
+		 * already holds is still read (for a second at most), so that
+		 * traffic before the signal is all seen. */
+		double until = now_s() + 1.0;
+		while (now_s() < until && (st = cap_next(src, &p)) == CAP_PACKET)
+			trk_packet(t, linktype, p.data, p.caplen, p.wirelen, p.ts_us);
+		fprintf(stderr, "iotids: info: signal %d: stopping (flushing alerts, checkpointing profiles)\n",
+			(int)stop_signal);
+		log_stats(&r, src, t);
+	} else if (stop_signal) {
 		snprintf(err, sizeof(err), "%s: interrupted by signal %d after packet %llu", r.path, (int)stop_signal,
 			 (unsigned long long)trk_stats(t)->packets);
 		error = err;
