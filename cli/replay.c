@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "capture/cap.h"
@@ -204,6 +207,8 @@ static const char run_usage[] =
 	"  --buffer SIZE          the kernel's capture buffer (default 16MiB)\n"
 	"  --no-promisc           do not put the interface in promiscuous mode\n"
 	"  --stats-every DUR      one stats line on stderr this often (default 60s; 0: never)\n"
+	"  --user NAME            once the capture and every file are open, run as NAME\n"
+	"                         with no capabilities left\n"
 	"  --config PATH, --db PATH, --alerts FILE, --rules PATH, --redis URL,\n"
 	"  --redis-spool DIR, --learn-for DUR, --learn[=DEVICES], --devices, --json,\n"
 	"  --home-net CIDR, --window DUR, --max-flows N, --max-devices N, --no-dpi\n"
@@ -781,7 +786,7 @@ struct overrides {
 	const char *alerts_path, *learn_for, *learn_list, *db_path, *rules_path, *redis_url, *redis_spool;
 	/* iotids run */
 	bool live, no_promisc;
-	const char *iface, *capture, *filter, *snaplen, *buffer, *stats_every;
+	const char *iface, *capture, *filter, *snaplen, *buffer, *stats_every, *user;
 	bool learn_all, no_detect;
 };
 
@@ -820,7 +825,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 	enum {
 		O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI,
 		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB, O_RULES, O_REDIS, O_REDIS_SPOOL,
-		O_CAPTURE, O_FILTER, O_SNAPLEN, O_BUFFER, O_NOPROMISC, O_STATS_EVERY
+		O_CAPTURE, O_FILTER, O_SNAPLEN, O_BUFFER, O_NOPROMISC, O_STATS_EVERY, O_USER
 	};
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
@@ -836,7 +841,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		{"interface", required_argument, NULL, 'i'},	{"capture", required_argument, NULL, O_CAPTURE},
 		{"filter", required_argument, NULL, O_FILTER},	{"snaplen", required_argument, NULL, O_SNAPLEN},
 		{"buffer", required_argument, NULL, O_BUFFER},	{"no-promisc", no_argument, NULL, O_NOPROMISC},
-		{"stats-every", required_argument, NULL, O_STATS_EVERY},
+		{"stats-every", required_argument, NULL, O_STATS_EVERY}, {"user", required_argument, NULL, O_USER},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -846,7 +851,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 	while ((c = getopt_long(argc, argv, ov->live ? "hi:" : "h", opts, NULL)) != -1) {
 		/* Capture options belong to run, tables to replay. */
 		bool live_only = c == 'i' || c == O_CAPTURE || c == O_FILTER || c == O_SNAPLEN || c == O_BUFFER ||
-				 c == O_NOPROMISC || c == O_STATS_EVERY;
+				 c == O_NOPROMISC || c == O_STATS_EVERY || c == O_USER;
 		if (live_only != ov->live && (live_only || c == O_FLOWS || c == O_WINDOWS || c == O_PROFILES)) {
 			fprintf(stderr, "iotids %s: %s is not an option of this command\n%s", ov->live ? "run" : "replay",
 				argv[optind - 1], usage);
@@ -873,6 +878,9 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			break;
 		case O_STATS_EVERY:
 			ov->stats_every = optarg;
+			break;
+		case O_USER:
+			ov->user = optarg;
 			break;
 		case O_FLOWS:
 			r->show |= SHOW_FLOWS;
@@ -1148,6 +1156,31 @@ static void log_stats(const struct replay *r, struct cap_source *src, const stru
 		(unsigned long long)vs->active, r->det ? (unsigned long long)det_stats(r->det)->alerts : 0ull, red);
 }
 
+/* Becomes user: no supplementary groups, its group and uid, no
+ * capabilities (a non-root uid keeps none), no way back (no_new_privs).
+ * What needed root is open by now: the capture socket, the store, the
+ * alerts file and the spool. 0, or -1 with a message in err. */
+static int drop_privileges(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "--user %s: no such user", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "--user %s: cannot become it: %s", user, strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		snprintf(err, errlen, "--user %s: root could be regained; refusing to go on", user);
+		return -1;
+	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	fprintf(stderr, "iotids: info: running as %s (uid %u, gid %u), no capabilities\n", user, (unsigned)pw->pw_uid,
+		(unsigned)pw->pw_gid);
+	return 0;
+}
+
 /* The live source of iotids run, from its options; NULL with a message. */
 static struct cap_source *open_live(const struct overrides *ov, char *err, size_t errlen)
 {
@@ -1350,6 +1383,11 @@ static int run_pipeline(int argc, char **argv, bool live)
 	}
 	if (cfg.redis.url[0] && (rc = start_publisher(&r, &cfg)) != 0)
 		goto out;
+	if (live && ov.user && drop_privileges(ov.user, err, sizeof(err)) != 0) {
+		fprintf(stderr, "iotids: %s\n", err);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);

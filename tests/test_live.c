@@ -306,3 +306,52 @@ Test(live, capturing_without_permission_is_refused_clearly)
 	cr_expect(strstr(err, "iotids: vb: permission denied: capturing needs root or CAP_NET_RAW") != NULL, "%s", err);
 	free(err);
 }
+
+/* "Uid:" or "CapEff:" of /proc/PID/status, as text. */
+static char *status_field(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char file[64];
+	snprintf(file, sizeof(file), "/proc/%d/status", (int)pid);
+	char *text = genrun_slurp(file, NULL);
+	cr_assert_not_null(text);
+	char *at = strstr(text, name);
+	cr_assert_not_null(at, "no %s in %s", name, file);
+	at += strlen(name);
+	at += strspn(at, " \t");
+	size_t n = strcspn(at, "\n");
+	snprintf(buf, len, "%.*s", (int)n, at);
+	free(text);
+	return buf;
+}
+
+Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
+{
+	if (!can_make_namespaces())
+		return;
+	make_pair(true);
+	/* nobody must still read the rules to reload them. */
+	cr_assert_eq(chmod(dir, 0755), 0);
+	FILE *f = fopen(path("rules.yaml"), "w");
+	cr_assert_not_null(f);
+	fputs("# none yet\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chmod(path("rules.yaml"), 0644), 0);
+	char rules[160], err[160];
+	snprintf(rules, sizeof(rules), "%s", path("rules.yaml"));
+	snprintf(err, sizeof(err), "%s", path("err"));
+	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--user", "nobody", "--rules", rules,
+			     "--stats-every", "0", NULL};
+	pid_t pid = spawn_in(ns_b, path("out"), err, run);
+	cr_assert(wait_for_text(err, "running as nobody"), "%s", genrun_slurp(err, NULL));
+	char buf[128];
+	cr_expect_str_eq(status_field(pid, "Uid:", buf, sizeof(buf)), "65534\t65534\t65534\t65534");
+	cr_expect_str_eq(status_field(pid, "CapEff:", buf, sizeof(buf)), "0000000000000000");
+	cr_expect_str_eq(status_field(pid, "NoNewPrivs:", buf, sizeof(buf)), "1");
+	f = fopen(rules, "w");
+	cr_assert_not_null(f);
+	fputs("exceptions:\n  - name: quiet-camera\n    reason: test\n    devices: {mac: \"c0:56:e3:fa:8a:c3\"}\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(kill(pid, SIGHUP), 0);
+	cr_expect(wait_for_text(err, "rules: reloaded 1 rules (0 updates, 1 exceptions)"), "%s", genrun_slurp(err, NULL));
+	cr_expect_eq(stop(pid), 0, "%s", genrun_slurp(err, NULL));
+}
