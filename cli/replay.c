@@ -1158,8 +1158,8 @@ static void log_stats(const struct replay *r, struct cap_source *src, const stru
 
 /* Becomes user: no supplementary groups, its group and uid, no
  * capabilities (a non-root uid keeps none), no way back (no_new_privs).
- * What needed root is open by now: the capture socket, the store, the
- * alerts file and the spool. 0, or -1 with a message in err. */
+ * Called once the capture socket, the one thing that needs root, is open.
+ * 0, or -1 with a message in err. */
 static int drop_privileges(const char *user, char *err, size_t errlen)
 {
 	struct passwd *pw = getpwnam(user);
@@ -1185,7 +1185,7 @@ static int drop_privileges(const char *user, char *err, size_t errlen)
 static struct cap_source *open_live(const struct overrides *ov, char *err, size_t errlen)
 {
 	struct cap_live_config lc = {.iface = ov->iface, .snaplen = 65535, .promisc = !ov->no_promisc,
-				     .buffer_bytes = 16u << 20, .filter = ov->filter, .immediate = true,
+				     .buffer_bytes = 16u << 20, .filter = ov->filter, .immediate = false,
 				     .timeout_ms = 250};
 	uint64_t v;
 	if (ov->capture && strcmp(ov->capture, "pcap") && strcmp(ov->capture, "auto")) {
@@ -1278,8 +1278,14 @@ static int run_pipeline(int argc, char **argv, bool live)
 		/* A missing, down or forbidden interface is the operator's to fix. */
 		return live ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
 	}
-	if (live)
-		fprintf(stderr, "iotids: info: watching %s (%s, %s)\n", r.path, cap_linktype_name(src), "libpcap");
+	/* Root was for the capture alone: the store, alerts file and spool
+	 * are then created by the user that writes them later. */
+	if (live && ov.user && drop_privileges(ov.user, err, sizeof(err)) != 0) {
+		fprintf(stderr, "iotids: %s\n", err);
+		cap_close(src);
+		rules_free(rules);
+		return CLI_EXIT_USAGE;
+	}
 	/* Vendors are printed with the device table and in alerts: the
 	 * registry (40 ms to load) is read only then, before any packet, so a
 	 * bad path still fails early. */
@@ -1383,11 +1389,7 @@ static int run_pipeline(int argc, char **argv, bool live)
 	}
 	if (cfg.redis.url[0] && (rc = start_publisher(&r, &cfg)) != 0)
 		goto out;
-	if (live && ov.user && drop_privileges(ov.user, err, sizeof(err)) != 0) {
-		fprintf(stderr, "iotids: %s\n", err);
-		rc = CLI_EXIT_USAGE;
-		goto out;
-	}
+
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
@@ -1398,6 +1400,9 @@ static int run_pipeline(int argc, char **argv, bool live)
 	struct cap_packet p;
 	enum cap_status st = CAP_END;
 	double next_stats = now_s() + (double)stats_every_s;
+	/* Said once everything is ready, signal handlers included. */
+	if (live)
+		fprintf(stderr, "iotids: info: watching %s (%s, libpcap)\n", r.path, cap_linktype_name(src));
 	while (!stop_signal && ((st = cap_next(src, &p)) == CAP_PACKET || st == CAP_IDLE)) {
 		if (reload_signal) {
 			reload_signal = 0;

@@ -339,10 +339,16 @@ Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
 	char rules[160], err[160];
 	snprintf(rules, sizeof(rules), "%s", path("rules.yaml"));
 	snprintf(err, sizeof(err), "%s", path("err"));
+	/* Files are made after the drop, so they belong to nobody. */
+	cr_assert_eq(mkdir(path("data"), 0755), 0);
+	cr_assert_eq(chown(path("data"), 65534, 65534), 0);
+	char db[160];
+	snprintf(db, sizeof(db), "%s", path("data/profiles.db"));
 	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--user", "nobody", "--rules", rules,
-			     "--stats-every", "0", NULL};
+			     "--db", db, "--stats-every", "0", NULL};
 	pid_t pid = spawn_in(ns_b, path("out"), err, run);
-	cr_assert(wait_for_text(err, "running as nobody"), "%s", genrun_slurp(err, NULL));
+	cr_assert(wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
+	cr_expect(wait_for_text(err, "running as nobody (uid 65534, gid 65534), no capabilities"));
 	char buf[128];
 	cr_expect_str_eq(status_field(pid, "Uid:", buf, sizeof(buf)), "65534\t65534\t65534\t65534");
 	cr_expect_str_eq(status_field(pid, "CapEff:", buf, sizeof(buf)), "0000000000000000");
@@ -354,4 +360,7 @@ Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
 	cr_assert_eq(kill(pid, SIGHUP), 0);
 	cr_expect(wait_for_text(err, "rules: reloaded 1 rules (0 updates, 1 exceptions)"), "%s", genrun_slurp(err, NULL));
 	cr_expect_eq(stop(pid), 0, "%s", genrun_slurp(err, NULL));
+	struct stat st;
+	cr_assert_eq(stat(db, &st), 0, "the store was checkpointed at stop");
+	cr_expect_eq(st.st_uid, 65534, "and belongs to the user that writes it");
 }
