@@ -94,7 +94,8 @@ $(TESTBIN): $(TEST_OBJ) $(BUILD)/libiotids.a
 # the sanitizer build of everything.
 test: deps
 	$(MAKE) --no-print-directory $(BIN) $(GEN) $(TESTBIN) check-banned
-	IOTIDS_BIN=$(abspath $(BIN)) IOTGEN_BIN=$(abspath $(GEN)) TZ=UTC $(TESTBIN) $(TEST_ARGS)
+	IOTIDS_BIN=$(abspath $(BIN)) IOTGEN_BIN=$(abspath $(GEN)) TZ=UTC \
+		LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) $(TESTBIN) $(TEST_ARGS)
 
 asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/iotids \
