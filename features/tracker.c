@@ -606,6 +606,27 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	learn_from_payload(t, m, snd, rcv);
 }
 
+/* Flows whose timeout fell in the closing window end before it closes, so
+ * an unanswered SYN counts in the window where it timed out. That is not
+ * bounded per call, only amortised: each flow ends once, and it happens
+ * once per window. */
+static void move_time(struct tracker *t)
+{
+	uint64_t end = win_end_us(t->wins);
+	if (end && t->now_us >= end)
+		flow_table_expire(t->flows, end - 1, SIZE_MAX);
+	win_advance(t->wins, t->now_us);
+	flow_table_expire(t->flows, t->now_us, TRK_EXPIRE_BUDGET);
+}
+
+void trk_advance(struct tracker *t, uint64_t now_us)
+{
+	if (t->stats.packets == 0 || now_us <= t->now_us)
+		return;
+	t->now_us = now_us;
+	move_time(t);
+}
+
 void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 		uint64_t ts_us)
 {
@@ -620,16 +641,8 @@ void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t c
 	else
 		t->now_us = ts_us;
 	s->last_us = t->now_us;
-	/* Time moves for every packet, even one that fails to decode. Flows
-	 * whose timeout fell in the closing window end before it closes, so an
-	 * unanswered SYN counts in the window where it timed out. That is not
-	 * bounded per packet, only amortised: each flow ends once, and it
-	 * happens once per window. */
-	uint64_t end = win_end_us(t->wins);
-	if (end && t->now_us >= end)
-		flow_table_expire(t->flows, end - 1, SIZE_MAX);
-	win_advance(t->wins, t->now_us);
-	flow_table_expire(t->flows, t->now_us, TRK_EXPIRE_BUDGET);
+	/* Time moves for every packet, even one that fails to decode. */
+	move_time(t);
 
 	if (dec_packet(t->dec, linktype, data, caplen, wirelen, ts_us, &m) != DEC_OK)
 		return;

@@ -79,6 +79,11 @@ void trk_free(struct tracker *t);
 void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 		uint64_t ts_us);
 
+/* Live capture with nothing arriving: moves time to now_us (never back,
+ * and not before the first packet) so windows close and idle flows end as
+ * they would had a packet come. */
+void trk_advance(struct tracker *t, uint64_t now_us);
+
 /* End of input: ends every flow and emits the last windows. */
 void trk_finish(struct tracker *t);
 

@@ -364,3 +364,25 @@ Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
 	cr_assert_eq(stat(db, &st), 0, "the store was checkpointed at stop");
 	cr_expect_eq(st.st_uid, 65534, "and belongs to the user that writes it");
 }
+
+Test(live, time_moves_on_a_silent_lan_so_idle_flows_end_without_traffic)
+{
+	if (!can_make_namespaces())
+		return;
+	make_pair(true);
+	FILE *f = fopen(path("c.yaml"), "w");
+	cr_assert_not_null(f);
+	fputs("flows:\n  timeouts: {tcp_syn: 1s, tcp: 1s, tcp_closed: 1s, udp: 1s, icmp: 1s, other: 1s}\n", f);
+	cr_assert_eq(fclose(f), 0);
+	char cfg[160], err[160];
+	snprintf(cfg, sizeof(cfg), "%s", path("c.yaml"));
+	snprintf(err, sizeof(err), "%s", path("err"));
+	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--config", cfg, "--stats-every", "1s", NULL};
+	pid_t pid = spawn_in(ns_b, path("out"), err, run);
+	cr_assert(wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
+	/* A burst, then nothing: the flows must end all the same. */
+	cr_assert_eq(sh("ip netns exec %s tcpreplay -q -i va --pps 5000 --limit 2000 %s >/dev/null 2>&1", ns_a, DEMO), 0);
+	cr_expect(wait_for_text(err, "packets 2000,"), "%s", genrun_slurp(err, NULL));
+	cr_expect(wait_for_text(err, " (0 now)"), "idle flows never ended: %s", genrun_slurp(err, NULL));
+	cr_expect_eq(stop(pid), 0);
+}
