@@ -2,10 +2,12 @@
  * genrun — the scratch directory and runner the generator's suites share
  * (see genrun.h).
  */
+/* nftw() with FTW_DEPTH is X/Open. */
+#define _XOPEN_SOURCE 700
 #include "tests/genrun.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -26,22 +29,18 @@ void genrun_setup(void)
 	cr_assert_not_null(mkdtemp(genrun_dir), "mkdtemp failed");
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
 void genrun_teardown(void)
 {
-	DIR *d = opendir(genrun_dir);
-	struct dirent *e;
-	char path[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", genrun_dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(genrun_dir);
+	/* Deepest first, so directories a test made (a spool, a store's) go too. */
+	nftw(genrun_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 const char *genrun_path(const char *name)
@@ -159,4 +158,17 @@ size_t genrun_offset_at(const char *buf, size_t len, long long ts_s)
 		off += 16 + caplen;
 	}
 	return len;
+}
+
+bool genrun_wait_for_text(const char *path, const char *text)
+{
+	for (int i = 0; i < 3000; i++) {
+		char *t = genrun_slurp(path, NULL);
+		bool found = t && strstr(t, text);
+		free(t);
+		if (found)
+			return true;
+		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+	}
+	return false;
 }

@@ -5,6 +5,7 @@
 #ifndef IOTIDS_TESTS_GENRUN_H
 #define IOTIDS_TESTS_GENRUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 extern char genrun_dir[64];
@@ -23,6 +24,9 @@ char *genrun_slurp(const char *path, size_t *len);
 /* The byte offset of the first record at or after ts_s (seconds) in a
  * classic little-endian pcap in buf; len when there is none. */
 size_t genrun_offset_at(const char *buf, size_t len, long long ts_s);
+/* Polls until the file at path holds text: true, or false after 60 s. A
+ * wait for a condition, never a measure of time. */
+bool genrun_wait_for_text(const char *path, const char *text);
 /* The server_name of a TLS ClientHello at the start of a TCP payload of n
  * bytes, copied into out (cap bytes), or NULL. */
 const char *genrun_sni(const unsigned char *p, size_t n, char *out, size_t cap);

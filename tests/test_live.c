@@ -22,7 +22,7 @@
 
 #define DEMO "pcaps/demo.pcap"
 
-static char dir[64], ns_a[32], ns_b[32];
+static char ns_a[32], ns_b[32];
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -38,8 +38,7 @@ static int sh(const char *fmt, ...)
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/iotids-live-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	genrun_setup();
 	snprintf(ns_a, sizeof(ns_a), "iotids-%d-a", (int)getpid());
 	snprintf(ns_b, sizeof(ns_b), "iotids-%d-b", (int)getpid());
 	/* A test killed by its timeout runs no fini: its namespaces go here. */
@@ -50,7 +49,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; rm -rf '%s'", ns_a, ns_b, dir);
+	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", ns_a, ns_b);
+	genrun_teardown();
 }
 
 TestSuite(live, .init = setup, .fini = teardown, .timeout = 300);
@@ -80,15 +80,6 @@ static void make_pair(bool b_up)
 		cr_assert_eq(sh("ip -n %s link set vb up", ns_b), 0);
 }
 
-static const char *path(const char *name)
-{
-	static char buf[4][160];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
 /* Starts "ip netns exec NS argv..." with stdout and stderr to files. */
 static pid_t spawn_in(const char *ns, const char *out, const char *err, const char *const argv[])
 {
@@ -107,20 +98,6 @@ static pid_t spawn_in(const char *ns, const char *out, const char *err, const ch
 		_exit(98);
 	}
 	return pid;
-}
-
-/* Polls (nothing timed is asserted) until the file holds text; 60 s at most. */
-static bool wait_for_text(const char *file, const char *text)
-{
-	for (int i = 0; i < 3000; i++) {
-		char *t = genrun_slurp(file, NULL);
-		bool found = t && strstr(t, text);
-		free(t);
-		if (found)
-			return true;
-		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
-	}
-	return false;
 }
 
 static int stop(pid_t pid)
@@ -201,23 +178,23 @@ Test(live, a_live_run_sees_what_a_replay_of_the_same_packets_sees)
 	const char *bin = getenv("IOTIDS_BIN");
 	cr_assert_not_null(bin);
 	char cap[160], alerts[160], dump_out[160], dump_err[160], run_out[160], run_err[160];
-	snprintf(cap, sizeof(cap), "%s", path("seen.pcap"));
-	snprintf(alerts, sizeof(alerts), "%s", path("live.json"));
-	snprintf(dump_out, sizeof(dump_out), "%s", path("dump.out"));
-	snprintf(dump_err, sizeof(dump_err), "%s", path("dump.err"));
-	snprintf(run_out, sizeof(run_out), "%s", path("run.out"));
-	snprintf(run_err, sizeof(run_err), "%s", path("run.err"));
+	snprintf(cap, sizeof(cap), "%s", genrun_path("seen.pcap"));
+	snprintf(alerts, sizeof(alerts), "%s", genrun_path("live.json"));
+	snprintf(dump_out, sizeof(dump_out), "%s", genrun_path("dump.out"));
+	snprintf(dump_err, sizeof(dump_err), "%s", genrun_path("dump.err"));
+	snprintf(run_out, sizeof(run_out), "%s", genrun_path("run.out"));
+	snprintf(run_err, sizeof(run_err), "%s", genrun_path("run.err"));
 	/* tcpdump keeps what the kernel handed over, with the same timestamps. */
 	const char *dump[] = {"tcpdump", "-i", "vb", "-s", "0", "-U", "-w", cap, NULL};
 	pid_t dpid = spawn_in(ns_b, dump_out, dump_err, dump);
 	const char *run[] = {bin, "run", "-i", "vb", "--learn-for", "2s", "--alerts", alerts, "--devices", "--json",
 		       "--stats-every", "0", NULL};
 	pid_t rpid = spawn_in(ns_b, run_out, run_err, run);
-	cr_assert(wait_for_text(dump_err, "listening on vb"), "tcpdump did not start");
-	cr_assert(wait_for_text(run_err, "watching vb"), "iotids did not start: %s", genrun_slurp(run_err, NULL));
+	cr_assert(genrun_wait_for_text(dump_err, "listening on vb"), "tcpdump did not start");
+	cr_assert(genrun_wait_for_text(run_err, "watching vb"), "iotids did not start: %s", genrun_slurp(run_err, NULL));
 	/* 4 s of the demo at a pace both keep up with: the same packets for both. */
-	cr_assert_eq(sh("ip netns exec %s tcpreplay -q -i va --pps 5000 %s >%s 2>&1", ns_a, DEMO, path("tcpreplay.out")),
-		     0, "%s", genrun_slurp(path("tcpreplay.out"), NULL));
+	cr_assert_eq(sh("ip netns exec %s tcpreplay -q -i va --pps 5000 %s >%s 2>&1", ns_a, DEMO, genrun_path("tcpreplay.out")),
+		     0, "%s", genrun_slurp(genrun_path("tcpreplay.out"), NULL));
 	/* Every packet is in the kernel's hands once tcpdump has written them
 	 * all (whole packets: its file is then the demo's size). */
 	struct stat demo_st, seen_st;
@@ -235,19 +212,19 @@ Test(live, a_live_run_sees_what_a_replay_of_the_same_packets_sees)
 
 	char args[1024];
 	snprintf(args, sizeof(args), "TZ=UTC '%s' replay --learn-for 2s --alerts '%s' --devices --json '%s' >'%s' 2>&1",
-		 bin, path("replay.json"), cap, path("replay.out"));
-	cr_assert_eq(sh("%s", args), 0, "%s", genrun_slurp(path("replay.out"), NULL));
+		 bin, genrun_path("replay.json"), cap, genrun_path("replay.out"));
+	cr_assert_eq(sh("%s", args), 0, "%s", genrun_slurp(genrun_path("replay.out"), NULL));
 	/* The same devices, counts, names and alerts. Timestamps may differ by
 	 * microseconds: each packet socket stamps a packet itself when nothing
 	 * on the machine asked the kernel to stamp on receipt, so the times in
 	 * the JSON (and alert ids, which include them) are left out. */
-	json_t *live_dev = device_view(run_out), *replay_dev = device_view(path("replay.out"));
+	json_t *live_dev = device_view(run_out), *replay_dev = device_view(genrun_path("replay.out"));
 	cr_expect_geq(json_object_size(live_dev), 9, "the demo's devices");
 	char *a = json_dumps(live_dev, JSON_SORT_KEYS), *b = json_dumps(replay_dev, JSON_SORT_KEYS);
 	cr_expect_str_eq(a, b);
 	free(a);
 	free(b);
-	json_t *live_alerts = alert_view(alerts), *replay_alerts = alert_view(path("replay.json"));
+	json_t *live_alerts = alert_view(alerts), *replay_alerts = alert_view(genrun_path("replay.json"));
 	cr_expect_gt(json_array_size(live_alerts), 0);
 	a = json_dumps(live_alerts, 0);
 	b = json_dumps(replay_alerts, 0);
@@ -266,11 +243,11 @@ Test(live, a_missing_interface_is_refused_clearly)
 		return;
 	make_pair(true);
 	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "nosuch0", NULL};
-	pid_t pid = spawn_in(ns_b, path("out"), path("err"), run);
+	pid_t pid = spawn_in(ns_b, genrun_path("out"), genrun_path("err"), run);
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-	char *err = genrun_slurp(path("err"), NULL);
+	char *err = genrun_slurp(genrun_path("err"), NULL);
 	cr_expect(strstr(err, "iotids: nosuch0: no such network interface") != NULL, "%s", err);
 	free(err);
 }
@@ -281,11 +258,11 @@ Test(live, an_interface_that_is_down_is_refused_clearly)
 		return;
 	make_pair(false);
 	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", NULL};
-	pid_t pid = spawn_in(ns_b, path("out"), path("err"), run);
+	pid_t pid = spawn_in(ns_b, genrun_path("out"), genrun_path("err"), run);
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-	char *err = genrun_slurp(path("err"), NULL);
+	char *err = genrun_slurp(genrun_path("err"), NULL);
 	cr_expect(strstr(err, "iotids: vb: the interface is down") != NULL, "%s", err);
 	free(err);
 }
@@ -298,11 +275,11 @@ Test(live, capturing_without_permission_is_refused_clearly)
 	/* Unprivileged inside the test's namespace: nobody, no capabilities. */
 	const char *run[] = {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all",
 		       getenv("IOTIDS_BIN"), "run", "-i", "vb", NULL};
-	pid_t pid = spawn_in(ns_b, path("out"), path("err"), run);
+	pid_t pid = spawn_in(ns_b, genrun_path("out"), genrun_path("err"), run);
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-	char *err = genrun_slurp(path("err"), NULL);
+	char *err = genrun_slurp(genrun_path("err"), NULL);
 	cr_expect(strstr(err, "iotids: vb: permission denied: capturing needs root or CAP_NET_RAW") != NULL, "%s", err);
 	free(err);
 }
@@ -330,25 +307,25 @@ Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
 		return;
 	make_pair(true);
 	/* nobody must still read the rules to reload them. */
-	cr_assert_eq(chmod(dir, 0755), 0);
-	FILE *f = fopen(path("rules.yaml"), "w");
+	cr_assert_eq(chmod(genrun_dir, 0755), 0);
+	FILE *f = fopen(genrun_path("rules.yaml"), "w");
 	cr_assert_not_null(f);
 	fputs("# none yet\n", f);
 	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(chmod(path("rules.yaml"), 0644), 0);
+	cr_assert_eq(chmod(genrun_path("rules.yaml"), 0644), 0);
 	char rules[160], err[160];
-	snprintf(rules, sizeof(rules), "%s", path("rules.yaml"));
-	snprintf(err, sizeof(err), "%s", path("err"));
+	snprintf(rules, sizeof(rules), "%s", genrun_path("rules.yaml"));
+	snprintf(err, sizeof(err), "%s", genrun_path("err"));
 	/* Files are made after the drop, so they belong to nobody. */
-	cr_assert_eq(mkdir(path("data"), 0755), 0);
-	cr_assert_eq(chown(path("data"), 65534, 65534), 0);
+	cr_assert_eq(mkdir(genrun_path("data"), 0755), 0);
+	cr_assert_eq(chown(genrun_path("data"), 65534, 65534), 0);
 	char db[160];
-	snprintf(db, sizeof(db), "%s", path("data/profiles.db"));
+	snprintf(db, sizeof(db), "%s", genrun_path("data/profiles.db"));
 	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--user", "nobody", "--rules", rules,
 			     "--db", db, "--stats-every", "0", NULL};
-	pid_t pid = spawn_in(ns_b, path("out"), err, run);
-	cr_assert(wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
-	cr_expect(wait_for_text(err, "running as nobody (uid 65534, gid 65534), no capabilities"));
+	pid_t pid = spawn_in(ns_b, genrun_path("out"), err, run);
+	cr_assert(genrun_wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
+	cr_expect(genrun_wait_for_text(err, "running as nobody (uid 65534, gid 65534), no capabilities"));
 	char buf[128];
 	cr_expect_str_eq(status_field(pid, "Uid:", buf, sizeof(buf)), "65534\t65534\t65534\t65534");
 	cr_expect_str_eq(status_field(pid, "CapEff:", buf, sizeof(buf)), "0000000000000000");
@@ -358,7 +335,7 @@ Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
 	fputs("exceptions:\n  - name: quiet-camera\n    reason: test\n    devices: {mac: \"c0:56:e3:fa:8a:c3\"}\n", f);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(kill(pid, SIGHUP), 0);
-	cr_expect(wait_for_text(err, "rules: reloaded 1 rules (0 updates, 1 exceptions)"), "%s", genrun_slurp(err, NULL));
+	cr_expect(genrun_wait_for_text(err, "rules: reloaded 1 rules (0 updates, 1 exceptions)"), "%s", genrun_slurp(err, NULL));
 	cr_expect_eq(stop(pid), 0, "%s", genrun_slurp(err, NULL));
 	struct stat st;
 	cr_assert_eq(stat(db, &st), 0, "the store was checkpointed at stop");
@@ -370,19 +347,19 @@ Test(live, time_moves_on_a_silent_lan_so_idle_flows_end_without_traffic)
 	if (!can_make_namespaces())
 		return;
 	make_pair(true);
-	FILE *f = fopen(path("c.yaml"), "w");
+	FILE *f = fopen(genrun_path("c.yaml"), "w");
 	cr_assert_not_null(f);
 	fputs("flows:\n  timeouts: {tcp_syn: 1s, tcp: 1s, tcp_closed: 1s, udp: 1s, icmp: 1s, other: 1s}\n", f);
 	cr_assert_eq(fclose(f), 0);
 	char cfg[160], err[160];
-	snprintf(cfg, sizeof(cfg), "%s", path("c.yaml"));
-	snprintf(err, sizeof(err), "%s", path("err"));
+	snprintf(cfg, sizeof(cfg), "%s", genrun_path("c.yaml"));
+	snprintf(err, sizeof(err), "%s", genrun_path("err"));
 	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--config", cfg, "--stats-every", "1s", NULL};
-	pid_t pid = spawn_in(ns_b, path("out"), err, run);
-	cr_assert(wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
+	pid_t pid = spawn_in(ns_b, genrun_path("out"), err, run);
+	cr_assert(genrun_wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
 	/* A burst, then nothing: the flows must end all the same. */
 	cr_assert_eq(sh("ip netns exec %s tcpreplay -q -i va --pps 5000 --limit 2000 %s >/dev/null 2>&1", ns_a, DEMO), 0);
-	cr_expect(wait_for_text(err, "packets 2000,"), "%s", genrun_slurp(err, NULL));
-	cr_expect(wait_for_text(err, " (0 now)"), "idle flows never ended: %s", genrun_slurp(err, NULL));
+	cr_expect(genrun_wait_for_text(err, "packets 2000,"), "%s", genrun_slurp(err, NULL));
+	cr_expect(genrun_wait_for_text(err, " (0 now)"), "idle flows never ended: %s", genrun_slurp(err, NULL));
 	cr_expect_eq(stop(pid), 0);
 }

@@ -23,34 +23,21 @@
 
 #define DEMO "pcaps/demo.pcap"
 
-static char dir[64];
 static struct redisrun srv;
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/iotids-redis-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	genrun_setup();
 	memset(&srv, 0, sizeof(srv));
 }
 
 static void teardown(void)
 {
 	redisrun_stop(&srv);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	genrun_teardown();
 }
 
 TestSuite(redis, .init = setup, .fini = teardown, .timeout = 300);
-
-static const char *path(const char *name)
-{
-	static char buf[4][160];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
 
 struct run {
 	int status;
@@ -63,12 +50,12 @@ static struct run replay(const char *args)
 	const char *bin = getenv("IOTIDS_BIN");
 	cr_assert_not_null(bin, "IOTIDS_BIN is not set; run the tests through make test");
 	char cmd[2048];
-	snprintf(cmd, sizeof(cmd), "TZ=UTC '%s' replay %s >'%s' 2>'%s'", bin, args, path("out"), path("err"));
+	snprintf(cmd, sizeof(cmd), "TZ=UTC '%s' replay %s >'%s' 2>'%s'", bin, args, genrun_path("out"), genrun_path("err"));
 	int st = system(cmd);
 	cr_assert(WIFEXITED(st), "iotids did not exit normally: %s", cmd);
 	struct run r = {.status = WEXITSTATUS(st)};
-	r.out = genrun_slurp(path("out"), NULL);
-	r.err = genrun_slurp(path("err"), NULL);
+	r.out = genrun_slurp(genrun_path("out"), NULL);
+	r.err = genrun_slurp(genrun_path("err"), NULL);
 	cr_assert(r.out && r.err);
 	return r;
 }
@@ -168,18 +155,18 @@ static void write_text(const char *file, const char *text)
 
 Test(redis, every_alert_of_the_demo_reaches_the_stream_and_the_channel_in_order)
 {
-	redisrun_start(&srv, dir, false);
+	redisrun_start(&srv, genrun_dir, false);
 	redisContext *sub = redisrun_connect(&srv);
 	/* A guard against a hang, not a measure: the replay takes seconds. */
 	redisSetTimeout(sub, (struct timeval){.tv_sec = 120});
 	freeReplyObject(redisrun_cmd(sub, "SUBSCRIBE iotids:alerts"));
-	write_text(path("c.yaml"), "redis:\n  gateway_id: test-gw\n");
+	write_text(genrun_path("c.yaml"), "redis:\n  gateway_id: test-gw\n");
 	char args[1024];
 	snprintf(args, sizeof(args), "--json --learn-for 2h --config '%s' --alerts '%s' --redis %s --redis-spool '%s' %s",
-		 path("c.yaml"), path("a.json"), redis_url(), path("spool"), DEMO);
+		 genrun_path("c.yaml"), genrun_path("a.json"), redis_url(), genrun_path("spool"), DEMO);
 	struct run run = replay(args);
 	cr_assert_eq(run.status, 0, "%s", run.err);
-	json_t *lines = file_lines(path("a.json"));
+	json_t *lines = file_lines(genrun_path("a.json"));
 	size_t n = json_array_size(lines);
 	cr_assert_geq(n, 20, "the demo raises its attacks' alerts");
 
@@ -253,18 +240,18 @@ Test(redis, every_alert_of_the_demo_reaches_the_stream_and_the_channel_in_order)
 
 Test(redis, an_acl_user_limited_to_its_prefix_publishes_with_auth)
 {
-	redisrun_start(&srv, dir, false);
+	redisrun_start(&srv, genrun_dir, false);
 	redisContext *c = redisrun_connect(&srv);
 	freeReplyObject(redisrun_cmd(c, "ACL SETUSER gw7 on >s3cret-pw ~site1:* &site1:* +xadd +publish +hset +expire"));
 	char cfg[256], args[1024];
 	snprintf(cfg, sizeof(cfg), "redis:\n  url: redis://gw7:s3cret-pw@127.0.0.1:%d\n  prefix: site1\n  gateway_id: gw-7\n",
 		 srv.port);
-	write_text(path("c.yaml"), cfg);
-	snprintf(args, sizeof(args), "--learn-for 2h --config '%s' --alerts '%s' --redis-spool '%s' %s", path("c.yaml"),
-		 path("a.json"), path("spool"), DEMO);
+	write_text(genrun_path("c.yaml"), cfg);
+	snprintf(args, sizeof(args), "--learn-for 2h --config '%s' --alerts '%s' --redis-spool '%s' %s", genrun_path("c.yaml"),
+		 genrun_path("a.json"), genrun_path("spool"), DEMO);
 	struct run run = replay(args);
 	cr_assert_eq(run.status, 0, "%s", run.err);
-	json_t *lines = file_lines(path("a.json"));
+	json_t *lines = file_lines(genrun_path("a.json"));
 	size_t n = json_array_size(lines);
 	cr_assert_gt(n, 0);
 	json_t *entries = stream("site1:alerts");
@@ -290,13 +277,13 @@ Test(redis, an_acl_user_limited_to_its_prefix_publishes_with_auth)
 
 Test(redis, a_wrong_password_is_refused_clearly_and_never_shown)
 {
-	redisrun_start(&srv, dir, false);
+	redisrun_start(&srv, genrun_dir, false);
 	redisContext *c = redisrun_connect(&srv);
 	freeReplyObject(redisrun_cmd(c, "ACL SETUSER gw7 on >right-pw ~* &* +@all"));
 	redisFree(c);
 	char args[1024];
 	snprintf(args, sizeof(args), "--learn-for 2h --redis redis://gw7:wrong-pw@127.0.0.1:%d --redis-spool '%s' %s",
-		 srv.port, path("spool"), DEMO);
+		 srv.port, genrun_path("spool"), DEMO);
 	struct run run = replay(args);
 	cr_expect_eq(run.status, 2);
 	char want[160];
@@ -312,11 +299,11 @@ Test(redis, redis_down_for_a_whole_replay_spools_every_alert_and_the_next_start_
 	srv.port = redisrun_free_port();
 	char args[1024];
 	snprintf(args, sizeof(args), "--json --learn-for 2h --alerts '%s' --redis %s --redis-spool '%s' %s",
-		 path("a1.json"), redis_url(), path("spool"), DEMO);
+		 genrun_path("a1.json"), redis_url(), genrun_path("spool"), DEMO);
 	struct run run = replay(args);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	cr_expect(strstr(run.err, "cannot connect") && strstr(run.err, "kept in the spool"), "%s", run.err);
-	json_t *a1 = file_lines(path("a1.json"));
+	json_t *a1 = file_lines(genrun_path("a1.json"));
 	size_t n1 = json_array_size(a1);
 	cr_assert_gt(n1, 0);
 	json_t *rd = redis_summary(&run);
@@ -328,12 +315,12 @@ Test(redis, redis_down_for_a_whole_replay_spools_every_alert_and_the_next_start_
 	run_free(&run);
 
 	/* Later, Redis is there: a shorter-learning run's alerts follow the spooled ones. */
-	redisrun_start(&srv, dir, false);
+	redisrun_start(&srv, genrun_dir, false);
 	snprintf(args, sizeof(args), "--json --learn-for 150m --alerts '%s' --redis %s --redis-spool '%s' %s",
-		 path("a2.json"), redis_url(), path("spool"), DEMO);
+		 genrun_path("a2.json"), redis_url(), genrun_path("spool"), DEMO);
 	run = replay(args);
 	cr_assert_eq(run.status, 0, "%s", run.err);
-	json_t *a2 = file_lines(path("a2.json"));
+	json_t *a2 = file_lines(genrun_path("a2.json"));
 	size_t n2 = json_array_size(a2);
 	cr_assert_gt(n2, 0);
 	cr_assert_neq(n1, n2);
@@ -369,20 +356,6 @@ static long long ts_of(const char *json_line)
 	return (long long)timegm(&tm);
 }
 
-/* Polls (no time is asserted) until the file holds the text: 60 s at most. */
-static bool wait_for_text(const char *file, const char *text)
-{
-	for (int i = 0; i < 3000; i++) {
-		char *t = genrun_slurp(file, NULL);
-		bool found = t && strstr(t, text);
-		free(t);
-		if (found)
-			return true;
-		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
-	}
-	return false;
-}
-
 static long long stream_len(const char *key)
 {
 	redisContext *c = redisrun_connect(&srv);
@@ -404,13 +377,13 @@ static void fifo_replay_start(struct fifo_run *f, const char *tag)
 {
 	char name[64];
 	snprintf(name, sizeof(name), "%s.fifo", tag);
-	snprintf(f->fifo, sizeof(f->fifo), "%s", path(name));
+	snprintf(f->fifo, sizeof(f->fifo), "%s", genrun_path(name));
 	snprintf(name, sizeof(name), "%s.out", tag);
-	snprintf(f->out, sizeof(f->out), "%s", path(name));
+	snprintf(f->out, sizeof(f->out), "%s", genrun_path(name));
 	snprintf(name, sizeof(name), "%s.err", tag);
-	snprintf(f->err, sizeof(f->err), "%s", path(name));
-	snprintf(f->alerts, sizeof(f->alerts), "%s", path("a.json"));
-	snprintf(f->spool, sizeof(f->spool), "%s", path("spool"));
+	snprintf(f->err, sizeof(f->err), "%s", genrun_path(name));
+	snprintf(f->alerts, sizeof(f->alerts), "%s", genrun_path("a.json"));
+	snprintf(f->spool, sizeof(f->spool), "%s", genrun_path("spool"));
 	cr_assert_eq(mkfifo(f->fifo, 0600), 0);
 	redis_url();
 	f->pid = fork();
@@ -441,18 +414,18 @@ Test(redis, redis_killed_mid_replay_and_restarted_later_loses_no_alert)
 {
 	/* Where each third of the demo's alerts ends, from a run without Redis. */
 	char args[1024];
-	snprintf(args, sizeof(args), "--learn-for 2h --alerts '%s' %s", path("ref.json"), DEMO);
+	snprintf(args, sizeof(args), "--learn-for 2h --alerts '%s' %s", genrun_path("ref.json"), DEMO);
 	struct run run = replay(args);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	run_free(&run);
-	json_t *ref = file_lines(path("ref.json"));
+	json_t *ref = file_lines(genrun_path("ref.json"));
 	size_t n = json_array_size(ref);
 	cr_assert_geq(n, 9);
 	long long cut1_ts = ts_of(json_string_value(json_array_get(ref, n / 3))) + 120;
 	long long cut2_ts = ts_of(json_string_value(json_array_get(ref, 2 * n / 3))) + 120;
 
 	char data[200];
-	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(data, sizeof(data), "%s/data", genrun_dir);
 	cr_assert_eq(mkdir(data, 0700), 0);
 	redisrun_start(&srv, data, true);
 	struct fifo_run fr;
@@ -475,7 +448,7 @@ Test(redis, redis_killed_mid_replay_and_restarted_later_loses_no_alert)
 	redisrun_kill(&srv);
 	cr_assert_eq(fwrite(demo + cut1, 1, cut2 - cut1, w), cut2 - cut1);
 	cr_assert_eq(fflush(w), 0);
-	cr_assert(wait_for_text(fr.err, "kept in the spool"), "iotids never noticed: %s", genrun_slurp(fr.err, NULL));
+	cr_assert(genrun_wait_for_text(fr.err, "kept in the spool"), "iotids never noticed: %s", genrun_slurp(fr.err, NULL));
 	/* It comes back (its append-only file kept what it had), then the rest. */
 	redisrun_start(&srv, data, true);
 	cr_assert_eq(fwrite(demo + cut2, 1, len - cut2, w), len - cut2);
@@ -525,15 +498,15 @@ static void fill_spool(const char *when_full, json_t **all, json_t **stream_out,
 	srv.port = redisrun_free_port();
 	char cfg[256], args[1024];
 	snprintf(cfg, sizeof(cfg), "redis:\n  spool:\n    max_size: 64KiB\n    when_full: %s\n", when_full);
-	write_text(path("c.yaml"), cfg);
+	write_text(genrun_path("c.yaml"), cfg);
 	*all = json_array();
 	*dropped = 0;
 	for (int i = 0; i < 2; i++) {
 		snprintf(args, sizeof(args), "--json --learn-for 2h --config '%s' --alerts '%s' --redis %s --redis-spool '%s' %s",
-			 path("c.yaml"), path("a.json"), redis_url(), path("spool"), DEMO);
+			 genrun_path("c.yaml"), genrun_path("a.json"), redis_url(), genrun_path("spool"), DEMO);
 		struct run run = replay(args);
 		cr_assert_eq(run.status, 0, "%s", run.err);
-		json_t *lines = file_lines(path("a.json"));
+		json_t *lines = file_lines(genrun_path("a.json"));
 		json_array_extend(*all, lines);
 		json_t *rd = redis_summary(&run);
 		cr_expect_eq(counter(rd, "published"), 0);
@@ -545,9 +518,9 @@ static void fill_spool(const char *when_full, json_t **all, json_t **stream_out,
 		run_free(&run);
 	}
 	cr_assert_gt(*dropped, 0, "the second run did not fill the spool");
-	redisrun_start(&srv, dir, false);
+	redisrun_start(&srv, genrun_dir, false);
 	snprintf(args, sizeof(args), "--json --learn-for 3h --config '%s' --redis %s --redis-spool '%s' %s",
-		 path("c.yaml"), redis_url(), path("spool"), DEMO);
+		 genrun_path("c.yaml"), redis_url(), genrun_path("spool"), DEMO);
 	struct run run = replay(args);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	json_t *rd = redis_summary(&run);
@@ -631,7 +604,7 @@ Test(redis, sigterm_mid_replay_with_redis_down_keeps_every_alert_in_the_spool)
 	run_free(&r);
 
 	/* Delivered, in order, once Redis is there. */
-	redisrun_start(&srv, dir, false);
+	redisrun_start(&srv, genrun_dir, false);
 	char args[1024];
 	snprintf(args, sizeof(args), "--json --learn-for 3h --redis %s --redis-spool '%s' %s", redis_url(), fr.spool,
 		 DEMO);
@@ -649,12 +622,12 @@ Test(redis, sigterm_mid_replay_with_redis_down_keeps_every_alert_in_the_spool)
 
 Test(redis, a_server_that_wants_a_password_we_lack_is_a_configuration_error)
 {
-	redisrun_start(&srv, dir, false);
+	redisrun_start(&srv, genrun_dir, false);
 	redisContext *c = redisrun_connect(&srv);
 	freeReplyObject(redisrun_cmd(c, "CONFIG SET requirepass sesame"));
 	redisFree(c);
 	char args[1024];
-	snprintf(args, sizeof(args), "--learn-for 2h --redis %s --redis-spool '%s' %s", redis_url(), path("spool"), DEMO);
+	snprintf(args, sizeof(args), "--learn-for 2h --redis %s --redis-spool '%s' %s", redis_url(), genrun_path("spool"), DEMO);
 	struct run run = replay(args);
 	cr_expect_eq(run.status, 2);
 	cr_expect(strstr(run.err, "NOAUTH") && strstr(run.err, "give a password"), "%s", run.err);
@@ -666,19 +639,19 @@ Test(redis, a_spool_that_cannot_note_deliveries_never_sends_an_alert_twice_in_a_
 	srv.port = redisrun_free_port();
 	char args[1024];
 	snprintf(args, sizeof(args), "--json --learn-for 2h --alerts '%s' --redis %s --redis-spool '%s' %s",
-		 path("a.json"), redis_url(), path("spool"), DEMO);
+		 genrun_path("a.json"), redis_url(), genrun_path("spool"), DEMO);
 	struct run run = replay(args);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	run_free(&run);
-	json_t *lines = file_lines(path("a.json"));
+	json_t *lines = file_lines(genrun_path("a.json"));
 	size_t n = json_array_size(lines);
 	/* The delivery mark cannot be written: its temporary name is taken. */
 	char blocker[200];
-	snprintf(blocker, sizeof(blocker), "%s/consumed.tmp", path("spool"));
+	snprintf(blocker, sizeof(blocker), "%s/consumed.tmp", genrun_path("spool"));
 	cr_assert_eq(mkdir(blocker, 0700), 0);
-	redisrun_start(&srv, dir, false);
+	redisrun_start(&srv, genrun_dir, false);
 	snprintf(args, sizeof(args), "--json --learn-for 3h --redis %s --redis-spool '%s' %s", redis_url(),
-		 path("spool"), DEMO);
+		 genrun_path("spool"), DEMO);
 	run = replay(args);
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	cr_expect(strstr(run.err, "cannot record delivery") != NULL, "%s", run.err);
