@@ -3,8 +3,8 @@
  *
  * A source yields packets with capture-time timestamps and the link type of
  * the bytes. The pipeline never knows which backend fed it: a pcap/pcapng
- * file, a live interface through libpcap; eBPF later, through the same
- * table.
+ * file, a live interface through libpcap, or TC programs (eBPF) that copy
+ * the first packets of each flow and count the rest in the kernel.
  */
 #ifndef IOTIDS_CAP_H
 #define IOTIDS_CAP_H
@@ -13,12 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One packet; data is valid until the next cap_next() on the same source. */
+/* One packet; data is valid until the next cap_next() on the same source.
+ * The eBPF source also yields summaries: packets (more than zero) of one
+ * flow and direction that the kernel counted without copying, wirelen bytes
+ * in all, with data holding the headers of one of them and no payload. */
 struct cap_packet {
 	uint64_t ts_us;      /* capture time, microseconds since the epoch */
 	uint32_t caplen;     /* bytes in data */
 	uint32_t wirelen;    /* bytes on the wire */
 	const uint8_t *data;
+	bool summary;
+	uint32_t packets;    /* a summary's count; 1 for a packet */
 };
 
 enum cap_status {
@@ -32,9 +37,14 @@ struct cap_source;
 
 /* What the kernel saw, for a live source. */
 struct cap_stats {
-	uint64_t received;   /* packets the filter passed */
+	uint64_t received;   /* packets the filter passed (eBPF: seen by the programs) */
 	uint64_t dropped;    /* dropped for lack of buffer space */
 	uint64_t if_dropped; /* dropped by the interface or its driver */
+	/* eBPF only. */
+	uint64_t counted;    /* counted in the kernel, not copied */
+	uint64_t ring_full;  /* copies the ring had no room for: counted instead */
+	uint64_t map_full;   /* packets no flow entry could be had for: copied instead */
+	uint64_t evicted;    /* flows the kernel evicted: counts since the last read lost */
 };
 
 /* A live interface through libpcap. */
@@ -48,6 +58,16 @@ struct cap_live_config {
 	uint32_t timeout_ms;   /* longest wait in cap_next before CAP_IDLE */
 };
 
+/* The TC (eBPF) source: programs on the interface's ingress and egress. */
+struct cap_ebpf_config {
+	const char *iface;
+	uint32_t snaplen;      /* bytes copied of a packet, at most 4096 */
+	bool promisc;
+	uint32_t ring_bytes;   /* the ring buffer, rounded up to a power of 2 */
+	uint32_t max_flows;    /* the kernel's flow map */
+	uint32_t timeout_ms;   /* longest wait in cap_next before CAP_IDLE */
+};
+
 /* What a backend provides. */
 struct cap_ops {
 	const char *name;
@@ -56,7 +76,9 @@ struct cap_ops {
 	void (*progress)(const struct cap_source *s, uint64_t *done, uint64_t *total);
 	void (*close)(struct cap_source *s);
 	/* Live sources: what the kernel counted (NULL for files). */
-	int (*stats)(struct cap_source *s, struct cap_stats *st);
+	int (*stats)(const struct cap_source *s, struct cap_stats *st);
+	/* Live sources: stop waiting (NULL for files). */
+	void (*stop)(struct cap_source *s);
 };
 
 /* Opens a pcap or pcapng file (libpcap decides which) without reading it
@@ -69,9 +91,23 @@ struct cap_source *cap_open_file(const char *path, char *err, size_t errlen);
  * permission (CAP_NET_RAW needed), a bad filter. */
 struct cap_source *cap_open_live(const struct cap_live_config *c, char *err, size_t errlen);
 
+/* Attaches the TC programs; NULL on failure with one line in err, worded
+ * as cap_open_live's (the eBPF ones: the kernel refused the programs, the
+ * interface is not Ethernet). cap_close detaches them. */
+struct cap_source *cap_open_ebpf(const struct cap_ebpf_config *c, char *err, size_t errlen);
+
 enum cap_status cap_next(struct cap_source *s, struct cap_packet *p);
+/* A live source given this hands over what the kernel holds already (the
+ * eBPF source: its ring, then a last read of its counters) and then ends
+ * (CAP_END) instead of waiting for more. */
+void cap_stop(struct cap_source *s);
+/* "file", "pcap" or "ebpf". */
+const char *cap_kind(const struct cap_source *s);
 /* 0 with the kernel's counters, or -ENOTSUP for a file. */
-int cap_stats(struct cap_source *s, struct cap_stats *st);
+int cap_stats(const struct cap_source *s, struct cap_stats *st);
+/* The interface's index when it exists and is up; else -1 with the words
+ * a person acts on in err. */
+int cap_iface_check(const char *iface, char *err, size_t errlen);
 int cap_linktype(const struct cap_source *s);
 /* The link type's name ("EN10MB", "LINUX_SLL2" ...). */
 const char *cap_linktype_name(const struct cap_source *s);

@@ -44,6 +44,8 @@ static enum cap_status file_next(struct cap_source *s, struct cap_packet *p)
 		p->caplen = h->caplen;
 		p->wirelen = h->len;
 		p->data = data;
+		p->summary = false;
+		p->packets = 1;
 		return CAP_PACKET;
 	}
 	if (rc == PCAP_ERROR_BREAK)

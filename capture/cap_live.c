@@ -34,6 +34,7 @@ struct live_impl {
 	uint32_t timeout_ms;
 	char iface[IF_NAMESIZE];
 	uint64_t count;
+	bool stopping;        /* hand over what is held, then end */
 };
 
 static enum cap_status live_next(struct cap_source *s, struct cap_packet *p)
@@ -42,6 +43,8 @@ static enum cap_status live_next(struct cap_source *s, struct cap_packet *p)
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc = pcap_next_ex(l->pcap, &h, &data);
+	if (rc == 0 && l->stopping)
+		return CAP_END;
 	if (rc == 0) {
 		struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
 		/* A signal (EINTR) or the timeout: back to the caller. */
@@ -55,6 +58,8 @@ static enum cap_status live_next(struct cap_source *s, struct cap_packet *p)
 		p->caplen = h->caplen;
 		p->wirelen = h->len;
 		p->data = data;
+		p->summary = false;
+		p->packets = 1;
 		return CAP_PACKET;
 	}
 	if (rc == 0)
@@ -73,7 +78,7 @@ static void live_progress(const struct cap_source *s, uint64_t *done, uint64_t *
 	*total = 0;
 }
 
-static int live_stats(struct cap_source *s, struct cap_stats *st)
+static int live_stats(const struct cap_source *s, struct cap_stats *st)
 {
 	struct live_impl *l = s->impl;
 	struct pcap_stat ps;
@@ -83,6 +88,12 @@ static int live_stats(struct cap_source *s, struct cap_stats *st)
 	st->dropped = ps.ps_drop;
 	st->if_dropped = ps.ps_ifdrop;
 	return 0;
+}
+
+static void live_stop(struct cap_source *s)
+{
+	struct live_impl *l = s->impl;
+	l->stopping = true;
 }
 
 static void live_close(struct cap_source *s)
@@ -102,21 +113,8 @@ static const struct cap_ops live_ops = {
 	.progress = live_progress,
 	.close = live_close,
 	.stats = live_stats,
+	.stop = live_stop,
 };
-
-/* 1 up, 0 down, -errno when the interface cannot be asked. */
-static int iface_up(const char *iface)
-{
-	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 ? !!(ifr.ifr_flags & IFF_UP) : -errno;
-	close(fd);
-	return rc;
-}
 
 struct cap_source *cap_open_live(const struct cap_live_config *c, char *err, size_t errlen)
 {
@@ -126,15 +124,8 @@ struct cap_source *cap_open_live(const struct cap_live_config *c, char *err, siz
 	struct bpf_program prog;
 	bool have_prog = false;
 
-	if (!c->iface || !*c->iface || strlen(c->iface) >= IF_NAMESIZE || !if_nametoindex(c->iface)) {
-		snprintf(err, errlen, "%s: no such network interface (see 'ip link')", c->iface ? c->iface : "");
+	if (cap_iface_check(c->iface, err, errlen) < 0)
 		return NULL;
-	}
-	int up = iface_up(c->iface);
-	if (up == 0) {
-		snprintf(err, errlen, "%s: the interface is down (ip link set %s up)", c->iface, c->iface);
-		return NULL;
-	}
 	s = calloc(1, sizeof(*s));
 	l = calloc(1, sizeof(*l));
 	if (!s || !l) {

@@ -100,6 +100,12 @@ struct pkt_meta {
 
 	bool dns_query;              /* to port 53, DNS header with QR clear (UDP or TCP) */
 
+	/* 0 for a packet. For a summary (trk_summary): the packets it stands
+	 * for, which the kernel counted without copying, wirelen bytes in all;
+	 * its headers are those of one of them, and it has no content (no
+	 * payload, dns_query or has_inner). */
+	uint32_t summarised;
+
 	const uint8_t *l3_hdr;       /* the IP header (what nDPI reads), NULL for non-IP */
 	uint32_t l3_len;             /* captured bytes from l3_hdr to the datagram's end */
 	const uint8_t *payload;      /* L4 payload (ICMP: after the 4-byte header) */
@@ -111,6 +117,13 @@ struct pkt_meta {
 #define TCP_RST 0x04
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
+
+/* The packets m stands for: 1, or a summary's count. Zero-initialised
+ * metadata (the decoder's, a test's) is one packet. */
+static inline uint32_t dec_meta_packets(const struct pkt_meta *m)
+{
+	return m->summarised ? m->summarised : 1;
+}
 
 struct dec_stats {
 	uint64_t packets;

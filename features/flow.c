@@ -395,7 +395,7 @@ int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flo
 	struct flow_side *s = hit->forward ? &f->fwd : &f->rev;
 	if (s->packets == 0)
 		s->first_us = m->ts_us;
-	s->packets++;
+	s->packets += dec_meta_packets(m);
 	s->bytes += m->wirelen;
 	if (m->ts_us > s->last_us)
 		s->last_us = m->ts_us;

@@ -236,7 +236,7 @@ static void handle_arp(struct tracker *t, const struct pkt_meta *m)
 	if (!d)
 		return;
 	dev_table_bind_ip(t->devs, d, &m->src);
-	d->packets_out++;
+	d->packets_out += dec_meta_packets(m);
 	d->bytes_out += m->wirelen;
 }
 
@@ -577,7 +577,9 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	if (hit.created && initiator)
 		name_from_dns(t, f, initiator);
 	bool dpi_done = !t->dpi || f->name_source == FLOW_NAME_DNS || f->l7_state == DPI_NO_STATE;
-	if (t->dpi && f->l7_state < DPI_DONE) {
+	/* A summary's header is made up and stands for many packets: nDPI
+	 * would take it for one real packet. */
+	if (t->dpi && !m->summarised && f->l7_state < DPI_DONE) {
 		struct dpi_result r;
 		dpi_packet(t->dpi, f, m, &r);
 		if (r.finished)
@@ -588,14 +590,14 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	if (!f->ready && (dpi_done || f->fwd.packets + f->rev.packets >= TRK_READY_PACKETS))
 		report_ready(t, f, initiator, hit.forward ? rcv : snd);
 	if (snd) {
-		snd->packets_out++;
+		snd->packets_out += dec_meta_packets(m);
 		snd->bytes_out += m->wirelen;
 		if (hit.created)
 			(*(hit.forward ? &snd->flows_out : &snd->flows_in))++;
 		count_window(t, snd, f, hit.forward, true, dst_local, hit.created, m);
 	}
 	if (rcv && rcv != snd) {
-		rcv->packets_in++;
+		rcv->packets_in += dec_meta_packets(m);
 		rcv->bytes_in += m->wirelen;
 		if (hit.created)
 			(*(hit.forward ? &rcv->flows_in : &rcv->flows_out))++;
@@ -627,19 +629,24 @@ void trk_advance(struct tracker *t, uint64_t now_us)
 	move_time(t);
 }
 
-void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
-		uint64_t ts_us)
+/* trk_packet and trk_summary: one frame of wirelen bytes, or a summary
+ * (summarised: its packet count, as in pkt_meta) of whose frame only the
+ * headers are read. */
+static void track(struct tracker *t, int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+		  uint64_t ts_us, uint32_t summarised)
 {
 	struct pkt_meta m;
 	struct trk_stats *s = &t->stats;
 	if (s->packets == 0)
 		s->first_us = ts_us;
-	s->packets++;
+	s->packets += summarised ? summarised : 1;
 	s->bytes += wirelen > caplen ? wirelen : caplen;
-	if (ts_us < t->now_us)
-		s->ts_backwards++;
-	else
+	/* A summary is stamped with the last packet it counts, which packets
+	 * copied since may have passed: late, but not out of order. */
+	if (ts_us >= t->now_us)
 		t->now_us = ts_us;
+	else if (!summarised)
+		s->ts_backwards++;
 	s->last_us = t->now_us;
 	/* Time moves for every packet, even one that fails to decode. */
 	move_time(t);
@@ -648,10 +655,33 @@ void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t c
 		return;
 	/* Late packets are counted at the latest time seen so far. */
 	m.ts_us = t->now_us;
+	if (summarised) {
+		/* Whatever follows the headers is none of these packets' content. */
+		m.summarised = summarised;
+		m.payload = NULL;
+		m.payload_len = 0;
+		m.dns_query = false;
+		m.has_inner = false;
+	}
 	if (m.l3 == DEC_L3_ARP)
 		handle_arp(t, &m);
 	else if (m.l3 != DEC_L3_NONE)
 		handle_ip(t, &m);
+}
+
+void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+		uint64_t ts_us)
+{
+	track(t, linktype, data, caplen, wirelen, ts_us, 0);
+}
+
+void trk_summary(struct tracker *t, int linktype, const uint8_t *hdr, uint32_t hdrlen, uint32_t packets,
+		 uint32_t bytes, uint64_t ts_us)
+{
+	if (packets == 0)
+		return;
+	/* To the decoder, headers of a packet of `bytes` bytes cut by snaplen. */
+	track(t, linktype, hdr, hdrlen, bytes, ts_us, packets);
 }
 
 void trk_finish(struct tracker *t)

@@ -5,8 +5,9 @@
  * follow them, and DHCP, mDNS and SSDP telling who each device is.
  *
  * It knows nothing of where packets come from (a file, a live interface or
- * eBPF events); every capture source feeds trk_packet() with capture-time
- * timestamps, which is what makes a replay deterministic.
+ * eBPF events); every capture source feeds trk_packet() (and eBPF
+ * trk_summary() too) with capture-time timestamps, which is what makes a
+ * replay deterministic.
  */
 #ifndef IOTIDS_TRACKER_H
 #define IOTIDS_TRACKER_H
@@ -60,7 +61,7 @@ struct trk_stats {
 	uint64_t packets;
 	uint64_t bytes;           /* wire bytes */
 	uint64_t first_us, last_us;
-	uint64_t ts_backwards;    /* packets older than one already seen */
+	uint64_t ts_backwards;    /* packets older than one already seen (summaries aside) */
 	uint64_t no_memory;       /* window state that could not be allocated */
 	uint64_t dns_parsed, dns_malformed;     /* DNS answers to LAN devices */
 	uint64_t mdns_parsed, mdns_malformed;
@@ -78,6 +79,17 @@ void trk_free(struct tracker *t);
 
 void trk_packet(struct tracker *t, int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 		uint64_t ts_us);
+
+/* Packets the kernel counted without copying (eBPF): `packets` packets of
+ * one flow and direction, `bytes` wire bytes in all. hdr is a frame with the
+ * headers of one of them and no payload (bytes past the headers are
+ * ignored). They count as packets everywhere (flow sides, devices, windows,
+ * stats) but carry no content: nDPI and the payload parsers never see them,
+ * and a timestamp older than the latest seen is not counted in ts_backwards
+ * (summaries are stamped with the last packet they count, which is older
+ * than packets copied since). A summary of 0 packets counts nothing. */
+void trk_summary(struct tracker *t, int linktype, const uint8_t *hdr, uint32_t hdrlen, uint32_t packets,
+		 uint32_t bytes, uint64_t ts_us);
 
 /* Live capture with nothing arriving: moves time to now_us (never back,
  * and not before the first packet) so windows close and idle flows end as

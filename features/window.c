@@ -243,10 +243,10 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 	if (!a)
 		return -ENOMEM;
 	if (sent) {
-		a->w.packets_out++;
+		a->w.packets_out += dec_meta_packets(m);
 		a->w.bytes_out += m->wirelen;
 	} else {
-		a->w.packets_in++;
+		a->w.packets_in += dec_meta_packets(m);
 		a->w.bytes_in += m->wirelen;
 	}
 	if (sent && m->dns_query)
@@ -277,7 +277,7 @@ int win_packet(struct win_table *w, struct device *d, struct flow *f, bool dev_s
 	}
 	if (*slot != NO_REMOTE) {
 		struct win_remote *r = &a->remotes[*slot];
-		r->packets++;
+		r->packets += dec_meta_packets(m);
 		r->bytes += m->wirelen;
 		/* Names and protocols may come a few packets into a flow (SNI, nDPI). */
 		if (!r->name && f->name)
