@@ -166,6 +166,19 @@ static const struct key redis_keys[] = {
 };
 static const struct section redis_section = {"redis", redis_keys, N_KEYS(redis_keys)};
 
+static const char *const source_choices[] = {"auto", "ebpf", "pcap", NULL};
+
+static const struct key capture_keys[] = {
+	{"interface", KIND_STRING, FIELD(capture.interface), 1, 15, NULL, NULL},
+	{"source", KIND_CHOICE, FIELD(capture.source), 0, 0, NULL, source_choices},
+	{"buffer", KIND_SIZE, FIELD(capture.buffer_bytes), 64, 1u << 20, NULL, NULL},
+	{"snaplen", KIND_UINT, FIELD(capture.snaplen), 64, 262144, NULL, NULL},
+	{"promisc", KIND_BOOL, FIELD(capture.promisc), 0, 0, NULL, NULL},
+	{"filter", KIND_STRING, FIELD(capture.filter), 1, CFG_STR_MAX - 1, NULL, NULL},
+	{"stats_every", KIND_DURATION, FIELD(capture.stats_every_s), 0, DAY, NULL, NULL},
+};
+static const struct section capture_section = {"capture", capture_keys, N_KEYS(capture_keys)};
+
 static const struct key top_keys[] = {
 	{"home_networks", KIND_PREFIXES, 0, 1, CFG_MAX_HOME_NETS, NULL, NULL},
 	{"learn_ipv6_prefixes", KIND_BOOL, FIELD(learn_ipv6_prefixes), 0, 0, NULL, NULL},
@@ -177,6 +190,7 @@ static const struct key top_keys[] = {
 	{"identity", KIND_SECTION, 0, 0, 0, &identity_section, NULL},
 	{"detector", KIND_SECTION, 0, 0, 0, &detector_section, NULL},
 	{"redis", KIND_SECTION, 0, 0, 0, &redis_section, NULL},
+	{"capture", KIND_SECTION, 0, 0, 0, &capture_section, NULL},
 };
 static const struct section top_section = {NULL, top_keys, N_KEYS(top_keys)};
 _Static_assert(N_KEYS(top_keys) <= SECTION_MAX_KEYS && CFG_TIMEOUT_COUNT <= SECTION_MAX_KEYS &&
@@ -230,6 +244,10 @@ void cfg_defaults(struct iotids_config *cfg)
 	cfg->redis.spool_max_bytes = 64u << 20;
 	cfg->redis.spool_fsync = true;
 	cfg->redis.device_summaries = true;
+	cfg->capture.buffer_bytes = 16u << 20;
+	cfg->capture.snaplen = 65535;
+	cfg->capture.promisc = true;
+	cfg->capture.stats_every_s = MINUTE;
 }
 
 const char *cfg_timeout_name(enum cfg_timeout t)

@@ -51,6 +51,19 @@ struct cfg_redis {
 	bool device_summaries;        /* HSET <prefix>:device:<mac> every 5 minutes of capture */
 };
 
+enum cfg_capture_source { CFG_CAPTURE_AUTO, CFG_CAPTURE_EBPF, CFG_CAPTURE_PCAP };
+
+/* iotids run: the live source (see cli/live.h). */
+struct cfg_capture {
+	char interface[CFG_STR_MAX];  /* empty: -i names it */
+	uint32_t source;              /* enum cfg_capture_source */
+	uint64_t buffer_bytes;        /* the eBPF ring or libpcap's kernel buffer */
+	uint32_t snaplen;             /* libpcap; eBPF copies at most 4096 */
+	bool promisc;
+	char filter[CFG_STR_MAX];     /* libpcap only; empty: none */
+	uint32_t stats_every_s;       /* one stats line this often; 0: never */
+};
+
 struct iotids_config {
 	struct ip_prefix home_nets[CFG_MAX_HOME_NETS];
 	size_t n_home_nets;
@@ -72,6 +85,7 @@ struct iotids_config {
 	uint32_t maturity_percent;    /* ... ending once its maturity reaches this */
 	uint32_t threshold_percent;   /* alerts score at least this */
 	struct cfg_redis redis;
+	struct cfg_capture capture;
 };
 
 void cfg_defaults(struct iotids_config *cfg);

@@ -116,8 +116,8 @@ int live_drop_privileges(const char *user, struct cap_source *src, char *err, si
 	bool ebpf = !strcmp(cap_kind(src), "ebpf");
 	uint64_t admin = 1ull << CAP_NET_ADMIN, bpf = 1ull << CAP_BPF;
 	uint64_t keep = ebpf ? admin | bpf : 0;
-	if (keep && (bound_to(keep) != 0 || prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)) {
-		snprintf(err, errlen, "--user %s: cannot keep CAP_NET_ADMIN: %s", user, strerror(errno));
+	if (bound_to(keep) != 0 || (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)) {
+		snprintf(err, errlen, "--user %s: cannot give up capabilities: %s", user, strerror(errno));
 		return -1;
 	}
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {

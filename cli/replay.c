@@ -14,14 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <grp.h>
-#include <pwd.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "capture/cap.h"
 #include "cli/cli.h"
 #include "cli/config.h"
+#include "cli/live.h"
 #include "detector/publisher.h"
 #include "detector/store.h"
 #include "features/identity.h"
@@ -200,15 +198,18 @@ static const char run_usage[] =
 	"checkpointed, exit 0). SIGHUP reloads the rules.\n"
 	"\n"
 	"  -i, --interface IFACE  the interface to watch\n"
-	"  --capture pcap|auto    the packet source (auto: the best available; eBPF is\n"
-	"                         not built yet, so libpcap)\n"
+	"  --capture ebpf|pcap|auto  the packet source (default auto: eBPF when the\n"
+	"                         kernel takes its programs, else libpcap)\n"
 	"  --filter EXPR          a BPF filter (tcpdump syntax) on what is captured\n"
-	"  --snaplen N            bytes kept of each packet (default 65535)\n"
-	"  --buffer SIZE          the kernel's capture buffer (default 16MiB)\n"
+	"                         (libpcap only)\n"
+	"  --snaplen N            bytes kept of each packet (default 65535; eBPF copies\n"
+	"                         at most 4096)\n"
+	"  --buffer SIZE          the kernel's capture buffer or eBPF ring (default 16MiB)\n"
 	"  --no-promisc           do not put the interface in promiscuous mode\n"
 	"  --stats-every DUR      one stats line on stderr this often (default 60s; 0: never)\n"
-	"  --user NAME            once the capture and every file are open, run as NAME\n"
-	"                         with no capabilities left\n"
+	"  --user NAME            once the capture and every file are open, run as NAME,\n"
+	"                         keeping only CAP_NET_ADMIN with eBPF (to detach it)\n"
+	"  The capture: section of the configuration file sets the same.\n"
 	"  --config PATH, --db PATH, --alerts FILE, --rules PATH, --redis URL,\n"
 	"  --redis-spool DIR, --learn-for DUR, --learn[=DEVICES], --devices, --json,\n"
 	"  --home-net CIDR, --window DUR, --max-flows N, --max-devices N, --no-dpi\n"
@@ -586,6 +587,11 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 		(unsigned long long)fs->ended[FLOW_END_IDLE], (unsigned long long)fs->ended[FLOW_END_CLOSED],
 		(unsigned long long)fs->ended[FLOW_END_EVICTED], (unsigned long long)fs->ended[FLOW_END_FLUSH]);
 	fprintf(out, "devices     %llu (evicted %llu)\n", (unsigned long long)vs->active, (unsigned long long)vs->evicted);
+	if (r->live) {
+		char capture[300];
+		live_capture_stats(src, capture, sizeof(capture));
+		fprintf(out, "capture     %s: %s\n", live_source_name(src), capture);
+	}
 	fprintf(out, "windows     %llu device records\n", (unsigned long long)win_emitted(trk_windows(t)));
 	const struct dpi *dpi = trk_dpi(t);
 	if (dpi) {
@@ -675,6 +681,21 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	json_object_set_new(dv, "created", json_integer((json_int_t)vs->created));
 	json_object_set_new(dv, "evicted", json_integer((json_int_t)vs->evicted));
 	json_object_set_new(o, "devices", dv);
+	struct cap_stats kst;
+	if (r->live && cap_stats(src, &kst) == 0) {
+		json_t *c = json_object();
+		json_object_set_new(c, "source", json_string(cap_kind(src)));
+		json_object_set_new(c, "kernel_received", json_integer((json_int_t)kst.received));
+		json_object_set_new(c, "kernel_dropped", json_integer((json_int_t)kst.dropped));
+		json_object_set_new(c, "interface_dropped", json_integer((json_int_t)kst.if_dropped));
+		if (!strcmp(cap_kind(src), "ebpf")) {
+			json_object_set_new(c, "counted_in_kernel", json_integer((json_int_t)kst.counted));
+			json_object_set_new(c, "ring_full", json_integer((json_int_t)kst.ring_full));
+			json_object_set_new(c, "flow_map_full", json_integer((json_int_t)kst.map_full));
+			json_object_set_new(c, "flows_evicted", json_integer((json_int_t)kst.evicted));
+		}
+		json_object_set_new(o, "capture", c);
+	}
 	json_object_set_new(o, "windows", json_integer((json_int_t)win_emitted(trk_windows(t))));
 	if (trk_dpi(t)) {
 		const struct dpi_stats *p = dpi_stats(trk_dpi(t));
@@ -817,6 +838,23 @@ static int build_config(const struct overrides *ov, struct iotids_config *cfg)
 	}
 	if (ov->no_dpi)
 		cfg->dpi = false;
+	if (ov->no_promisc)
+		cfg->capture.promisc = false;
+	const char *const capture[][2] = {
+		{"capture.interface", ov->iface}, {"capture.source", ov->capture},	 {"capture.filter", ov->filter},
+		{"capture.snaplen", ov->snaplen},  {"capture.buffer", ov->buffer},	 {"capture.stats_every", ov->stats_every},
+	};
+	for (size_t i = 0; i < sizeof(capture) / sizeof(capture[0]); i++) {
+		if (capture[i][1] && cfg_set(cfg, capture[i][0], capture[i][1], err, sizeof(err)) != 0) {
+			fprintf(stderr, "iotids: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	if (ov->live && !cfg->capture.interface[0]) {
+		fprintf(stderr, "iotids run: which interface? (-i IFACE, or capture.interface in the configuration)\n%s",
+			run_usage);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -956,13 +994,10 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		}
 	}
 	if (ov->live) {
-		if (optind != argc || !ov->iface) {
-			fprintf(stderr, "iotids run: %s\n%s",
-				optind != argc ? "no file with run (iotids replay FILE reads one)" : "which interface? (-i IFACE)",
-				run_usage);
+		if (optind != argc) {
+			fprintf(stderr, "iotids run: no file with run (iotids replay FILE reads one)\n%s", run_usage);
 			return -1;
 		}
-		r->path = ov->iface;
 		return 0;
 	}
 	if (optind != argc - 1) {
@@ -1134,10 +1169,10 @@ static void reload_rules(struct replay *r)
 }
 
 /* One stats line on stderr, for a daemon's log. */
-static void log_stats(const struct replay *r, struct cap_source *src, const struct tracker *t)
+static void log_stats(const struct replay *r, const struct cap_source *src, const struct tracker *t)
 {
-	struct cap_stats cs = {0};
-	cap_stats(src, &cs);
+	char capture[300];
+	live_capture_stats(src, capture, sizeof(capture));
 	const struct flow_stats *fs = flow_table_stats(trk_flows(t));
 	const struct dev_stats *vs = dev_table_stats(trk_devices(t));
 	char red[200] = "";
@@ -1149,75 +1184,21 @@ static void log_stats(const struct replay *r, struct cap_source *src, const stru
 			 (unsigned long long)ps.dropped);
 	}
 	fprintf(stderr,
-		"iotids: info: stats: packets %llu, kernel drops %llu (interface %llu), flows %llu (%llu now), "
-		"devices %llu, alerts %llu%s\n",
-		(unsigned long long)trk_stats(t)->packets, (unsigned long long)cs.dropped,
-		(unsigned long long)cs.if_dropped, (unsigned long long)fs->created, (unsigned long long)fs->active,
+		"iotids: info: stats: packets %llu, %s, flows %llu (%llu now), devices %llu, alerts %llu%s\n",
+		(unsigned long long)trk_stats(t)->packets, capture, (unsigned long long)fs->created,
+		(unsigned long long)fs->active,
 		(unsigned long long)vs->active, r->det ? (unsigned long long)det_stats(r->det)->alerts : 0ull, red);
 }
 
-/* Becomes user: no supplementary groups, its group and uid, no
- * capabilities (a non-root uid keeps none), no way back (no_new_privs).
- * Called once the capture socket, the one thing that needs root, is open.
- * 0, or -1 with a message in err. */
-static int drop_privileges(const char *user, char *err, size_t errlen)
-{
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		snprintf(err, errlen, "--user %s: no such user", user);
-		return -1;
-	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		snprintf(err, errlen, "--user %s: cannot become it: %s", user, strerror(errno));
-		return -1;
-	}
-	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		snprintf(err, errlen, "--user %s: root could be regained; refusing to go on", user);
-		return -1;
-	}
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	fprintf(stderr, "iotids: info: running as %s (uid %u, gid %u), no capabilities\n", user, (unsigned)pw->pw_uid,
-		(unsigned)pw->pw_gid);
-	return 0;
-}
-
-/* The live source of iotids run, from its options; NULL with a message. */
-static struct cap_source *open_live(const struct overrides *ov, char *err, size_t errlen)
-{
-	struct cap_live_config lc = {.iface = ov->iface, .snaplen = 65535, .promisc = !ov->no_promisc,
-				     .buffer_bytes = 16u << 20, .filter = ov->filter, .immediate = false,
-				     .timeout_ms = 250};
-	uint64_t v;
-	if (ov->capture && strcmp(ov->capture, "pcap") && strcmp(ov->capture, "auto")) {
-		snprintf(err, errlen, "--capture %s: %s", ov->capture,
-			 strcmp(ov->capture, "ebpf") ? "expected pcap or auto" : "the eBPF source is not built yet; use pcap");
-		return NULL;
-	}
-	if (ov->snaplen) {
-		char *end;
-		unsigned long n = strtoul(ov->snaplen, &end, 10);
-		if (*end || n < 64 || n > 262144) {
-			snprintf(err, errlen, "--snaplen %s: expected 64 to 262144", ov->snaplen);
-			return NULL;
-		}
-		lc.snaplen = (uint32_t)n;
-	}
-	if (ov->buffer) {
-		struct iotids_config tmp;
-		cfg_defaults(&tmp);
-		if (cfg_set(&tmp, "redis.queue_size", ov->buffer, err, errlen) != 0 || tmp.redis.queue_bytes > (1u << 30)) {
-			snprintf(err, errlen, "--buffer %s: expected a size from 64KiB to 1GiB", ov->buffer);
-			return NULL;
-		}
-		v = tmp.redis.queue_bytes;
-		lc.buffer_bytes = (uint32_t)v;
-	}
-	if (ov->capture && !strcmp(ov->capture, "auto"))
-		fprintf(stderr, "iotids: info: --capture auto: libpcap (the eBPF source is not built yet)\n");
-	return cap_open_live(&lc, err, errlen);
-}
-
 static int run_pipeline(int argc, char **argv, bool live);
+
+static void track(struct tracker *t, int linktype, const struct cap_packet *p)
+{
+	if (p->summary)
+		trk_summary(t, linktype, p->data, p->caplen, p->packets, p->wirelen, p->ts_us);
+	else
+		trk_packet(t, linktype, p->data, p->caplen, p->wirelen, p->ts_us);
+}
 
 int cmd_replay(int argc, char **argv)
 {
@@ -1244,6 +1225,8 @@ static int run_pipeline(int argc, char **argv, bool live)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	if (build_config(&ov, &cfg) != 0)
 		return CLI_EXIT_USAGE;
+	if (live)
+		r.path = cfg.capture.interface;
 	uint64_t learn_for_s = 0;
 	if (ov.learn_for && (cfg_parse_duration(ov.learn_for, &learn_for_s) != 0 || learn_for_s == 0)) {
 		fprintf(stderr, "iotids replay: --learn-for: '%s' is not a duration (e.g. 20m, 24h)\n", ov.learn_for);
@@ -1264,14 +1247,8 @@ static int run_pipeline(int argc, char **argv, bool live)
 	if (ov.rules_path && !(rules = rules_load(ov.rules_path, print_rules_error, NULL)))
 		return CLI_EXIT_USAGE;
 
-	uint64_t stats_every_s = 60;
-	if (ov.stats_every && cfg_parse_duration(ov.stats_every, &stats_every_s) != 0) {
-		fprintf(stderr, "iotids run: --stats-every: '%s' is not a duration (e.g. 60s, 5m; 0: never)\n",
-			ov.stats_every);
-		rules_free(rules);
-		return CLI_EXIT_USAGE;
-	}
-	src = live ? open_live(&ov, err, sizeof(err)) : cap_open_file(r.path, err, sizeof(err));
+	uint64_t stats_every_s = cfg.capture.stats_every_s;
+	src = live ? live_open(&cfg.capture, cfg.max_flows, err, sizeof(err)) : cap_open_file(r.path, err, sizeof(err));
 	if (!src) {
 		fprintf(stderr, "iotids: %s\n", err);
 		rules_free(rules);
@@ -1280,7 +1257,7 @@ static int run_pipeline(int argc, char **argv, bool live)
 	}
 	/* Root was for the capture alone: the store, alerts file and spool
 	 * are then created by the user that writes them later. */
-	if (live && ov.user && drop_privileges(ov.user, err, sizeof(err)) != 0) {
+	if (live && ov.user && live_drop_privileges(ov.user, src, err, sizeof(err)) != 0) {
 		fprintf(stderr, "iotids: %s\n", err);
 		cap_close(src);
 		rules_free(rules);
@@ -1402,21 +1379,23 @@ static int run_pipeline(int argc, char **argv, bool live)
 	double next_stats = now_s() + (double)stats_every_s;
 	/* Said once everything is ready, signal handlers included. */
 	if (live)
-		fprintf(stderr, "iotids: info: watching %s (%s, libpcap)\n", r.path, cap_linktype_name(src));
+		fprintf(stderr, "iotids: info: watching %s (%s, %s)\n", r.path, cap_linktype_name(src),
+			live_source_name(src));
 	while (!stop_signal && ((st = cap_next(src, &p)) == CAP_PACKET || st == CAP_IDLE)) {
 		if (reload_signal) {
 			reload_signal = 0;
 			reload_rules(&r);
 		}
 		if (st == CAP_PACKET) {
-			trk_packet(t, linktype, p.data, p.caplen, p.wirelen, p.ts_us);
+			track(t, linktype, &p);
 		} else if (live) {
-			/* A silent LAN: the kernel's clock moves time on, a second
-			 * behind, past any packet still waiting in the ring. */
+			/* A silent LAN: the kernel's clock moves time on, two seconds
+			 * behind, past any packet still waiting in the ring and any
+			 * count the eBPF source reads once a second. */
 			struct timespec now;
 			clock_gettime(CLOCK_REALTIME, &now);
 			uint64_t now_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
-			trk_advance(t, now_us - 1000000u);
+			trk_advance(t, now_us - 2000000u);
 		}
 		if (live) {
 			if (stats_every_s && now_s() >= next_stats) {
@@ -1433,8 +1412,9 @@ static int run_pipeline(int argc, char **argv, bool live)
 		 * already holds is still read (for a second at most), so that
 		 * traffic before the signal is all seen. */
 		double until = now_s() + 1.0;
+		cap_stop(src);
 		while (now_s() < until && (st = cap_next(src, &p)) == CAP_PACKET)
-			trk_packet(t, linktype, p.data, p.caplen, p.wirelen, p.ts_us);
+			track(t, linktype, &p);
 		fprintf(stderr, "iotids: info: signal %d: stopping (flushing alerts, checkpointing profiles)\n",
 			(int)stop_signal);
 		log_stats(&r, src, t);

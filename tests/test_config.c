@@ -398,7 +398,7 @@ Test(config, an_unknown_key_is_reported_with_the_keys_expected_there)
 		     "unknown key 'lenght' in windows (expected: length, max_remotes)");
 	expect_error("home_network: []\n", "1:1",
 		     "unknown key 'home_network' at the top level (expected: home_networks, "
-		     "learn_ipv6_prefixes, windows, flows, devices, dpi, names, identity, detector, redis)");
+		     "learn_ipv6_prefixes, windows, flows, devices, dpi, names, identity, detector, redis, capture)");
 	expect_error("flows:\n  timeouts:\n    sctp: 1m\n", "3:5",
 		     "unknown key 'sctp' in flows.timeouts (expected: tcp_syn, tcp, tcp_closed, udp, icmp, other)");
 }
@@ -707,4 +707,36 @@ Test(config, a_size_too_large_to_hold_is_refused_not_wrapped)
 {
 	expect_error("redis:\n  queue_size: 17179869185GiB\n", "2:15", "a size from");
 	expect_error("redis:\n  queue_size: 99999999999999999999\n", "2:15", "a size from");
+}
+
+Test(config, the_capture_section_sets_the_live_source)
+{
+	struct iotids_config c = defaults();
+	cr_expect_eq(c.capture.source, CFG_CAPTURE_AUTO);
+	cr_expect_eq(c.capture.buffer_bytes, 16u << 20);
+	cr_expect_eq(c.capture.snaplen, 65535);
+	cr_expect(c.capture.promisc);
+	cr_expect_eq(c.capture.stats_every_s, 60);
+	cr_expect_str_eq(c.capture.interface, "");
+	cr_expect_str_eq(c.capture.filter, "");
+	c = load_ok("capture:\n  interface: br-lan\n  source: pcap\n  buffer: 4MiB\n  snaplen: 256\n"
+		    "  promisc: false\n  filter: \"not port 22\"\n  stats_every: 5m\n");
+	cr_expect_str_eq(c.capture.interface, "br-lan");
+	cr_expect_eq(c.capture.source, CFG_CAPTURE_PCAP);
+	cr_expect_eq(c.capture.buffer_bytes, 4u << 20);
+	cr_expect_eq(c.capture.snaplen, 256);
+	cr_expect(!c.capture.promisc);
+	cr_expect_str_eq(c.capture.filter, "not port 22");
+	cr_expect_eq(c.capture.stats_every_s, 300);
+	c = load_ok("capture:\n  source: ebpf\n  stats_every: 0\n");
+	cr_expect_eq(c.capture.source, CFG_CAPTURE_EBPF);
+	cr_expect_eq(c.capture.stats_every_s, 0);
+}
+
+Test(config, bad_capture_values_are_refused_with_what_is_expected)
+{
+	expect_error("capture:\n  source: xdp\n", "2:11", "one of auto, ebpf, pcap");
+	expect_error("capture:\n  buffer: 2GiB\n", "2:11", "a size from 64 KiB to");
+	expect_error("capture:\n  snaplen: 10\n", "2:12", "an integer from 64 to 262144");
+	expect_error("capture:\n  interface: a-name-too-long-for-linux\n", "2:14", "text of 1 to 15");
 }

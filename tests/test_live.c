@@ -1,9 +1,10 @@
 /*
- * iotids run on a live interface. Each test makes its own two network
- * namespaces joined by a veth pair (both ends inside them, never the root
- * namespace), replays the demo from one with tcpreplay and watches the other;
- * the namespaces are deleted at the end, failed or not. Needs root (CI runs
- * as root); without it the tests say so and are skipped.
+ * iotids run on a live interface, with the libpcap and the eBPF source.
+ * Each test makes its own two network namespaces joined by a veth pair (both
+ * ends inside them, never the root namespace), replays the demo from one
+ * with tcpreplay and watches the other; the namespaces, and with them any
+ * TC program left attached, are deleted at the end, failed or not. Needs
+ * root (CI runs as root); without it the tests say so and are skipped.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -108,6 +109,27 @@ static int stop(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static int cmp_json_str(const void *x, const void *y)
+{
+	return strcmp(json_string_value(*(json_t *const *)x), json_string_value(*(json_t *const *)y));
+}
+
+/* A device's addresses are listed in the order it was first seen with
+ * each; a summary can bind an address a moment before or after the copy
+ * next to it, so the order is not compared. */
+static void sort_strings(json_t *a)
+{
+	size_t n = json_array_size(a);
+	json_t *v[64];
+	cr_assert_leq(n, 64);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(a, i));
+	qsort(v, n, sizeof(v[0]), cmp_json_str);
+	json_array_clear(a);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, v[i]);
+}
+
 /* mac -> the device JSON without its times, from --devices --json lines. */
 static json_t *device_view(const char *file)
 {
@@ -126,6 +148,7 @@ static json_t *device_view(const char *file)
 			json_t *v = json_object();
 			for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 				json_object_set(v, keep[i], json_object_get(o, keep[i]));
+			sort_strings(json_object_get(v, "ips"));
 			json_object_set_new(all, json_string_value(json_object_get(o, "mac")), v);
 		}
 		json_decref(o);
@@ -170,7 +193,26 @@ static json_t *alert_view(const char *file)
 	return a;
 }
 
-Test(live, a_live_run_sees_what_a_replay_of_the_same_packets_sees)
+/* The unsigned number after text in s, or -1. */
+static long long number_after(const char *s, const char *text)
+{
+	const char *at = strstr(s, text);
+	return at ? strtoll(at + strlen(text), NULL, 10) : -1;
+}
+
+/* TC filters on vb's ingress and egress, as tc lists them. */
+static char *tc_filters(void)
+{
+	char out[160];
+	snprintf(out, sizeof(out), "%s", genrun_path("tc.out"));
+	sh("(ip netns exec %s tc filter show dev vb ingress; ip netns exec %s tc filter show dev vb egress) >%s 2>&1",
+	   ns_b, ns_b, out);
+	return genrun_slurp(out, NULL);
+}
+
+/* Replays pcap into iotids run --capture source and checks that it saw
+ * what iotids replay sees in tcpdump's copy of the same packets. */
+static void same_as_replay(const char *source, const char *pcap)
 {
 	if (!can_make_namespaces())
 		return;
@@ -187,18 +229,23 @@ Test(live, a_live_run_sees_what_a_replay_of_the_same_packets_sees)
 	/* tcpdump keeps what the kernel handed over, with the same timestamps. */
 	const char *dump[] = {"tcpdump", "-i", "vb", "-s", "0", "-U", "-w", cap, NULL};
 	pid_t dpid = spawn_in(ns_b, dump_out, dump_err, dump);
-	const char *run[] = {bin, "run", "-i", "vb", "--learn-for", "2s", "--alerts", alerts, "--devices", "--json",
-		       "--stats-every", "0", NULL};
+	const char *run[] = {bin, "run", "-i", "vb", "--capture", source, "--learn-for", "2s", "--alerts", alerts,
+			     "--devices", "--json", "--stats-every", "0", NULL};
 	pid_t rpid = spawn_in(ns_b, run_out, run_err, run);
 	cr_assert(genrun_wait_for_text(dump_err, "listening on vb"), "tcpdump did not start");
 	cr_assert(genrun_wait_for_text(run_err, "watching vb"), "iotids did not start: %s", genrun_slurp(run_err, NULL));
-	/* 4 s of the demo at a pace both keep up with: the same packets for both. */
-	cr_assert_eq(sh("ip netns exec %s tcpreplay -q -i va --pps 5000 %s >%s 2>&1", ns_a, DEMO, genrun_path("tcpreplay.out")),
+	bool ebpf = !strcmp(source, "ebpf");
+	char *tc = tc_filters();
+	cr_expect_eq(strstr(tc, "fc_ingress") != NULL && strstr(tc, "fc_egress") != NULL, ebpf,
+		     "TC programs on both hooks with eBPF only: %s", tc);
+	free(tc);
+	/* At a pace both keep up with: the same packets for both. */
+	cr_assert_eq(sh("ip netns exec %s tcpreplay -q -i va --pps 5000 %s >%s 2>&1", ns_a, pcap, genrun_path("tcpreplay.out")),
 		     0, "%s", genrun_slurp(genrun_path("tcpreplay.out"), NULL));
 	/* Every packet is in the kernel's hands once tcpdump has written them
-	 * all (whole packets: its file is then the demo's size). */
+	 * all (whole packets: its file is then the capture's size). */
 	struct stat demo_st, seen_st;
-	cr_assert_eq(stat(DEMO, &demo_st), 0);
+	cr_assert_eq(stat(pcap, &demo_st), 0);
 	for (int i = 0; i < 3000 && !(stat(cap, &seen_st) == 0 && seen_st.st_size == demo_st.st_size); i++)
 		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
 	cr_assert_eq(seen_st.st_size, demo_st.st_size, "tcpdump did not get every packet");
@@ -207,7 +254,26 @@ Test(live, a_live_run_sees_what_a_replay_of_the_same_packets_sees)
 	cr_assert_eq(waitpid(dpid, NULL, 0), dpid);
 	char *err = genrun_slurp(run_err, NULL);
 	cr_expect(strstr(err, "signal 15: stopping") != NULL, "%s", err);
-	cr_expect(strstr(err, "kernel drops 0 ") != NULL, "%s", err);
+	if (ebpf) {
+		/* Everything seen, nothing lost, and the bulk of the long flows
+		 * counted in the kernel rather than copied. */
+		cr_expect(strstr(err, "(EN10MB, eBPF)") != NULL, "%s", err);
+		cr_expect(strstr(err, "ring-buffer losses 0 (0 more counted, not copied), flow map full 0, evicted 0") !=
+				  NULL,
+			  "%s", err);
+		const char *last = err;
+		for (const char *at; (at = strstr(last + 1, "stats: packets "));)
+			last = at;
+		cr_expect_eq(number_after(last, "kernel saw "), number_after(last, "stats: packets "), "%s", err);
+		const char *saw = strstr(last, "kernel saw ");
+		cr_assert_not_null(saw, "%s", err);
+		cr_expect_gt(number_after(saw, "("), 1000, "long flows are mostly counted, not copied: %s", err);
+		tc = tc_filters();
+		cr_expect(strstr(tc, "fc_") == NULL, "the programs are detached at stop: %s", tc);
+		free(tc);
+	} else {
+		cr_expect(strstr(err, "kernel drops 0 ") != NULL, "%s", err);
+	}
 	free(err);
 
 	char args[1024];
@@ -235,6 +301,90 @@ Test(live, a_live_run_sees_what_a_replay_of_the_same_packets_sees)
 	json_decref(replay_dev);
 	json_decref(live_alerts);
 	json_decref(replay_alerts);
+}
+
+Test(live, a_live_run_sees_what_a_replay_of_the_same_packets_sees)
+{
+	same_as_replay("pcap", DEMO);
+}
+
+Test(live, the_ebpf_source_sees_what_a_replay_of_the_same_packets_sees)
+{
+	same_as_replay("ebpf", DEMO);
+}
+
+/* The receiving veth takes a tag off into the packet's metadata before TC
+ * sees it; the source must put it back, in copies and summaries, as libpcap
+ * does for tcpdump. */
+Test(live, the_ebpf_source_puts_vlan_tags_back_as_libpcap_does)
+{
+	if (!can_make_namespaces())
+		return;
+	char tagged[160];
+	snprintf(tagged, sizeof(tagged), "%s", genrun_path("tagged.pcap"));
+	cr_assert_eq(sh("tcprewrite --enet-vlan=add --enet-vlan-tag=10 --enet-vlan-cfi=0 --enet-vlan-pri=3 -i %s -o %s",
+			DEMO, tagged),
+		     0);
+	same_as_replay("ebpf", tagged);
+}
+
+Test(live, auto_falls_back_to_libpcap_and_says_why)
+{
+	if (!can_make_namespaces())
+		return;
+	make_pair(true);
+	/* Root without CAP_BPF and CAP_NET_ADMIN: the kernel refuses the
+	 * programs; CAP_NET_RAW is all libpcap needs. */
+	const char *run[] = {"setpriv", "--bounding-set=-all,+net_raw", "--inh-caps=-all", getenv("IOTIDS_BIN"), "run",
+			     "-i", "vb", "--stats-every", "0", NULL};
+	char err[160];
+	snprintf(err, sizeof(err), "%s", genrun_path("err"));
+	pid_t pid = spawn_in(ns_b, genrun_path("out"), err, run);
+	cr_assert(genrun_wait_for_text(err, "watching vb (EN10MB, libpcap)"), "%s", genrun_slurp(err, NULL));
+	cr_expect(genrun_wait_for_text(err, "iotids: info: --capture auto: libpcap, because the eBPF source could not "
+					    "start: vb: permission denied: the eBPF source needs root, or CAP_BPF"),
+		  "%s", genrun_slurp(err, NULL));
+	cr_expect_eq(stop(pid), 0);
+	/* Asked for by name, it is an error instead. */
+	run[7] = "--capture";
+	run[8] = "ebpf";
+	pid = spawn_in(ns_b, genrun_path("out"), err, run);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	char *text = genrun_slurp(err, NULL);
+	cr_expect(strstr(text, "iotids: vb: permission denied: the eBPF source needs root") != NULL, "%s", text);
+	free(text);
+}
+
+Test(live, programs_left_by_a_killed_run_are_replaced_not_doubled)
+{
+	if (!can_make_namespaces())
+		return;
+	make_pair(true);
+	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--capture", "ebpf", "--stats-every", "0", NULL};
+	char err[160];
+	snprintf(err, sizeof(err), "%s", genrun_path("err"));
+	pid_t pid = spawn_in(ns_b, genrun_path("out"), err, run);
+	cr_assert(genrun_wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	char *tc = tc_filters();
+	cr_expect(strstr(tc, "fc_ingress") != NULL, "a killed run cannot detach: %s", tc);
+	free(tc);
+	snprintf(err, sizeof(err), "%s", genrun_path("err2"));
+	pid = spawn_in(ns_b, genrun_path("out"), err, run);
+	cr_assert(genrun_wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
+	tc = tc_filters();
+	size_t n = 0;
+	for (const char *at = tc; (at = strstr(at, "name fc_")); at++)
+		n++;
+	cr_expect_eq(n, 2, "one program per hook: %s", tc);
+	free(tc);
+	cr_expect_eq(stop(pid), 0);
+	tc = tc_filters();
+	cr_expect(strstr(tc, "fc_") == NULL, "and none after a clean stop: %s", tc);
+	free(tc);
 }
 
 Test(live, a_missing_interface_is_refused_clearly)
@@ -301,7 +451,8 @@ static char *status_field(pid_t pid, const char *name, char *buf, size_t len)
 	return buf;
 }
 
-Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
+/* Runs as nobody with source; said: how it says what it kept. */
+static void drops_privileges_and_reloads(const char *source, const char *said)
 {
 	if (!can_make_namespaces())
 		return;
@@ -321,14 +472,22 @@ Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
 	cr_assert_eq(chown(genrun_path("data"), 65534, 65534), 0);
 	char db[160];
 	snprintf(db, sizeof(db), "%s", genrun_path("data/profiles.db"));
-	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--user", "nobody", "--rules", rules,
-			     "--db", db, "--stats-every", "0", NULL};
+	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--capture", source, "--user", "nobody",
+			     "--rules", rules, "--db", db, "--stats-every", "0", NULL};
 	pid_t pid = spawn_in(ns_b, genrun_path("out"), err, run);
 	cr_assert(genrun_wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
-	cr_expect(genrun_wait_for_text(err, "running as nobody (uid 65534, gid 65534), no capabilities"));
+	cr_expect(genrun_wait_for_text(err, said), "%s", genrun_slurp(err, NULL));
 	char buf[128];
 	cr_expect_str_eq(status_field(pid, "Uid:", buf, sizeof(buf)), "65534\t65534\t65534\t65534");
-	cr_expect_str_eq(status_field(pid, "CapEff:", buf, sizeof(buf)), "0000000000000000");
+	/* eBPF keeps CAP_NET_ADMIN (bit 12), and CAP_BPF (bit 39) only on
+	 * kernels before 6.5, where reading a map needs it. */
+	char *text = genrun_slurp(err, NULL);
+	const char *capeff = strcmp(source, "ebpf")		 ? "0000000000000000"
+			     : strstr(text, "and CAP_BPF") ? "0000008000001000"
+							   : "0000000000001000";
+	free(text);
+	cr_expect_str_eq(status_field(pid, "CapEff:", buf, sizeof(buf)), capeff);
+	cr_expect_str_eq(status_field(pid, "CapPrm:", buf, sizeof(buf)), capeff);
 	cr_expect_str_eq(status_field(pid, "NoNewPrivs:", buf, sizeof(buf)), "1");
 	f = fopen(rules, "w");
 	cr_assert_not_null(f);
@@ -340,6 +499,19 @@ Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
 	struct stat st;
 	cr_assert_eq(stat(db, &st), 0, "the store was checkpointed at stop");
 	cr_expect_eq(st.st_uid, 65534, "and belongs to the user that writes it");
+	char *tc = tc_filters();
+	cr_expect(strstr(tc, "fc_") == NULL, "the programs are detached at stop: %s", tc);
+	free(tc);
+}
+
+Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
+{
+	drops_privileges_and_reloads("pcap", "running as nobody (uid 65534, gid 65534), no capabilities");
+}
+
+Test(live, with_ebpf_it_keeps_only_what_detaching_needs_and_reloads_rules_on_sighup)
+{
+	drops_privileges_and_reloads("ebpf", "running as nobody (uid 65534, gid 65534), keeping CAP_NET_ADMIN");
 }
 
 Test(live, time_moves_on_a_silent_lan_so_idle_flows_end_without_traffic)
