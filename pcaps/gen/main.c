@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pcaps/gen/alertstorm.h"
+#include "pcaps/gen/bulkupload.h"
 #include "pcaps/gen/cli.h"
 #include "pcaps/gen/garbage.h"
 #include "pcaps/gen/home.h"
@@ -24,6 +25,7 @@ static const struct {
 	{"demo", gen_demo_main, "three hours of the home, the last with attacks (the bundled demo)"},
 	{"mix", gen_mix_main, "benchmark capture of a busy IoT gateway (~50 devices)"},
 	{"alertstorm", gen_alertstorm_main, "~400 devices that, once learned, raise many alerts (benchmark)"},
+	{"bulkupload", gen_bulkupload_main, "security cameras uploading video to their cloud (benchmark)"},
 	{"synflood", gen_synflood_main, "64-byte TCP SYN flood toward one LAN host"},
 	{"noise", gen_noise_main, "records of random bytes"},
 	{"garbage", gen_garbage_main, "malformed packets (see its --help)"},
