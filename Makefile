@@ -36,7 +36,7 @@ TESTBIN  := $(BUILD)/iotids-tests
 DEMO     := pcaps/demo.pcap
 DEMO_ALERTS := $(BUILD)/demo-alerts.json
 
-.PHONY: all deps demo test asan check-banned bench bench-redis eval clean help golden demo-pcap
+.PHONY: all deps demo test asan check-banned bench bench-redis bench-live eval clean help golden demo-pcap
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(GEN)
@@ -49,6 +49,7 @@ help:
 	@echo "make asan    the same suite built with ASan + UBSan"
 	@echo "make bench   throughput and memory benchmarks (large generated captures)"
 	@echo "make bench-redis  the cost of publishing alerts to Redis, and its throughput"
+	@echo "make bench-live   (root) CPU and loss of the eBPF and libpcap sources on a veth pair"
 	@echo "make eval    detection on labelled attack/benign scenarios, false alerts per 100 device-days"
 
 # Installs only what is missing, so it is cheap to call before every build.
@@ -145,10 +146,16 @@ bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
 	BUILD=$(BUILD) bash bench/run.sh
 	BUILD=$(BUILD) bash bench/redis.sh
+	@if [ "$$(id -u)" = 0 ]; then BUILD=$(BUILD) bash bench/live.sh; \
+	else echo "bench/live.sh skipped: it makes network namespaces, which needs root"; fi
 
 bench-redis: deps
 	$(MAKE) --no-print-directory all $(BUILD)/bench/redispub
 	BUILD=$(BUILD) bash bench/redis.sh
+
+bench-live: deps
+	$(MAKE) --no-print-directory all
+	BUILD=$(BUILD) bash bench/live.sh
 
 eval: all
 	BUILD=$(BUILD) bash bench/eval.sh

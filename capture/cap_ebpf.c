@@ -47,9 +47,10 @@
 #include "features/hash.h"
 #include "flowcap.skel.h"
 
-/* Flows idle this long leave the kernel's map (a later packet starts them
- * afresh, which is harmless: the tracker keeps its own flows). */
-#define FC_IDLE_S 300
+/* Flows idle this long leave the kernel's map, which each poll walks (a
+ * later packet starts them afresh, its first packets copied again, which
+ * is harmless: the tracker keeps its own flows). */
+#define FC_IDLE_S 60
 /* Our filters on the clsact hook: a later iotids replaces a stale one. */
 #define FC_TC_HANDLE 0x10d5
 #define FC_TC_PRIO 0xc0de
@@ -100,6 +101,7 @@ struct ebpf_impl {
 	size_t app_cap, app_used;
 	uint64_t seed;
 	uint32_t gen;
+	size_t gen_seen;       /* entries that poll has seen or a copy touched */
 
 	struct pending pend[4];
 	int n_pend;
@@ -246,13 +248,25 @@ static struct applied *app_find(struct ebpf_impl *e, const struct fc_key *k, boo
 	e->app[i].used = true;
 	e->app[i].gen = e->gen;
 	e->app_used++;
+	e->gen_seen++;
 	return &e->app[i];
+}
+
+/* a is current in this poll: the map still has it. */
+static void app_touch(struct ebpf_impl *e, struct applied *a)
+{
+	if (a->gen != e->gen) {
+		a->gen = e->gen;
+		e->gen_seen++;
+	}
 }
 
 /* Linear probing's deletion: later entries of the run move back. */
 static void app_remove(struct ebpf_impl *e, struct applied *a)
 {
 	size_t i = (size_t)(a - e->app), j = i;
+	if (a->gen == e->gen)
+		e->gen_seen--;
 	e->app[i].used = false;
 	e->app_used--;
 	for (;;) {
@@ -407,7 +421,7 @@ static void take_copy(struct ebpf_impl *e, const struct fc_event *ev)
 	if (!a)
 		return;
 	a->copied_seen++;
-	a->gen = e->gen;
+	app_touch(e, a);
 	if (ev->packets[0] <= a->packets[0] && ev->packets[1] <= a->packets[1])
 		return;
 	/* The headers to summarise with are in the map, not the record. */
@@ -448,15 +462,17 @@ static void poll_begin(struct ebpf_impl *e)
 	e->batch_last = false;
 	e->n_batch = e->i_batch = 0;
 	e->gen++;
+	e->gen_seen = 0;
 	e->mono_to_real_ns = clock_offset();
 }
 
-/* After a whole pass: flows we hold that the map no longer has. */
+/* After a whole pass: flows we hold that the map no longer has. Only
+ * looked for when there are some: the table is large to walk each second. */
 static void poll_end(struct ebpf_impl *e)
 {
 	e->polling = false;
 	e->next_poll = mono_s() + FC_POLL_MS / 1000.0;
-	for (size_t i = 0; i < e->app_cap;) {
+	for (size_t i = 0; e->gen_seen < e->app_used && i < e->app_cap;) {
 		struct applied *a = &e->app[i];
 		if (a->used && a->gen != e->gen) {
 			e->evicted++;
@@ -495,7 +511,7 @@ static void poll_step(struct ebpf_impl *e, uint64_t idle_before_ns)
 	struct applied *a = app_find(e, k, true);
 	if (!a)
 		return;
-	a->gen = e->gen;
+	app_touch(e, a);
 	/* Its first packets are still in the ring: next time. */
 	if (v->copied > a->copied_seen)
 		return;

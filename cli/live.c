@@ -13,7 +13,10 @@
 
 #define EBPF_FLOWS_MAX 65536u
 #define EBPF_SNAP_MAX 4096u
-#define POLL_TIMEOUT_MS 250
+/* libpcap hands over a block at least this often; the eBPF ring is read
+ * as often, and sooner when it fills. Signals end either wait at once. */
+#define PCAP_TIMEOUT_MS 250
+#define EBPF_TIMEOUT_MS 250
 
 static struct cap_source *open_ebpf(const struct cfg_capture *c, uint32_t max_flows, char *err, size_t errlen)
 {
@@ -22,7 +25,7 @@ static struct cap_source *open_ebpf(const struct cfg_capture *c, uint32_t max_fl
 				     .promisc = c->promisc,
 				     .ring_bytes = (uint32_t)c->buffer_bytes,
 				     .max_flows = max_flows < EBPF_FLOWS_MAX ? max_flows : EBPF_FLOWS_MAX,
-				     .timeout_ms = POLL_TIMEOUT_MS};
+				     .timeout_ms = EBPF_TIMEOUT_MS};
 	return cap_open_ebpf(&ec, err, errlen);
 }
 
@@ -30,7 +33,7 @@ static struct cap_source *open_pcap(const struct cfg_capture *c, char *err, size
 {
 	struct cap_live_config lc = {.iface = c->interface, .snaplen = c->snaplen, .promisc = c->promisc,
 				     .buffer_bytes = (uint32_t)c->buffer_bytes, .filter = c->filter[0] ? c->filter : NULL,
-				     .immediate = false, .timeout_ms = POLL_TIMEOUT_MS};
+				     .immediate = false, .timeout_ms = PCAP_TIMEOUT_MS};
 	return cap_open_live(&lc, err, errlen);
 }
 

@@ -212,8 +212,8 @@ static const char run_usage[] =
 	"  The capture: section of the configuration file sets the same.\n"
 	"  --config PATH, --db PATH, --alerts FILE, --rules PATH, --redis URL,\n"
 	"  --redis-spool DIR, --learn-for DUR, --learn[=DEVICES], --devices, --json,\n"
-	"  --home-net CIDR, --window DUR, --max-flows N, --max-devices N, --no-dpi\n"
-	"                         as for iotids replay\n"
+	"  --home-net CIDR, --window DUR, --max-flows N, --max-devices N, --no-dpi,\n"
+	"  --no-detect            as for iotids replay\n"
 	"\n"
 	"Exit status: 0 stopped by a signal, 1 capture failed, 2 usage or the\n"
 	"interface cannot be opened (missing, down, no permission).\n";

@@ -248,7 +248,13 @@ static __always_inline int copy_packet(struct __sk_buff *skb, struct scratch *sc
 	if (bpf_skb_load_bytes(skb, 0, sc->data, cap))
 		return -1;
 	sc->ev.caplen = (__u16)cap;
-	return bpf_ringbuf_output(&events, sc, sizeof(sc->ev) + cap, 0);
+	/* User space reads the ring a few times a second anyway: waking it
+	 * for each record would cost a system call each. Only a ring filling
+	 * up is worth a wakeup. */
+	__u64 wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8
+			     ? BPF_RB_FORCE_WAKEUP
+			     : BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_output(&events, sc, sizeof(sc->ev) + cap, wake);
 }
 
 /* The headers a summary of this side's packets is rebuilt from. */

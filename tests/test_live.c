@@ -45,12 +45,16 @@ static void setup(void)
 	/* A test killed by its timeout runs no fini: its namespaces go here. */
 	if (geteuid() == 0)
 		sh("for n in $(ip netns list | sed -n 's/^\\(iotids-\\([0-9]*\\)-[ab]\\).*/\\1 \\2/p' | tr ' ' :); do "
-		   "kill -0 ${n#*:} 2>/dev/null || ip netns del ${n%%:*}; done");
+		   "kill -0 ${n#*:} 2>/dev/null || { ip netns pids ${n%%:*} | xargs -r kill -9; ip netns del ${n%%:*}; }; "
+		   "done");
 }
 
 static void teardown(void)
 {
-	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", ns_a, ns_b);
+	/* A failed test may leave its iotids or tcpdump running: they would
+	 * keep the namespace alive after its name is gone. */
+	sh("for n in %s %s; do ip netns pids $n 2>/dev/null | xargs -r kill -9; ip netns del $n 2>/dev/null; done", ns_a,
+	   ns_b);
 	genrun_teardown();
 }
 
