@@ -73,6 +73,7 @@ struct applied {
 	uint64_t packets[2], bytes[2];
 	uint64_t copied_seen;  /* copies of the flow read from the ring */
 	uint32_t gen;          /* the poll that last saw it */
+	uint32_t waits;        /* polls in a row its copies were not all read */
 	bool used;
 };
 
@@ -191,7 +192,8 @@ static unsigned long ring_producer(const struct ring *r)
 static const void *ring_peek(struct ring *r, uint32_t *len)
 {
 	unsigned long cons = *r->consumer;
-	while (cons < ring_producer(r)) {
+	/* Positions wrap on 32-bit systems: compare their difference. */
+	while ((long)(ring_producer(r) - cons) > 0) {
 		const uint32_t *hdr = (const uint32_t *)(r->data + (cons & (r->size - 1)));
 		uint32_t l = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
 		if (l & BPF_RINGBUF_BUSY_BIT)
@@ -424,10 +426,15 @@ static void take_copy(struct ebpf_impl *e, const struct fc_event *ev)
 	app_touch(e, a);
 	if (ev->packets[0] <= a->packets[0] && ev->packets[1] <= a->packets[1])
 		return;
-	/* The headers to summarise with are in the map, not the record. */
+	/* The headers to summarise with are in the map, not the record; its
+	 * last times may be later than the copy, which the counts precede. */
 	struct fc_flow v;
-	if (bpf_map_lookup_elem(e->flows_fd, &ev->key, &v) == 0)
+	if (bpf_map_lookup_elem(e->flows_fd, &ev->key, &v) == 0) {
+		for (int d = 0; d < 2; d++)
+			if (v.side[d].last_ns > ev->ts_ns)
+				v.side[d].last_ns = ev->ts_ns;
 		queue_growth(e, a, &ev->key, &v, ev->packets, ev->bytes, false);
+	}
 }
 
 static void emit_copy(struct ebpf_impl *e, struct cap_packet *p)
@@ -512,9 +519,14 @@ static void poll_step(struct ebpf_impl *e, uint64_t idle_before_ns)
 	if (!a)
 		return;
 	app_touch(e, a);
-	/* Its first packets are still in the ring: next time. */
-	if (v->copied > a->copied_seen)
+	/* Its first packets are still in the ring: next time. A copy that
+	 * never shows (its record unread at a stop, or its entry refused for
+	 * want of room) must not hold the counts back for ever. */
+	if (v->copied > a->copied_seen && !e->stopping && ++a->waits < 3)
 		return;
+	a->waits = 0;
+	if (v->copied > a->copied_seen)
+		a->copied_seen = v->copied;
 	uint64_t last = v->side[0].last_ns > v->side[1].last_ns ? v->side[0].last_ns : v->side[1].last_ns;
 	bool idle = last < idle_before_ns;
 	if (idle && bpf_map_lookup_and_delete_elem(e->flows_fd, k, v) != 0)
@@ -553,8 +565,14 @@ static enum cap_status ebpf_next(struct cap_source *s, struct cap_packet *p)
 		}
 		if (e->stopping && e->final_polled)
 			return CAP_END;
+		/* Before the ring, which a flood may never let run dry. */
+		double now = mono_s();
+		if (!e->stopping && now >= e->next_poll) {
+			poll_begin(e);
+			continue;
+		}
 		uint32_t len;
-		bool ring_due = !e->stopping || *e->ring.consumer < e->stop_pos;
+		bool ring_due = !e->stopping || (long)(e->stop_pos - *e->ring.consumer) > 0;
 		const struct fc_event *ev = ring_due ? ring_peek(&e->ring, &len) : NULL;
 		if (ev && len >= sizeof(*ev) && len >= sizeof(*ev) + ev->caplen) {
 			take_copy(e, ev);
@@ -567,11 +585,6 @@ static enum cap_status ebpf_next(struct cap_source *s, struct cap_packet *p)
 		}
 		if (e->stopping) {
 			e->final_polled = true;
-			poll_begin(e);
-			continue;
-		}
-		double now = mono_s();
-		if (now >= e->next_poll) {
 			poll_begin(e);
 			continue;
 		}

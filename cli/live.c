@@ -127,6 +127,11 @@ int live_drop_privileges(const char *user, struct cap_source *src, char *err, si
 		snprintf(err, errlen, "--user %s: cannot become it: %s", user, strerror(errno));
 		return -1;
 	}
+	if (!keep && cap_set(0, 0) != 0) {
+		/* A uid 0 keeps its capabilities through setuid: drop them. */
+		snprintf(err, errlen, "--user %s: cannot give up capabilities: %s", user, strerror(errno));
+		return -1;
+	}
 	if (keep) {
 		/* Try the maps without CAP_BPF first: kernels from 6.5 check it
 		 * only where maps and programs are made. */

@@ -342,7 +342,9 @@ static __always_inline void handle(struct __sk_buff *skb, __u8 egress)
 	}
 	struct fc_side *s = &f->side[ev->dir & 1];
 	set_template(skb, s, &p);
-	s->tcp_flags |= p.tcp_flags;
+	/* A SYN, FIN or RST counted for want of ring space would mark every
+	 * later summary of this side. */
+	s->tcp_flags |= p.tcp_flags & ~(TCP_SYN | TCP_FIN | TCP_RST);
 	__sync_fetch_and_add(&s->packets, 1);
 	__sync_fetch_and_add(&s->bytes, ev->wirelen);
 	st->counted++;
