@@ -133,7 +133,7 @@ int live_drop_privileges(const char *user, struct cap_source *src, char *err, si
 		return -1;
 	}
 	if (keep) {
-		/* Try the maps without CAP_BPF first: kernels from 6.5 check it
+		/* Try the maps without CAP_BPF first: recent kernels check it
 		 * only where maps and programs are made. */
 		struct cap_stats cs;
 		if (cap_set(admin, keep) != 0) {

@@ -21,7 +21,7 @@ struct cap_source *live_open(const struct cfg_capture *c, uint32_t max_flows, ch
 /* Becomes user (no supplementary groups, its group and uid, no way back),
  * keeping only the capabilities the source still needs: none for libpcap;
  * CAP_NET_ADMIN for eBPF, to detach its programs at stop, and CAP_BPF too
- * where the kernel (before 6.5) wants it to read the maps. 0, or -1 with a
+ * where an older kernel wants it to read the maps. 0, or -1 with a
  * message in err. */
 int live_drop_privileges(const char *user, struct cap_source *src, char *err, size_t errlen);
 

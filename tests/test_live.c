@@ -484,7 +484,7 @@ static void drops_privileges_and_reloads(const char *source, const char *said)
 	char buf[128];
 	cr_expect_str_eq(status_field(pid, "Uid:", buf, sizeof(buf)), "65534\t65534\t65534\t65534");
 	/* eBPF keeps CAP_NET_ADMIN (bit 12), and CAP_BPF (bit 39) only on
-	 * kernels before 6.5, where reading a map needs it. */
+	 * older kernels, where reading a map needs it. */
 	char *text = genrun_slurp(err, NULL);
 	const char *capeff = strcmp(source, "ebpf")		 ? "0000000000000000"
 			     : strstr(text, "and CAP_BPF") ? "0000008000001000"
