@@ -172,3 +172,21 @@ bool genrun_wait_for_text(const char *path, const char *text)
 	}
 	return false;
 }
+
+bool genrun_same_file(const char *a, const char *b)
+{
+	static unsigned char x[1 << 16], y[1 << 16];
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	bool same = fa && fb;
+	while (same) {
+		size_t na = fread(x, 1, sizeof(x), fa), nb = fread(y, 1, sizeof(y), fb);
+		same = na == nb && memcmp(x, y, na) == 0;
+		if (na < sizeof(x))
+			break;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}

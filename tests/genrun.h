@@ -27,6 +27,9 @@ size_t genrun_offset_at(const char *buf, size_t len, long long ts_s);
 /* Polls until the file at path holds text: true, or false after 60 s. A
  * wait for a condition, never a measure of time. */
 bool genrun_wait_for_text(const char *path, const char *text);
+/* True when both files exist and hold the same bytes (read a chunk at a
+ * time: generated captures run to tens of MB). */
+bool genrun_same_file(const char *a, const char *b);
 /* The server_name of a TLS ClientHello at the start of a TCP payload of n
  * bytes, copied into out (cap bytes), or NULL. */
 const char *genrun_sni(const unsigned char *p, size_t n, char *out, size_t cap);
