@@ -4,7 +4,7 @@
 CC      ?= cc
 BUILD   ?= build
 PKGS    := libpcap jansson yaml-0.1 libndpi libpsl sqlite3 hiredis libbpf
-DEB_PKGS := build-essential pkg-config clang libpcap-dev libjansson-dev libyaml-dev \
+DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libpcap-dev libjansson-dev libyaml-dev \
             libcriterion-dev tcpdump time jq libndpi-dev libndpi-bin libpsl-dev publicsuffix \
             ieee-data libsqlite3-dev sqlite3 libhiredis-dev redis-server redis-tools \
             tcpreplay iproute2 libbpf-dev bpftool
@@ -36,7 +36,8 @@ TESTBIN  := $(BUILD)/iotids-tests
 DEMO     := pcaps/demo.pcap
 DEMO_ALERTS := $(BUILD)/demo-alerts.json
 
-.PHONY: all deps demo test asan check-banned bench bench-redis bench-live eval clean help golden demo-pcap
+.PHONY: all deps demo test asan check-banned bench bench-redis bench-live eval clean help golden demo-pcap \
+	fuzz fuzz-bins fuzz-seeds fuzz-smoke fuzz-long
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(GEN)
@@ -47,6 +48,9 @@ help:
 	@echo "make demo    deps + build + replay the bundled demo capture"
 	@echo "make test    deps + build + run the Criterion suite (what CI runs)"
 	@echo "make asan    the same suite built with ASan + UBSan"
+	@echo "make fuzz    build the libFuzzer harnesses (clang, ASan + UBSan) into $(FUZZ_BUILD)/fuzz"
+	@echo "make fuzz-smoke  run each harness $(FUZZ_SECONDS) s from its seeds, and every regression input (part of make test)"
+	@echo "make fuzz-long FUZZ_SECONDS=1800  the long runs, one harness per core, logs in $(FUZZ_BUILD)/logs"
 	@echo "make bench   throughput and memory benchmarks (large generated captures)"
 	@echo "make bench-redis  the cost of publishing alerts to Redis, and its throughput"
 	@echo "make bench-live   (root) CPU and loss of the eBPF and libpcap sources on a veth pair"
@@ -133,6 +137,39 @@ golden: $(BIN)
 demo-pcap: $(GEN)
 	$(GEN) demo --seed $(SEED) -o $(DEMO)
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): the library built again with
+# clang, coverage instrumentation and ASan + UBSan, in its own directory.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 4
+FUZZERS      := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz: deps
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-bins
+
+fuzz-bins: $(FUZZERS:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libiotids.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libiotids.a $(LDLIBS)
+
+# Rewrites the packet seed corpora from real captures (review, then commit).
+fuzz-seeds: $(BUILD)/fuzz-seeds $(GEN)
+	d=$$(mktemp -d) && $(GEN) garbage --seed $(SEED) --packets 2000 -o $$d/garbage.pcap >/dev/null && \
+	$(GEN) synflood --seed $(SEED) --packets 200 -o $$d/synflood.pcap >/dev/null && \
+	$(BUILD)/fuzz-seeds tests/fuzz/corpus $(DEMO) $$d/garbage.pcap $$d/synflood.pcap; rc=$$?; rm -rf $$d; exit $$rc
+
+$(BUILD)/fuzz-seeds: tests/fuzz/seeds.c $(BUILD)/libiotids.a
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libiotids.a $(LDLIBS)
+
+fuzz-smoke: fuzz
+	FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-long: fuzz
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_JOBS=$${FUZZ_JOBS:-2} bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+
 check-banned:
 	@if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|gets)[[:space:]]*\(' \
 		$$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]'); then \
@@ -161,6 +198,6 @@ eval: all
 	BUILD=$(BUILD) bash bench/eval.sh
 
 clean:
-	rm -rf build build-asan $(BIN)
+	rm -rf build build-asan $(FUZZ_BUILD) $(BIN)
 
--include $(LIB_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/cli/main.d
+-include $(LIB_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/cli/main.d $(FUZZERS:%=$(BUILD)/fuzz/%.d)
