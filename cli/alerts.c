@@ -5,6 +5,10 @@
  * Times are capture time: --since 2h means the two hours before the
  * newest event the store knows of, which on a live gateway is now and for
  * a replayed capture is its end.
+ *
+ * The table shows what the stored alerts say as safe text (features/text.h),
+ * the device's name as a cell of its column (text_cell: cut with an
+ * ellipsis when longer); --json gives the alerts as they were written.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +21,10 @@
 #include "cli/cli.h"
 #include "cli/config.h"
 #include "detector/store.h"
+#include "features/text.h"
+
+/* Bytes a table cell of w columns may need (see text_cell). */
+#define CELL_BYTES(w) ((w) * 4 + 8)
 
 struct alerts_opts {
 	const char *db, *device, *since, *kind;
@@ -73,7 +81,7 @@ static int list_row(void *ctx, const struct store_alert *a)
 			c->failed = true;
 		return 0;
 	}
-	char t[40];
+	char t[40], sev[CELL_BYTES(8)], kind[CELL_BYTES(22)], dev[64], name[CELL_BYTES(20)];
 	json_t *doc = json_loads(a->json, 0, NULL);
 	const char *who = doc ? alert_who(doc) : NULL, *about = json_string_value(json_object_get(doc, "about"));
 	if (!c->header) {
@@ -81,10 +89,19 @@ static int list_row(void *ctx, const struct store_alert *a)
 		       "ABOUT", a->suppressed_by ? "  (SUPPRESSED BY)" : "");
 		c->header = true;
 	}
-	printf("%.19s %-8s %-22s %-17s %-20.20s %5.2f  %s", out_time(a->ts_us, t, sizeof(t)), a->severity, a->kind,
-	       a->device, who ? who : "-", a->score, about ? about : "-");
-	if (a->suppressed_by)
-		printf("  (%s)", a->suppressed_by);
+	text_cell(sev, sizeof(sev), a->severity, 8);
+	text_cell(kind, sizeof(kind), a->kind, 22);
+	text_cell(name, sizeof(name), who ? who : "-", 20);
+	char *safe = text_safe_dup(about ? about : "-");
+	/* A device's id is never cut: one known by an IPv6 address widens its row. */
+	printf("%.19s %s %s %-17s %s %5.2f  %s", out_time(a->ts_us, t, sizeof(t)), sev, kind,
+	       text_safe(dev, sizeof(dev), a->device), name, a->score, safe ? safe : "-");
+	free(safe);
+	if (a->suppressed_by) {
+		safe = text_safe_dup(a->suppressed_by);
+		printf("  (%s)", safe ? safe : "");
+		free(safe);
+	}
 	putchar('\n');
 	json_decref(doc);
 	return 0;

@@ -73,6 +73,11 @@ void out_window_text(FILE *out, const struct dev_window *w);
 /* An accepted destination as a person writes it: "example.com:443/tcp". */
 char *out_accept_text(const struct det_accept_info *a, char *buf, size_t len);
 
+/* Text as a JSON string (null for NULL), made safe text first when it is
+ * not (features/text.h): jansson refuses invalid UTF-8, and a hostile name
+ * or file name must never cost a field. NULL only out of memory. */
+struct json_t *out_json_text(const char *s);
+
 /* The alert as the JSON lines output has it, malloc'd (no newline); NULL
  * out of memory. */
 char *out_alert_string(const struct out_ctx *c, const struct det_alert *a);

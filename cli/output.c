@@ -3,16 +3,33 @@
  *
  * JSON goes through jansson so that no string is ever escaped by hand; keys
  * keep insertion order, so the same replay prints the same bytes.
+ *
+ * Every name a device or a remote gave (hostnames, evidence, destination
+ * names, alert subjects) is safe text when it is made (features/text.h),
+ * and is made safe again here, where it leaves: a fixed buffer on its way
+ * may have cut it inside a character, and jansson refuses invalid UTF-8 (a
+ * NULL value, and the field would be missing). In the text tables a name
+ * is a cell of its column: padded, or cut with an ellipsis (text_cell), so
+ * the columns after it stay where the header says; the last column of a
+ * line is never cut.
  */
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
 #include "features/identity.h"
-#include "features/kind.h"
 #include "features/intern.h"
+#include "features/kind.h"
+#include "features/text.h"
+
+/* Bytes a table cell of w columns may need (four per column: a character
+ * of four bytes, or an escape) and its padding, ellipsis and NUL. */
+#define CELL(w) ((w) * 4 + 8)
+/* Holds any name whole: the name table refuses longer ones. */
+#define NAME_BUF (INTERN_MAX_LEN + 1)
 
 char *out_time(uint64_t ts_us, char *buf, size_t len)
 {
@@ -126,9 +143,18 @@ static const char *name_source(uint8_t src)
 	}
 }
 
-static json_t *json_str_or_null(const char *s)
+/* A name as a JSON string (null for NULL), made safe first when it is not
+ * (see the top of the file). NULL only out of memory. */
+json_t *out_json_text(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	if (!s)
+		return json_null();
+	if (text_is_safe(s))
+		return json_string(s);
+	char *t = text_safe_dup(s);
+	json_t *j = t ? json_string(t) : NULL;
+	free(t);
+	return j;
 }
 
 /* nDPI's name for a protocol pair; NULL when nDPI is off. */
@@ -152,7 +178,9 @@ static json_t *chain_json(const struct iname *chain)
 	while (*s) {
 		const char *nl = strchr(s, '\n');
 		size_t n = nl ? (size_t)(nl - s) : strlen(s);
-		json_array_append_new(a, json_stringn(s, n));
+		char *piece = strndup(s, n);
+		json_array_append_new(a, piece ? out_json_text(piece) : NULL);
+		free(piece);
 		s += n + (nl != NULL);
 	}
 	return a;
@@ -209,12 +237,12 @@ static json_t *flow_object(const struct out_ctx *c, const struct flow *f, const 
 	json_object_set_new(o, "rev", side_json(&f->rev, tcp));
 	char l7[64], dom[256];
 	struct flow_l7 p = flow_l7(c, f);
-	json_object_set_new(o, "l7", json_str_or_null(l7_name(c, p.master, p.app, l7, sizeof(l7))));
+	json_object_set_new(o, "l7", out_json_text(l7_name(c, p.master, p.app, l7, sizeof(l7))));
 	json_object_set_new(o, "l7_guessed", json_boolean(c->dpi && p.guessed));
-	json_object_set_new(o, "category", json_str_or_null(c->dpi ? dpi_category_name(c->dpi, p.category) : NULL));
-	json_object_set_new(o, "name", json_str_or_null(f->name ? iname_str(f->name) : NULL));
-	json_object_set_new(o, "name_source", json_str_or_null(name_source(f->name_source)));
-	json_object_set_new(o, "domain", json_str_or_null(registrable(c, f->name, dom, sizeof(dom))));
+	json_object_set_new(o, "category", out_json_text(c->dpi ? dpi_category_name(c->dpi, p.category) : NULL));
+	json_object_set_new(o, "name", out_json_text(f->name ? iname_str(f->name) : NULL));
+	json_object_set_new(o, "name_source", out_json_text(name_source(f->name_source)));
+	json_object_set_new(o, "domain", out_json_text(registrable(c, f->name, dom, sizeof(dom))));
 	json_object_set_new(o, "cname_chain", chain_json(f->cname));
 	return o;
 }
@@ -245,7 +273,7 @@ static json_t *evidence_json(const struct ident_rec *r)
 		const struct ident_evidence *e = &r->evidence[i];
 		json_t *x = json_object();
 		json_object_set_new(x, "source", json_string(ident_source_name(e->source)));
-		json_object_set_new(x, "value", json_string(iname_str(e->value)));
+		json_object_set_new(x, "value", out_json_text(iname_str(e->value)));
 		json_object_set_new(x, "first_seen", json_time(e->first_us));
 		json_object_set_new(x, "last_seen", json_time(e->last_us));
 		json_object_set_new(x, "count", json_integer(e->count));
@@ -258,13 +286,13 @@ static json_t *names_json(const struct ident_rec *r)
 {
 	json_t *a = json_array();
 	for (uint8_t i = 0; r && i < r->n_names; i++)
-		json_array_append_new(a, json_string(iname_str(r->names[i].name)));
+		json_array_append_new(a, out_json_text(iname_str(r->names[i].name)));
 	return a;
 }
 
 int out_device_json(FILE *out, const struct out_ctx *c, const struct device *d)
 {
-	char host[256];
+	char host[NAME_BUF];
 	const struct ident_rec *r = ident_get(d);
 	json_t *o = json_object();
 	if (!o)
@@ -281,8 +309,8 @@ int out_device_json(FILE *out, const struct out_ctx *c, const struct device *d)
 	json_object_set_new(o, "bytes_in", json_u64(d->bytes_in));
 	json_object_set_new(o, "flows_out", json_u64(d->flows_out));
 	json_object_set_new(o, "flows_in", json_u64(d->flows_in));
-	json_object_set_new(o, "vendor", json_str_or_null(device_vendor(c, d)));
-	json_object_set_new(o, "hostname", json_str_or_null(ident_hostname(d, host, sizeof(host))));
+	json_object_set_new(o, "vendor", out_json_text(device_vendor(c, d)));
+	json_object_set_new(o, "hostname", out_json_text(ident_hostname(d, host, sizeof(host))));
 	json_object_set_new(o, "kind", json_string(kind_classify(d, device_vendor(c, d))));
 	json_object_set_new(o, "randomized_mac", json_boolean(d->has_mac && oui_mac_is_local(d->mac)));
 	json_object_set_new(o, "evidence", evidence_json(r));
@@ -322,19 +350,18 @@ int out_window_json(FILE *out, const struct out_ctx *c, const struct dev_window 
 	for (uint32_t i = 0; i < w->n_remotes; i++) {
 		const struct win_remote *r = &w->remotes[i];
 		json_t *x = json_object();
-		json_object_set_new(x, "destination", json_string(destination(r, dbuf, sizeof(dbuf))));
-		json_object_set_new(x, "name", json_str_or_null(r->name ? iname_str(r->name) : NULL));
+		json_object_set_new(x, "destination", out_json_text(destination(r, dbuf, sizeof(dbuf))));
+		json_object_set_new(x, "name", out_json_text(r->name ? iname_str(r->name) : NULL));
 		json_object_set_new(x, "ip", json_ip(&r->ip));
 		json_object_set_new(x, "port", json_integer(r->port));
 		json_object_set_new(x, "transport", json_string(flow_proto_name(r->proto, pbuf, sizeof(pbuf))));
 		json_object_set_new(x, "local", json_boolean(r->local));
 		json_object_set_new(x, "inbound", json_boolean(r->inbound));
-		json_object_set_new(x, "l7", json_str_or_null(l7_name(c, r->l7_master, r->l7_app, l7, sizeof(l7))));
+		json_object_set_new(x, "l7", out_json_text(l7_name(c, r->l7_master, r->l7_app, l7, sizeof(l7))));
 		json_object_set_new(x, "category",
-				    json_str_or_null(c->dpi && (r->l7_master || r->l7_app)
-							     ? dpi_category_name(c->dpi, r->l7_category)
-							     : NULL));
-		json_object_set_new(x, "domain", json_str_or_null(registrable(c, r->name, dom, sizeof(dom))));
+				    out_json_text(c->dpi && (r->l7_master || r->l7_app) ? dpi_category_name(c->dpi, r->l7_category)
+										     : NULL));
+		json_object_set_new(x, "domain", out_json_text(registrable(c, r->name, dom, sizeof(dom))));
 		json_object_set_new(x, "flows", json_integer(r->flows));
 		json_object_set_new(x, "packets", json_u64(r->packets));
 		json_object_set_new(x, "bytes", json_u64(r->bytes));
@@ -382,7 +409,7 @@ void out_flow_header(FILE *out)
 
 void out_flow_text(FILE *out, const struct out_ctx *c, const struct flow *f, enum flow_end why)
 {
-	char pbuf[8], s[IP_STRLEN + 10], d[IP_STRLEN + 10], mac[18] = "-", l7[64];
+	char pbuf[8], s[IP_STRLEN + 10], d[IP_STRLEN + 10], mac[18] = "-", l7[64], name[NAME_BUF];
 	const uint8_t *dev = flow_device_mac(f);
 	if (dev)
 		dev_mac_format(dev, mac, sizeof(mac));
@@ -393,7 +420,7 @@ void out_flow_text(FILE *out, const struct out_ctx *c, const struct flow *f, enu
 		endpoint(&f->dst, f->dport, d, sizeof(d)), flow_dir_name(f->dir),
 		(unsigned long long)(f->fwd.packets + f->rev.packets), (unsigned long long)(f->fwd.bytes + f->rev.bytes),
 		mac, flow_state_name(f->state), flow_end_name(why), proto ? proto : "-",
-		f->name ? iname_str(f->name) : "-");
+		f->name ? text_safe(name, sizeof(name), iname_str(f->name)) : "-");
 }
 
 void out_device_header(FILE *out)
@@ -420,7 +447,8 @@ static const char *names_line(const struct ident_rec *r, char *buf, size_t len)
 	uint8_t i = 0;
 	buf[0] = '\0';
 	for (; r && i < r->n_names; i++) {
-		const char *n = iname_str(r->names[i].name);
+		char safe[NAME_BUF];
+		const char *n = text_safe(safe, sizeof(safe), iname_str(r->names[i].name));
 		if (used + strlen(n) + 2 > len - 8)
 			break;
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", n);
@@ -433,7 +461,8 @@ static const char *names_line(const struct ident_rec *r, char *buf, size_t len)
 
 void out_device_text(FILE *out, const struct out_ctx *c, const struct device *d)
 {
-	char id[IP_STRLEN], ips[256] = "", a[IP_STRLEN], t1[24], t2[24], host[256], vend[25], names[160];
+	char id[IP_STRLEN], ips[256] = "", a[IP_STRLEN], t1[24], t2[24], host[NAME_BUF], vend[CELL(24)],
+		hostcell[CELL(20)], names[160];
 	size_t used = 0;
 	if (d->has_mac)
 		dev_mac_format(d->mac, id, sizeof(id));
@@ -448,12 +477,13 @@ void out_device_text(FILE *out, const struct out_ctx *c, const struct device *d)
 	const char *vendor = device_vendor(c, d);
 	const char *hostname = ident_hostname(d, host, sizeof(host));
 	/* Cut to the column; the JSON has the whole name. */
-	snprintf(vend, sizeof(vend), "%s", vendor ? vendor : d->has_mac && oui_mac_is_local(d->mac) ? "(randomized)" : "-");
-	fprintf(out, "%-17s %-19s %-19s %9llu %9llu %12llu %12llu %6llu  %-24s %-20s %-15s %s\n", id,
+	text_cell(vend, sizeof(vend), vendor ? vendor : d->has_mac && oui_mac_is_local(d->mac) ? "(randomized)" : "-", 24);
+	text_cell(hostcell, sizeof(hostcell), hostname ? hostname : "-", 20);
+	fprintf(out, "%-17s %-19s %-19s %9llu %9llu %12llu %12llu %6llu  %s %s %-15s %s\n", id,
 		short_time(d->first_us, t1, sizeof(t1)), short_time(d->last_us, t2, sizeof(t2)),
 		(unsigned long long)d->packets_out, (unsigned long long)d->packets_in,
 		(unsigned long long)d->bytes_out, (unsigned long long)d->bytes_in,
-		(unsigned long long)(d->flows_out + d->flows_in), vend, hostname ? hostname : "-", kind_classify(d, vendor),
+		(unsigned long long)(d->flows_out + d->flows_in), vend, hostcell, kind_classify(d, vendor),
 		d->n_ips ? ips : "-");
 	fprintf(out, "%-17s %s\n", "", names_line(ident_get(d), names, sizeof(names)));
 }
@@ -487,7 +517,7 @@ static json_t *json_ratio(double v)
 
 static json_t *alert_object(const struct out_ctx *c, const struct det_alert *a)
 {
-	char host[256];
+	char host[NAME_BUF];
 	json_t *o = json_object(), *dev = json_object(), *rs = json_array();
 	if (!o || !dev || !rs) {
 		json_decref(o);
@@ -504,28 +534,28 @@ static json_t *alert_object(const struct out_ctx *c, const struct det_alert *a)
 	json_object_set_new(o, "score", json_ratio(a->score));
 	json_object_set_new(dev, "mac", json_mac(a->dev->has_mac, a->dev->mac));
 	json_object_set_new(dev, "ips", ips_json(a->dev));
-	json_object_set_new(dev, "vendor", json_str_or_null(device_vendor(c, a->dev)));
-	json_object_set_new(dev, "hostname", json_str_or_null(ident_hostname(a->dev, host, sizeof(host))));
+	json_object_set_new(dev, "vendor", out_json_text(device_vendor(c, a->dev)));
+	json_object_set_new(dev, "hostname", out_json_text(ident_hostname(a->dev, host, sizeof(host))));
 	json_object_set_new(dev, "kind", json_string(kind_classify(a->dev, device_vendor(c, a->dev))));
 	json_object_set_new(dev, "state", json_string(det_state_name(a->state)));
 	json_object_set_new(dev, "maturity", json_ratio(a->maturity));
 	json_object_set_new(o, "device", dev);
-	json_object_set_new(o, "about", json_string(a->key));
+	json_object_set_new(o, "about", out_json_text(a->key));
 	json_object_set_new(o, "repeats", json_integer(a->repeats));
 	json_object_set_new(o, "others_folded", json_integer(a->others_folded));
 	for (int i = 0; i < a->n_reasons; i++) {
 		const struct det_reason *r = &a->reasons[i];
 		json_t *x = json_object();
-		json_object_set_new(x, "feature", json_string(r->feature));
-		json_object_set_new(x, "observed", json_string(r->observed));
-		json_object_set_new(x, "baseline", json_string(r->baseline));
+		json_object_set_new(x, "feature", out_json_text(r->feature));
+		json_object_set_new(x, "observed", out_json_text(r->observed));
+		json_object_set_new(x, "baseline", out_json_text(r->baseline));
 		json_object_set_new(x, "contribution", json_ratio(r->contribution));
 		json_array_append_new(rs, x);
 	}
 	json_object_set_new(o, "reasons", rs);
 	json_object_set_new(o, "flow", a->flow ? flow_object(c, a->flow, NULL) : json_null());
 	if (a->suppressed_by)
-		json_object_set_new(o, "suppressed_by", json_string(a->suppressed_by));
+		json_object_set_new(o, "suppressed_by", out_json_text(a->suppressed_by));
 	return o;
 }
 
@@ -547,7 +577,7 @@ char *out_alert_string(const struct out_ctx *c, const struct det_alert *a)
  * name or vendor when known), about what, and why. */
 void out_alert_text(FILE *out, const struct out_ctx *c, const struct det_alert *a)
 {
-	char t[24], id[IP_STRLEN], host[256], who[300];
+	char t[24], id[IP_STRLEN], host[NAME_BUF], safe[3][NAME_BUF];
 	if (a->dev->has_mac)
 		dev_mac_format(a->dev->mac, id, sizeof(id));
 	else
@@ -555,15 +585,16 @@ void out_alert_text(FILE *out, const struct out_ctx *c, const struct det_alert *
 	const char *name = ident_hostname(a->dev, host, sizeof(host));
 	if (!name)
 		name = device_vendor(c, a->dev);
+	fprintf(out, "ALERT %s %-6s %-22s ", short_time(a->ts_us, t, sizeof(t)), a->severity, a->kind);
 	if (name)
-		snprintf(who, sizeof(who), "%s (%s)", name, id);
+		fprintf(out, "%s (%s)", text_safe(safe[0], sizeof(safe[0]), name), id);
 	else
-		snprintf(who, sizeof(who), "%s", id);
-	fprintf(out, "ALERT %s %-6s %-22s %s score %.2f: %s", short_time(a->ts_us, t, sizeof(t)), a->severity, a->kind,
-		who, a->score, a->key);
+		fputs(id, out);
+	fprintf(out, " score %.2f: %s", a->score, text_safe(safe[0], sizeof(safe[0]), a->key));
 	for (int i = 0; i < a->n_reasons; i++)
-		fprintf(out, "%s %s=%s (%s)", i ? ";" : " --", a->reasons[i].feature, a->reasons[i].observed,
-			a->reasons[i].baseline);
+		fprintf(out, "%s %s=%s (%s)", i ? ";" : " --", text_safe(safe[0], sizeof(safe[0]), a->reasons[i].feature),
+			text_safe(safe[1], sizeof(safe[1]), a->reasons[i].observed),
+			text_safe(safe[2], sizeof(safe[2]), a->reasons[i].baseline));
 	if (a->repeats)
 		fprintf(out, " [+%u repeats]", (unsigned)a->repeats);
 	if (a->others_folded)
@@ -620,15 +651,15 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 {
 	char pb[8];
 	struct det_profile_info in;
-	char id[IP_STRLEN], hostbuf[256], l7[64];
+	char id[IP_STRLEN], hostbuf[NAME_BUF], l7[64];
 	const char *host, *vendor;
 	det_profile_info(p, &in);
 	profile_who(c, &in, dev, hostname, id, sizeof(id), &host, hostbuf, sizeof(hostbuf), &vendor);
 	json_t *o = json_object(), *dests = json_array(), *peers = json_array(), *svcs = json_array(),
 	       *base = json_array(), *hours = json_array();
 	json_object_set_new(o, "device", json_string(id));
-	json_object_set_new(o, "hostname", json_str_or_null(host));
-	json_object_set_new(o, "vendor", json_str_or_null(vendor));
+	json_object_set_new(o, "hostname", out_json_text(host));
+	json_object_set_new(o, "vendor", out_json_text(vendor));
 	json_object_set_new(o, "state", json_string(det_state_name(in.state)));
 	json_object_set_new(o, "maturity", json_ratio(in.maturity));
 	json_object_set_new(o, "first_seen", json_time(in.first_us));
@@ -639,15 +670,14 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 	struct det_dest_info di;
 	for (uint32_t i = 0; det_profile_dest(p, i, &di); i++) {
 		json_t *x = json_object();
-		json_object_set_new(x, "destination", json_string(di.dest));
-		json_object_set_new(x, "domain", json_string(di.domain));
+		json_object_set_new(x, "destination", out_json_text(di.dest));
+		json_object_set_new(x, "domain", out_json_text(di.domain));
 		json_object_set_new(x, "named", json_boolean(di.named));
 		json_object_set_new(x, "port", json_integer(di.port));
 		json_object_set_new(x, "transport", json_string(flow_proto_name(di.proto, pb, sizeof(pb))));
 		json_object_set_new(x, "l7",
-				    json_str_or_null(di.l7_master || di.l7_app
-							     ? l7_name(c, di.l7_master, di.l7_app, l7, sizeof(l7))
-							     : NULL));
+				    out_json_text(di.l7_master || di.l7_app ? l7_name(c, di.l7_master, di.l7_app, l7, sizeof(l7))
+									: NULL));
 		json_object_set_new(x, "last_address", json_ip(&di.addr));
 		set_seen(x, di.flows, di.flows_learned, di.first_us, di.last_us);
 		json_object_set_new(x, "bytes_out", json_integer((json_int_t)di.bytes_out));
@@ -689,13 +719,13 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 	struct det_accept_info ai;
 	for (uint32_t i = 0; det_profile_accepted(p, i, &ai); i++) {
 		json_t *x = json_object();
-		json_object_set_new(x, "dest", json_string(ai.dest));
+		json_object_set_new(x, "dest", out_json_text(ai.dest));
 		json_object_set_new(x, "port", ai.port ? json_integer(ai.port) : json_null());
 		json_object_set_new(x, "transport", ai.proto ? json_string(flow_proto_name(ai.proto, pb, sizeof(pb)))
 							     : json_null());
 		json_object_set_new(x, "since", json_time(ai.since_us));
 		json_object_set_new(x, "until", ai.until_us ? json_time(ai.until_us) : json_null());
-		json_object_set_new(x, "reason", json_string(ai.reason));
+		json_object_set_new(x, "reason", out_json_text(ai.reason));
 		json_object_set_new(x, "flows", json_integer((json_int_t)ai.flows));
 		json_object_set_new(x, "last_seen", ai.flows ? json_time(ai.last_us) : json_null());
 		json_array_append_new(acc, x);
@@ -704,7 +734,7 @@ int out_profile_json(FILE *out, const struct out_ctx *c, const struct det_profil
 	struct det_feature_info fi;
 	for (uint32_t i = 0; det_profile_feature(p, i, &fi); i++) {
 		json_t *x = json_object();
-		json_object_set_new(x, "feature", json_string(fi.name));
+		json_object_set_new(x, "feature", out_json_text(fi.name));
 		json_object_set_new(x, "windows", json_integer(fi.samples));
 		json_object_set_new(x, "median", json_ratio(fi.median));
 		json_object_set_new(x, "q95", json_ratio(fi.q95));
@@ -754,7 +784,8 @@ static void dest_table(FILE *out, const struct out_ctx *c, const struct det_prof
 		}
 		if (seen)
 			continue;
-		fprintf(out, "    %s\n", di.domain);
+		char safe[NAME_BUF];
+		fprintf(out, "    %s\n", text_safe(safe, sizeof(safe), di.domain));
 		for (uint32_t j = i; j < n; j++) {
 			det_profile_dest(p, j, &dj);
 			if (strcmp(dj.domain, di.domain))
@@ -767,7 +798,10 @@ static void dest_table(FILE *out, const struct out_ctx *c, const struct det_prof
 					 dj.heartbeat ? " (heartbeat)" : "");
 			else
 				snprintf(period, sizeof(period), "-");
-			fprintf(out, "      %-40s %-10s %-14s %7llu %7llu  %s  %s  %s\n", dj.dest, svc, proto ? proto : "-",
+			char dest[CELL(40)], l7cell[CELL(14)];
+			text_cell(dest, sizeof(dest), dj.dest, 40);
+			text_cell(l7cell, sizeof(l7cell), proto ? proto : "-", 14);
+			fprintf(out, "      %s %-10s %s %7llu %7llu  %s  %s  %s\n", dest, svc, l7cell,
 				(unsigned long long)dj.flows_learned, (unsigned long long)dj.flows,
 				short_time(dj.first_us, first, sizeof(first)), short_time(dj.last_us, last, sizeof(last)),
 				period);
@@ -780,15 +814,15 @@ void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profi
 {
 	char pb[8];
 	struct det_profile_info in;
-	char id[IP_STRLEN], hostbuf[256], t1[24], t2[24], addr[IP_STRLEN];
+	char id[IP_STRLEN], hostbuf[NAME_BUF], t1[24], t2[24], addr[IP_STRLEN], safe[NAME_BUF];
 	const char *host, *vendor;
 	det_profile_info(p, &in);
 	profile_who(c, &in, dev, hostname, id, sizeof(id), &host, hostbuf, sizeof(hostbuf), &vendor);
 	fprintf(out, "device %s", id);
 	if (host)
-		fprintf(out, "  %s", host);
+		fprintf(out, "  %s", text_safe(safe, sizeof(safe), host));
 	if (vendor)
-		fprintf(out, "  (%s)", vendor);
+		fprintf(out, "  (%s)", text_safe(safe, sizeof(safe), vendor));
 	fprintf(out, "\n  %s, maturity %.3f; seen %s .. %s", det_state_name(in.state), in.maturity,
 		short_time(in.first_us, t1, sizeof(t1)), short_time(in.last_us, t2, sizeof(t2)));
 	if (in.learn_end_us)
@@ -823,11 +857,12 @@ void out_profile_text(FILE *out, const struct out_ctx *c, const struct det_profi
 		fprintf(out, "  accepted: %u\n", in.accepts);
 	struct det_accept_info ai;
 	for (uint32_t i = 0; det_profile_accepted(p, i, &ai); i++) {
-		char what[320];
+		char what[320], cell[CELL(40)];
 		out_accept_text(&ai, what, sizeof(what));
-		fprintf(out, "    %-40s since %s, %s%s; %llu flows%s%s\n", what, short_time(ai.since_us, t1, sizeof(t1)),
+		text_cell(cell, sizeof(cell), what, 40);
+		fprintf(out, "    %s since %s, %s%s; %llu flows%s%s\n", cell, short_time(ai.since_us, t1, sizeof(t1)),
 			ai.until_us ? "until " : "for good", ai.until_us ? short_time(ai.until_us, t2, sizeof(t2)) : "",
-			(unsigned long long)ai.flows, ai.reason[0] ? "; " : "", ai.reason);
+			(unsigned long long)ai.flows, ai.reason[0] ? "; " : "", text_safe(safe, sizeof(safe), ai.reason));
 	}
 	fprintf(out, "  baselines per window (%s):\n", "median, 95th percentile");
 	struct det_feature_info fi;

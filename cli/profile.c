@@ -5,6 +5,12 @@
  * Subcommands sit in a table with their help, like the commands. A device
  * is named by its MAC (or address), its hostname, or a unique prefix of
  * either.
+ *
+ * What the store holds is shown as safe text (features/text.h): hostnames
+ * and reasons were safe when written, but a store is a file anyone with
+ * access may have changed, and a cut name must not lose its JSON field. In
+ * the list, vendor and hostname are cells of their columns (text_cell: cut
+ * with an ellipsis when longer).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +23,11 @@
 #include "cli/cli.h"
 #include "cli/config.h"
 #include "detector/store.h"
+#include "features/text.h"
+
+/* Holds a whole name (the name table's longest) and a ":port/transport"
+ * after it: a diff's item, a stored hostname. */
+#define ITEM_MAX 1100
 
 struct profile_opts {
 	const char *db;
@@ -107,6 +118,9 @@ int cli_store_exit(int code)
 	return code == STORE_ERR_UNKNOWN || code == STORE_ERR_AMBIGUOUS ? CLI_EXIT_NO_DEVICE : CLI_EXIT_RUNTIME;
 }
 
+/* Bytes a table cell of w columns may need (see text_cell). */
+#define CELL_BYTES(w) ((w) * 4 + 8)
+
 struct list_ctx {
 	const struct profile_opts *o;
 	struct oui_db *oui;
@@ -131,10 +145,10 @@ static int list_row(void *ctx, const struct store_row *r)
 	const char *vendor = row_vendor(c, r->device);
 	if (c->o->json) {
 		json_t *x = json_object();
-		json_object_set_new(x, "device", json_string(r->device));
-		json_object_set_new(x, "vendor", vendor ? json_string(vendor) : json_null());
-		json_object_set_new(x, "hostname", r->hostname ? json_string(r->hostname) : json_null());
-		json_object_set_new(x, "state", json_string(r->state));
+		json_object_set_new(x, "device", out_json_text(r->device));
+		json_object_set_new(x, "vendor", out_json_text(vendor));
+		json_object_set_new(x, "hostname", out_json_text(r->hostname));
+		json_object_set_new(x, "state", out_json_text(r->state));
 		json_object_set_new(x, "maturity", json_real(round(r->maturity * 1000.0) / 1000.0));
 		json_object_set_new(x, "first_seen", json_string(out_time(r->first_us, last, sizeof(last))));
 		json_object_set_new(x, "last_seen", json_string(out_time(r->last_us, last, sizeof(last))));
@@ -151,10 +165,14 @@ static int list_row(void *ctx, const struct store_row *r)
 		       "MATURITY", "LAST SEEN", "DESTS", "ALERTS", "VERSION");
 		c->header = true;
 	}
+	char dev[64], vend[CELL_BYTES(24)], host[CELL_BYTES(20)], state[CELL_BYTES(9)];
 	out_time(r->last_us, last, sizeof(last));
-	printf("%-17s %-24.24s %-20.20s %-9s %8.3f %.19s %5u %6llu %7lld\n", r->device, vendor ? vendor : "-",
-	       r->hostname ? r->hostname : "-", r->state, r->maturity, last, (unsigned)r->destinations,
-	       (unsigned long long)r->alerts, (long long)r->version);
+	text_cell(vend, sizeof(vend), vendor ? vendor : "-", 24);
+	text_cell(host, sizeof(host), r->hostname ? r->hostname : "-", 20);
+	text_cell(state, sizeof(state), r->state, 9);
+	/* A device's id is never cut: one known by an IPv6 address widens its row. */
+	printf("%-17s %s %s %s %8.3f %.19s %5u %6llu %7lld\n", text_safe(dev, sizeof(dev), r->device), vend, host, state,
+	       r->maturity, last, (unsigned)r->destinations, (unsigned long long)r->alerts, (long long)r->version);
 	return 0;
 }
 
@@ -180,7 +198,7 @@ static void no_alert(void *ctx, const struct det_alert *a)
 
 static int profile_show(struct store *s, const struct profile_opts *o)
 {
-	char err[512], device[64], host[256];
+	char err[512], device[64], host[ITEM_MAX];
 	int rc = CLI_EXIT_RUNTIME, code;
 	struct det_cfg dc = {.learn_min_us = 1, .learn_max_us = 1, .maturity_target = 1, .threshold = 1,
 			     .max_devices = 1};
@@ -235,17 +253,19 @@ static int history_row(void *ctx, int64_t version, uint64_t ts_us, const char *r
 	out_time(ts_us, t, sizeof(t));
 	if (h->o->json) {
 		json_t *x = json_object();
-		json_object_set_new(x, "device", json_string(h->device));
+		json_object_set_new(x, "device", out_json_text(h->device));
 		json_object_set_new(x, "version", json_integer(version));
 		json_object_set_new(x, "time", json_string(t));
-		json_object_set_new(x, "reason", json_string(reason));
+		json_object_set_new(x, "reason", out_json_text(reason));
 		if (json_dumpf(x, stdout, JSON_COMPACT) != 0 || fputc('\n', stdout) == EOF)
 			h->failed = true;
 		json_decref(x);
 	} else {
 		if (!h->n)
 			printf("%-7s %-27s %s\n", "VERSION", "TIME", "REASON");
-		printf("%7lld %-27s %s\n", (long long)version, t, reason);
+		char *safe = text_safe_dup(reason);
+		printf("%7lld %-27s %s\n", (long long)version, t, safe ? safe : "");
+		free(safe);
 	}
 	h->n++;
 	return 0;
@@ -253,7 +273,7 @@ static int history_row(void *ctx, int64_t version, uint64_t ts_us, const char *r
 
 static int profile_history(struct store *s, const struct profile_opts *o)
 {
-	char err[512], device[64];
+	char err[512], device[64], safe[4 * sizeof(device)];
 	int code = store_find(s, o->args[0], device, sizeof(device), err, sizeof(err));
 	struct history_ctx h = {.o = o, .device = device};
 	if (code == 0)
@@ -263,7 +283,7 @@ static int profile_history(struct store *s, const struct profile_opts *o)
 		return cli_store_exit(code);
 	}
 	if (!h.n && !o->json)
-		printf("%s: no version yet (the profile is still learning)\n", device);
+		printf("%s: no version yet (the profile is still learning)\n", text_safe(safe, sizeof(safe), device));
 	return h.failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 }
 
@@ -287,7 +307,7 @@ struct side {
 	const struct det_profile *p;
 	int64_t version;
 	uint64_t ts_us;
-	char reason[256];
+	char reason[ITEM_MAX + DET_ACCEPT_REASON_MAX]; /* "accepted DEST...: " and the reason given */
 };
 
 enum section { SEC_DEST, SEC_PEER, SEC_SERVICE, SEC_ACCEPTED, SEC_COUNT };
@@ -329,7 +349,7 @@ static bool section_item(const struct det_profile *p, enum section sec, uint32_t
 
 static bool section_has(const struct det_profile *p, enum section sec, const char *key)
 {
-	char item[320];
+	char item[ITEM_MAX];
 	for (uint32_t i = 0; section_item(p, sec, i, item, sizeof(item)); i++)
 		if (!strcmp(item, key))
 			return true;
@@ -366,33 +386,39 @@ static json_t *side_json(const struct side *x)
 	json_t *o = json_object();
 	json_object_set_new(o, "version", x->version ? json_integer(x->version) : json_null());
 	json_object_set_new(o, "time", json_string(out_time(x->ts_us, t, sizeof(t))));
-	json_object_set_new(o, "reason", json_string(x->reason));
+	json_object_set_new(o, "reason", out_json_text(x->reason));
 	return o;
 }
 
-static void side_text(const struct side *x, char *buf, size_t len)
+static void side_print(const struct side *x)
 {
 	char t[40];
 	out_time(x->ts_us, t, sizeof(t));
-	if (x->version)
-		snprintf(buf, len, "version %lld (%.19s, %s)", (long long)x->version, t, x->reason);
-	else
-		snprintf(buf, len, "the profile as last written (last event %.19s)", t);
+	if (!x->version) {
+		printf("the profile as last written (last event %.19s)", t);
+		return;
+	}
+	char *safe = text_safe_dup(x->reason);
+	printf("version %lld (%.19s, %s)", (long long)x->version, t, safe ? safe : "");
+	free(safe);
 }
 
 static int diff_print(const struct profile_opts *o, const char *device, const struct side *a, const struct side *b)
 {
-	char item[320], from[320], to[320];
+	char item[ITEM_MAX], safe[ITEM_MAX];
 	int changes = 0;
 	json_t *j = o->json ? json_object() : NULL;
 	if (j) {
-		json_object_set_new(j, "device", json_string(device));
+		json_object_set_new(j, "device", out_json_text(device));
 		json_object_set_new(j, "from", side_json(a));
 		json_object_set_new(j, "to", side_json(b));
 	} else {
-		side_text(a, from, sizeof(from));
-		side_text(b, to, sizeof(to));
-		printf("%s: from %s\n%*sto %s\n", device, from, (int)strlen(device), "", to);
+		const char *dev = text_safe(safe, sizeof(safe), device);
+		printf("%s: from ", dev);
+		side_print(a);
+		printf("\n%*sto ", (int)strlen(dev), "");
+		side_print(b);
+		putchar('\n');
 	}
 	for (int sec = 0; sec < SEC_COUNT; sec++) {
 		json_t *added = json_array(), *removed = json_array();
@@ -403,9 +429,10 @@ static int diff_print(const struct profile_opts *o, const char *device, const st
 					continue;
 				changes++;
 				if (j)
-					json_array_append_new(dir ? removed : added, json_string(item));
+					json_array_append_new(dir ? removed : added, out_json_text(item));
 				else
-					printf("  %c %-16s %s\n", dir ? '-' : '+', section_words[sec], item);
+					printf("  %c %-16s %s\n", dir ? '-' : '+', section_words[sec],
+					       text_safe(safe, sizeof(safe), item));
 			}
 		}
 		if (j) {
@@ -513,7 +540,8 @@ static int request(struct store *s, const struct profile_opts *o, struct store_r
 		fprintf(stderr, "iotids: %s\n", err);
 		return cli_store_exit(code);
 	}
-	printf("%s: %s\n", device, done);
+	char safe[4 * sizeof(device)];
+	printf("%s: %s\n", text_safe(safe, sizeof(safe), device), done);
 	return CLI_EXIT_OK;
 }
 

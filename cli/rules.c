@@ -2,6 +2,11 @@
  * rules — `iotids rules check|reload|import-mud`: the rules files a
  * person writes (docs/rules.md), checked without running anything, and
  * reloaded in a running iotids.
+ *
+ * An error quotes what the file says (a YAML string may hold any byte
+ * through its escapes) and names files a directory holds: each message is
+ * printed as safe text (features/text.h), so a rules file cannot write
+ * control sequences to the terminal that checks it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "detector/store.h"
+#include "features/text.h"
 #include "rules/rules.h"
 
 static void rules_usage(FILE *out)
@@ -35,7 +41,9 @@ static void print_error(void *ctx, const char *msg)
 {
 	unsigned *n = ctx;
 	(*n)++;
-	fprintf(stderr, "%s\n", msg);
+	char *safe = text_safe_dup(msg);
+	fprintf(stderr, "%s\n", safe ? safe : "(a message not shown: out of memory)");
+	free(safe);
 }
 
 static int rules_check(int argc, char **argv)

@@ -43,6 +43,8 @@
 
 #include <hiredis.h>
 
+#include "features/text.h"
+
 /* Alerts per pipeline: large enough that a local Redis is limited by its own
  * speed, not by round trips; small enough that one batch's replies arrive
  * well within a command timeout. */
@@ -1203,8 +1205,27 @@ int publisher_device(struct publisher *p, const char *device, const struct pub_f
 {
 	if (n > PUB_DEVICE_FIELDS)
 		return -EINVAL;
-	struct pub_item *it = device_item_new(device, f, n);
-	return it ? enqueue(p, it) : -ENOMEM;
+	/* Dashboards show these values: one that is not safe text (a name cut
+	 * inside a character on its way here) is made safe (features/text.h). */
+	struct pub_field safe[PUB_DEVICE_FIELDS];
+	char *made[PUB_DEVICE_FIELDS] = {NULL};
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		safe[i] = f[i];
+		if (text_is_safe(f[i].value))
+			continue;
+		if ((made[i] = text_safe_dup(f[i].value)))
+			safe[i].value = made[i];
+		else
+			rc = -ENOMEM;
+	}
+	if (rc == 0) {
+		struct pub_item *it = device_item_new(device, safe, n);
+		rc = it ? enqueue(p, it) : -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(made[i]);
+	return rc;
 }
 
 void publisher_stats(struct publisher *p, struct pub_stats *st)

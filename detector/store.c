@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "features/device.h"
+#include "features/intern.h"
 #include "features/ipaddr.h"
+#include "features/text.h"
 
 /* An alert queued for the next write; its strings are owned. */
 struct queued_alert {
@@ -471,7 +473,8 @@ static int put_profile(sqlite3_stmt **q, const struct det_profile *p, uint64_t n
 		       const char *reason)
 {
 	struct det_profile_info in;
-	char dev[64], hostbuf[256];
+	/* A hostname is a name of the name table: these hold any whole. */
+	char dev[64], hostbuf[INTERN_MAX_LEN + 1], safe[INTERN_MAX_LEN + 1];
 	uint8_t *data = NULL;
 	size_t len;
 	int rc = SQLITE_NOMEM;
@@ -480,6 +483,9 @@ static int put_profile(sqlite3_stmt **q, const struct det_profile *p, uint64_t n
 		return rc;
 	key_text(in.key, dev, sizeof(dev));
 	const char *state = det_state_name(in.state), *host = name ? name(ctx, in.key, hostbuf, sizeof(hostbuf)) : NULL;
+	/* Stored as safe text, whatever cut it on its way. */
+	if (host)
+		host = text_safe(safe, sizeof(safe), host);
 	int64_t version = 0;
 	bool was_learning = true, relearned = false;
 	sqlite3_bind_text(q[Q_GET], 1, dev, -1, SQLITE_STATIC);

@@ -27,8 +27,9 @@
 /* Why 32: nDPI classifies almost everything in its first 10 packets; TLS
  * with a long certificate chain may take 15-20. */
 #define DPI_MAX_PACKETS 32
-/* nDPI keeps at most 79 characters of a server name. */
-#define DPI_HOST_MAX 80
+/* nDPI keeps at most 79 bytes of a server name (its last 79); as safe text
+ * each byte takes at most 4 ("\xHH"), so the name is never cut again. */
+#define DPI_HOST_MAX (4 * 79 + 1)
 
 enum dpi_state {
 	DPI_WAITING = 0,  /* no payload yet */
