@@ -15,9 +15,11 @@ struct dev_entry {
 	bool touched;  /* active since it was placed at the list's tail */
 };
 
-/* The LRU list is kept lazily, as the flow table's: activity sets a flag and
- * eviction moves flagged heads to the tail first, at most this many. */
+/* The LRU lists are kept lazily, as the flow table's: activity sets a flag
+ * and eviction moves flagged heads to the tail first, at most this many. */
 #define EVICT_MOVES 64
+/* Fresh devices always have this share of the table (see device.h). */
+#define FRESH_RESERVE_DIV 8
 
 /* One row of the address index. */
 struct ip_entry {
@@ -31,7 +33,8 @@ struct dev_table {
 	struct pool *devs, *ips;
 	uint32_t *dev_buckets, *ip_buckets;
 	uint32_t dev_mask, ip_mask;
-	struct lru_list lru;
+	struct lru_list fresh, settled; /* see the eviction policy in device.h */
+	uint32_t fresh_reserve;
 	uint64_t next_id;
 	struct dev_stats stats;
 };
@@ -77,7 +80,9 @@ struct dev_table *dev_table_new(const struct dev_table_cfg *cfg)
 		dev_table_free(t);
 		return NULL;
 	}
-	lru_init(&t->lru, offsetof(struct dev_entry, lru));
+	lru_init(&t->fresh, offsetof(struct dev_entry, lru));
+	lru_init(&t->settled, offsetof(struct dev_entry, lru));
+	t->fresh_reserve = cfg->max_devices / FRESH_RESERVE_DIV ? cfg->max_devices / FRESH_RESERVE_DIV : 1;
 	t->next_id = 1;
 	return t;
 }
@@ -139,15 +144,18 @@ static void remove_ip(struct device *d, const struct ip_addr *ip)
 	}
 }
 
+/* Called with the table full. */
 static void evict(struct dev_table *t)
 {
+	uint64_t fresh = t->stats.active - t->stats.settled;
+	struct lru_list *l = fresh > t->fresh_reserve || t->stats.settled == 0 ? &t->fresh : &t->settled;
 	uint32_t idx;
-	for (int moves = 0; moves < EVICT_MOVES && dev_at(t, t->lru.head)->touched; moves++) {
-		idx = t->lru.head;
+	for (int moves = 0; moves < EVICT_MOVES && dev_at(t, l->head)->touched; moves++) {
+		idx = l->head;
 		dev_at(t, idx)->touched = false;
-		lru_touch(t->devs, &t->lru, idx);
+		lru_touch(t->devs, l, idx);
 	}
-	idx = t->lru.head;
+	idx = l->head;
 	struct device *d = &dev_at(t, idx)->d;
 	if (t->cfg.on_evict)
 		t->cfg.on_evict(t->cfg.ctx, d);
@@ -157,7 +165,11 @@ static void evict(struct dev_table *t)
 	while (*link != idx)
 		link = &dev_at(t, *link)->hnext;
 	*link = dev_at(t, idx)->hnext;
-	lru_remove(t->devs, &t->lru, idx);
+	lru_remove(t->devs, l, idx);
+	if (!d->fresh) {
+		t->stats.settled--;
+		t->stats.evicted_settled++;
+	}
 	d->has_mac = false; /* handles to it must no longer match */
 	pool_release(t->devs, idx);
 	t->stats.active--;
@@ -167,7 +179,7 @@ static void evict(struct dev_table *t)
 static struct device *create(struct dev_table *t, const uint8_t *mac, const struct ip_addr *ip, uint64_t now_us)
 {
 	uint32_t idx = pool_alloc(t->devs);
-	if (idx == POOL_NONE && t->lru.head != POOL_NONE) {
+	if (idx == POOL_NONE && t->stats.active > 0) {
 		evict(t);
 		idx = pool_alloc(t->devs);
 	}
@@ -186,10 +198,11 @@ static struct device *create(struct dev_table *t, const uint8_t *mac, const stru
 		d->key_ip = *ip;
 	}
 	d->first_us = d->last_us = now_us;
+	d->fresh = true;
 	uint32_t b = key_bucket(t, d);
 	e->hnext = t->dev_buckets[b];
 	t->dev_buckets[b] = idx;
-	lru_push(t->devs, &t->lru, idx);
+	lru_push(t->devs, &t->fresh, idx);
 	t->stats.created++;
 	if (++t->stats.active > t->stats.peak)
 		t->stats.peak = t->stats.active;
@@ -290,6 +303,18 @@ void dev_table_bind_ip(struct dev_table *t, struct device *d, const struct ip_ad
 	d->ips[d->n_ips++] = *ip;
 }
 
+bool dev_table_sent(struct dev_table *t, struct device *d, uint64_t now_us)
+{
+	if (!d->fresh || now_us < d->first_us + DEV_SETTLE_US)
+		return false;
+	uint32_t idx = dev_table_handle(t, d);
+	lru_remove(t->devs, &t->fresh, idx);
+	lru_push(t->devs, &t->settled, idx);
+	d->fresh = false;
+	t->stats.settled++;
+	return true;
+}
+
 static int by_id(const void *a, const void *b)
 {
 	uint64_t x = (*(struct device *const *)a)->id, y = (*(struct device *const *)b)->id;
@@ -302,7 +327,9 @@ struct device **dev_table_list(const struct dev_table *t, size_t *n)
 	if (!out)
 		return NULL;
 	*n = 0;
-	for (uint32_t idx = t->lru.head; idx != POOL_NONE; idx = dev_at(t, idx)->lru.next)
+	for (uint32_t idx = t->fresh.head; idx != POOL_NONE; idx = dev_at(t, idx)->lru.next)
+		out[(*n)++] = &dev_at(t, idx)->d;
+	for (uint32_t idx = t->settled.head; idx != POOL_NONE; idx = dev_at(t, idx)->lru.next)
 		out[(*n)++] = &dev_at(t, idx)->d;
 	qsort(out, *n, sizeof(*out), by_id);
 	return out;

@@ -8,10 +8,37 @@
  * its new owner when DHCP hands it to another device; a device keeps the
  * DEV_MAX_IPS addresses it used most recently.
  *
- * The table is capped; when full, the least recently active device is
- * evicted (on_evict is told first) and counted. Recency is kept lazily, as
- * in the flow table: activity sets a flag, and eviction skips flagged
- * devices (at most EVICT_MOVES of them) before choosing.
+ * The table is capped; when full, one device is evicted (on_evict is told
+ * first) and counted. A flood of spoofed sources must not push out the real
+ * devices, so the table is split in two (a segmented LRU):
+ *
+ *   - a device is *fresh* from its first packet, and *settled* once it sends
+ *     again at least DEV_SETTLE_US after it was first seen (dev_table_sent).
+ *     A spoofed source, used for one packet, never settles; nor does an
+ *     address that only receives (a made-up destination). A real device
+ *     settles within its first exchange.
+ *   - eviction takes the least recently active fresh device while fresh
+ *     devices hold more than an eighth of the table (the fresh reserve);
+ *     otherwise the least recently active settled one. So a flood of new
+ *     sources only ever evicts itself, however long it lasts, while settled
+ *     devices can hold at most seven eighths of the table and newcomers
+ *     always find room to prove themselves.
+ *
+ * Recency is kept lazily in both lists, as in the flow table: activity sets
+ * a flag, and eviction moves flagged devices to the tail (at most
+ * EVICT_MOVES of them) before choosing. stats.evicted_settled counts the
+ * settled devices evicted: under a spoofing flood it stays 0.
+ *
+ * The limit of the policy: a flood that sends twice from each source, a
+ * millisecond apart, settles its sources, and is then ordinary churn among
+ * settled devices (the least recently active goes), as it was without it.
+ * Rejected: ranking by packet count (a quiet sensor sends few packets, and
+ * a flood can send many per source), and refusing new devices when full (a
+ * flood would then lock real newcomers out).
+ *
+ * The other tables follow the same split: the DNS answer cache (dnscache.h),
+ * the name table's reserve (intern.h) and nDPI states (tracker.c) favour
+ * settled devices in the same way.
  */
 #ifndef IOTIDS_DEVICE_H
 #define IOTIDS_DEVICE_H
@@ -24,6 +51,12 @@
 
 /* Why 8: an IPv4 lease, a link-local and a few SLAAC/privacy IPv6 addresses. */
 #define DEV_MAX_IPS 8
+/* A millisecond: a spoofing tool gives each made-up source one packet (or a
+ * back-to-back pair), while a real device's first exchanges already take
+ * longer (its DHCP REQUEST follows the server's OFFER). Settling early
+ * matters: a joining device may then be silent for seconds, longer than a
+ * fresh device lasts in a flood. */
+#define DEV_SETTLE_US 1000u
 
 struct device {
 	uint64_t id;            /* first-seen order, from 1 */
@@ -33,6 +66,9 @@ struct device {
 	uint8_t n_ips;
 	struct ip_addr ips[DEV_MAX_IPS]; /* least recently used first */
 	uint64_t first_us, last_us;
+	/* Set by the table: from its first packet until it settles (see the
+	 * eviction policy above). False in a device made outside a table. */
+	bool fresh;
 	uint64_t packets_out, packets_in, bytes_out, bytes_in;
 	uint64_t flows_out;     /* flows it started */
 	uint64_t flows_in;      /* flows others started toward it */
@@ -54,6 +90,8 @@ struct dev_table_cfg {
 
 struct dev_stats {
 	uint64_t active, peak, created, evicted, alloc_failed;
+	uint64_t settled;          /* settled devices in the table now */
+	uint64_t evicted_settled;  /* of evicted: settled ones */
 };
 
 struct dev_table;
@@ -79,6 +117,11 @@ struct device *dev_table_by_handle(struct dev_table *t, uint32_t h, const uint8_
 
 /* Records that d uses ip as its own address, moving it from any other owner. */
 void dev_table_bind_ip(struct dev_table *t, struct device *d, const struct ip_addr *ip);
+
+/* Records that d sent a packet at now_us (lookups do not tell senders from
+ * receivers). True when that settled it, now and not before: the caller
+ * may move what it keeps for fresh devices (dnsc_device_settled). */
+bool dev_table_sent(struct dev_table *t, struct device *d, uint64_t now_us);
 
 /* Devices in first-seen order; *n is set to the count. The array is the
  * caller's to free; the devices stay the table's. NULL if out of memory. */

@@ -12,9 +12,13 @@ struct dnsc_entry {
 	struct iname *name, *chain;
 	uint64_t expires_us;
 	uint32_t hnext;            /* bucket chain */
-	struct lru_link lru;       /* overall age */
+	struct lru_link lru;       /* overall age, in its device's class list */
 	uint32_t dprev, dnext;     /* the device's entries, oldest first */
+	bool settled;              /* in the settled list */
 };
+
+/* Fresh devices' answers always have this share of the cache (see the header). */
+#define FRESH_RESERVE_DIV 8
 
 struct dns_cache {
 	struct pool *pool;
@@ -22,7 +26,9 @@ struct dns_cache {
 	uint32_t mask;
 	uint32_t max_per_device;
 	uint64_t seed;
-	struct lru_list lru;
+	struct lru_list fresh, settled;
+	uint64_t n_settled;        /* entries in the settled list */
+	uint32_t fresh_reserve;
 	struct intern *names;
 	struct dnsc_stats stats;
 };
@@ -59,7 +65,9 @@ struct dns_cache *dnsc_new(uint32_t max_entries, uint32_t max_per_device, struct
 	c->max_per_device = max_per_device;
 	c->seed = seed ? seed : hash_random_seed();
 	c->names = names;
-	lru_init(&c->lru, offsetof(struct dnsc_entry, lru));
+	c->fresh_reserve = max_entries / FRESH_RESERVE_DIV ? max_entries / FRESH_RESERVE_DIV : 1;
+	lru_init(&c->fresh, offsetof(struct dnsc_entry, lru));
+	lru_init(&c->settled, offsetof(struct dnsc_entry, lru));
 	return c;
 }
 
@@ -67,13 +75,15 @@ void dnsc_free(struct dns_cache *c)
 {
 	if (!c)
 		return;
-	while (c->pool && c->lru.head != POOL_NONE) {
-		uint32_t idx = c->lru.head;
-		struct dnsc_entry *e = at(c, idx);
-		intern_put(c->names, e->name);
-		intern_put(c->names, e->chain);
-		lru_remove(c->pool, &c->lru, idx);
-	}
+	struct lru_list *lists[] = {&c->fresh, &c->settled};
+	for (size_t i = 0; c->pool && i < 2; i++)
+		while (lists[i]->head != POOL_NONE) {
+			uint32_t idx = lists[i]->head;
+			struct dnsc_entry *e = at(c, idx);
+			intern_put(c->names, e->name);
+			intern_put(c->names, e->chain);
+			lru_remove(c->pool, lists[i], idx);
+		}
 	pool_free(c->pool);
 	free(c->buckets);
 	free(c);
@@ -106,7 +116,8 @@ static void drop(struct dns_cache *c, uint32_t idx)
 	else
 		d->dns.tail = e->dprev;
 	d->dns.count--;
-	lru_remove(c->pool, &c->lru, idx);
+	lru_remove(c->pool, e->settled ? &c->settled : &c->fresh, idx);
+	c->n_settled -= e->settled;
 	intern_put(c->names, e->name);
 	intern_put(c->names, e->chain);
 	pool_release(c->pool, idx);
@@ -135,7 +146,9 @@ void dnsc_add(struct dns_cache *c, struct device *d, const struct ip_addr *addr,
 	}
 	idx = pool_alloc(c->pool);
 	if (idx == POOL_NONE) {
-		drop(c, c->lru.head);
+		bool fresh = c->stats.entries - c->n_settled > c->fresh_reserve || c->n_settled == 0;
+		c->stats.evicted_settled += !fresh;
+		drop(c, fresh ? c->fresh.head : c->settled.head);
 		c->stats.evicted_total++;
 		idx = pool_alloc(c->pool);
 		if (idx == POOL_NONE)
@@ -160,7 +173,9 @@ void dnsc_add(struct dns_cache *c, struct device *d, const struct ip_addr *addr,
 		d->dns.head = idx;
 	d->dns.tail = idx;
 	d->dns.count++;
-	lru_push(c->pool, &c->lru, idx);
+	e->settled = !d->fresh;
+	c->n_settled += e->settled;
+	lru_push(c->pool, e->settled ? &c->settled : &c->fresh, idx);
 	c->stats.added++;
 	if (++c->stats.entries > c->stats.peak)
 		c->stats.peak = c->stats.entries;
@@ -193,6 +208,35 @@ void dnsc_device_gone(struct dns_cache *c, struct device *d)
 {
 	while (d->dns.count > 0)
 		drop(c, d->dns.head);
+}
+
+void dnsc_device_settled(struct dns_cache *c, struct device *d)
+{
+	for (uint32_t idx = d->dns.count ? d->dns.head : POOL_NONE; idx != POOL_NONE; idx = at(c, idx)->dnext) {
+		struct dnsc_entry *e = at(c, idx);
+		if (e->settled)
+			continue;
+		/* Appended as the newest settled answers: an approximation of
+		 * their age that only delays their eviction. */
+		lru_remove(c->pool, &c->fresh, idx);
+		lru_push(c->pool, &c->settled, idx);
+		e->settled = true;
+		c->n_settled++;
+	}
+}
+
+bool dnsc_shed_fresh(struct dns_cache *c)
+{
+	if (c->fresh.head == POOL_NONE)
+		return false;
+	drop(c, c->fresh.head);
+	c->stats.shed++;
+	return true;
+}
+
+bool dnsc_heavy(const struct dns_cache *c, const struct device *d)
+{
+	return d->dns.count >= (c->max_per_device + 1) / 2;
 }
 
 const struct dnsc_stats *dnsc_stats(const struct dns_cache *c)

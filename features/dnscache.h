@@ -15,8 +15,20 @@
  * mid-stream was opened earlier, when the answer may well have been fresh.
  *
  * Memory is bounded twice: per device (its oldest entry goes first, so a
- * device flooding answers only evicts its own) and overall (the oldest entry
- * of any device goes first). Both evictions are counted.
+ * device flooding answers only evicts its own) and overall. Overall, the
+ * answers of fresh devices (device.h: not yet settled, as every spoofed or
+ * made-up LAN address stays) go first, oldest first, while they hold more
+ * than an eighth of the cache; otherwise the oldest answer of a settled
+ * device goes. So a flood of answers to made-up LAN hosts churns through
+ * its own entries and never evicts what the real devices resolved, and
+ * settled devices can fill at most seven eighths. A device that settles
+ * brings its answers over (dnsc_device_settled). Both evictions are
+ * counted.
+ *
+ * Answers also hold names in the shared name table (intern.h), so when that
+ * table is past its high-water mark the tracker sheds fresh devices' answers
+ * (dnsc_shed_fresh), and a device holding half its cap or more
+ * (dnsc_heavy) is held below the mark.
  */
 #ifndef IOTIDS_DNSCACHE_H
 #define IOTIDS_DNSCACHE_H
@@ -36,6 +48,8 @@ struct dnsc_stats {
 	uint64_t added, replaced;
 	uint64_t evicted_device;  /* a device's own cap */
 	uint64_t evicted_total;   /* the overall cap */
+	uint64_t evicted_settled; /* of evicted_total: answers of settled devices */
+	uint64_t shed;            /* fresh devices' answers dropped for the name table */
 	uint64_t hits, misses, expired;
 	uint64_t stale_hits;      /* expired entries given to callers that accept them */
 };
@@ -60,6 +74,15 @@ struct iname *dnsc_lookup(struct dns_cache *c, const struct device *d, const str
 
 /* Drops every entry of d (it is leaving the device table). */
 void dnsc_device_gone(struct dns_cache *c, struct device *d);
+
+/* d has just settled (dev_table_sent): its answers are a settled device's. */
+void dnsc_device_settled(struct dns_cache *c, struct device *d);
+
+/* Drops the oldest answer of a fresh device; false when there is none. */
+bool dnsc_shed_fresh(struct dns_cache *c);
+
+/* d holds half its per-device cap of answers or more. */
+bool dnsc_heavy(const struct dns_cache *c, const struct device *d);
 
 const struct dnsc_stats *dnsc_stats(const struct dns_cache *c);
 

@@ -15,11 +15,13 @@
 /* Stale list heads moved per eviction at most: a bound on the work of one
  * packet; past it the victim is chosen among heads as they stand. */
 #define EVICT_MOVES 32
+#define FLOW_LISTS (2 * FLOW_TMO_COUNT)
 
 struct flow_entry {
 	uint32_t hash;
 	struct lru_link lru;
 	bool touched;         /* a packet came since it was placed at its list's tail */
+	uint8_t list;         /* the list it is in: seg * FLOW_TMO_COUNT + tmo */
 	struct flow f;
 } __attribute__((aligned(64)));
 
@@ -41,7 +43,11 @@ struct flow_table {
 	struct pool *pool;
 	struct slot *slots;
 	uint32_t mask;
-	struct lru_list lists[FLOW_TMO_COUNT];
+	/* One list per timeout class in each segment: fresh flows first, then
+	 * those of settled devices (flow_table_keep). */
+	struct lru_list lists[FLOW_LISTS];
+	uint32_t in_seg[2];
+	uint32_t fresh_reserve;
 	uint64_t now_us;
 	/* No flow is due before this (a lower bound): most packets need not
 	 * look at the lists at all. */
@@ -115,8 +121,9 @@ struct flow_table *flow_table_new(const struct flow_table_cfg *cfg)
 	}
 	for (uint32_t i = 0; i < ns; i++)
 		t->slots[i].idx = POOL_NONE;
-	for (int i = 0; i < FLOW_TMO_COUNT; i++)
+	for (int i = 0; i < FLOW_LISTS; i++)
 		lru_init(&t->lists[i], offsetof(struct flow_entry, lru));
+	t->fresh_reserve = cfg->max_flows / 8 ? cfg->max_flows / 8 : 1;
 	t->next_id = 1;
 	return t;
 }
@@ -158,6 +165,13 @@ static void slot_delete(struct flow_table *t, uint32_t i)
 	t->slots[i].idx = POOL_NONE;
 }
 
+static void unlist(struct flow_table *t, uint32_t idx)
+{
+	struct flow_entry *e = entry_at(t, idx);
+	lru_remove(t->pool, &t->lists[e->list], idx);
+	t->in_seg[e->list >= FLOW_TMO_COUNT]--;
+}
+
 /* Unlinks the flow from its slot and list, reports it, frees the entry. */
 static void end_flow(struct flow_table *t, uint32_t idx, enum flow_end why)
 {
@@ -166,7 +180,7 @@ static void end_flow(struct flow_table *t, uint32_t idx, enum flow_end why)
 	while (t->slots[i].idx != idx)
 		i = (i + 1) & t->mask;
 	slot_delete(t, i);
-	lru_remove(t->pool, &t->lists[e->f.tmo], idx);
+	unlist(t, idx);
 	if (t->cfg.on_end)
 		t->cfg.on_end(t->cfg.ctx, &e->f, why);
 	pool_release(t->pool, idx);
@@ -186,7 +200,10 @@ static void end_flow(struct flow_table *t, uint32_t idx, enum flow_end why)
 static void enqueue(struct flow_table *t, uint32_t idx)
 {
 	struct flow_entry *e = entry_at(t, idx);
-	lru_push(t->pool, &t->lists[e->f.tmo], idx);
+	uint32_t seg = e->list >= FLOW_TMO_COUNT;
+	e->list = (uint8_t)(seg * FLOW_TMO_COUNT + e->f.tmo);
+	lru_push(t->pool, &t->lists[e->list], idx);
+	t->in_seg[seg]++;
 	e->touched = false;
 	uint64_t d = deadline(t, &e->f);
 	if (d < t->next_deadline)
@@ -199,7 +216,7 @@ static inline uint32_t fresh_head(struct flow_table *t, int i, size_t *moves)
 {
 	uint32_t idx;
 	while ((idx = t->lists[i].head) != POOL_NONE && entry_at(t, idx)->touched && *moves > 0) {
-		lru_remove(t->pool, &t->lists[i], idx);
+		unlist(t, idx);
 		enqueue(t, idx);
 		(*moves)--;
 	}
@@ -234,26 +251,62 @@ static enum flow_tmo tmo_class(const struct flow *f)
 	}
 }
 
-/* Evicts, among the least recently used flow of each class, the one whose
- * timeout comes first. */
+/* Flows of the TCP list looked at past its head for an unused connection. */
+#define EVICT_SCAN 32
+
+/* The first connection that never carried a packet past its handshake
+ * among the EVICT_SCAN oldest of the TCP list from idx, or POOL_NONE: a million
+ * connections opened and left idle go before a device's quiet keepalive
+ * connection. */
+static uint32_t unused_near_head(const struct flow_table *t, uint32_t idx)
+{
+	uint32_t i = idx;
+	for (int n = 0; n < EVICT_SCAN && i != POOL_NONE; n++, i = entry_at(t, i)->lru.next) {
+		const struct flow *f = &entry_at(t, i)->f;
+		if (f->fwd.packets + f->rev.packets <= 3)
+			return i;
+	}
+	return POOL_NONE;
+}
+
+/* Evicts, among the least recently used flow of each class of the fresh
+ * segment (while fresh flows hold more than an eighth of the table; else of
+ * the settled one), the one that has spent the largest share of its timeout
+ * idle: a half-open SYN 20 s old (of 30) before a UDP flow 60 s idle (of
+ * 120), and neither before a connection closed a moment ago, whose last
+ * ACK is still on its way. Ranking by the deadline instead evicted closed
+ * flows first, whose late packets then started flows the wrong way round. */
 static bool evict_one(struct flow_table *t)
 {
 	uint32_t victim = POOL_NONE;
-	uint64_t best = UINT64_MAX;
+	uint64_t best_idle = 0, best_tmo = 1;
 	size_t moves = EVICT_MOVES;
-	for (int i = 0; i < FLOW_TMO_COUNT; i++) {
+	/* Fresh flows go first while they hold more than their reserve. */
+	int seg = t->in_seg[0] > t->fresh_reserve || t->in_seg[1] == 0 ? 0 : 1;
+	for (int c = 0; c < FLOW_TMO_COUNT; c++) {
+		int i = seg * FLOW_TMO_COUNT + c;
 		if (t->lists[i].head == POOL_NONE)
 			continue;
 		uint32_t idx = fresh_head(t, i, &moves);
-		uint64_t d = deadline(t, &entry_at(t, idx)->f);
-		if (d < best) {
-			best = d;
+		uint64_t tmo = t->cfg.timeout_s[c];
+		uint32_t unused = c == FLOW_TMO_TCP ? unused_near_head(t, idx) : POOL_NONE;
+		if (unused != POOL_NONE) {
+			/* Ranked as the half-open connection it nearly is. */
+			idx = unused;
+			tmo = t->cfg.timeout_s[FLOW_TMO_TCP_SYN];
+		}
+		const struct flow *f = &entry_at(t, idx)->f;
+		uint64_t idle = t->now_us > f->last_us ? t->now_us - f->last_us : 0;
+		/* The largest share of its timeout spent idle: idle/tmo > best. */
+		if (victim == POOL_NONE || idle * best_tmo > best_idle * tmo) {
+			best_idle = idle;
+			best_tmo = tmo;
 			victim = idx;
 		}
 	}
 	if (victim == POOL_NONE)
 		return false;
-	int list = entry_at(t, victim)->f.tmo;
+	int list = entry_at(t, victim)->list;
 	end_flow(t, victim, end_reason(t, &entry_at(t, victim)->f, FLOW_END_EVICTED));
 	/* A full table evicts on every new flow (a flood): start loading what the
 	 * next eviction will touch, the new head's slot and the lines a reused
@@ -411,7 +464,7 @@ int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flo
 	}
 	enum flow_tmo c = tmo_class(f);
 	if (c != f->tmo) {
-		lru_remove(t->pool, &t->lists[f->tmo], idx);
+		unlist(t, idx);
 		f->tmo = (uint8_t)c;
 		enqueue(t, idx);
 	} else if (!hit->created) {
@@ -436,7 +489,7 @@ size_t flow_table_expire(struct flow_table *t, uint64_t now_us, size_t budget)
 		t->now_us = now_us;
 	if (t->now_us < t->next_deadline)
 		return 0;
-	for (int i = 0; i < FLOW_TMO_COUNT && n < budget; i++) {
+	for (int i = 0; i < FLOW_LISTS && n < budget; i++) {
 		while (n < budget) {
 			uint32_t idx = fresh_head(t, i, &moves);
 			if (idx == POOL_NONE || deadline(t, &entry_at(t, idx)->f) > t->now_us)
@@ -449,7 +502,7 @@ size_t flow_table_expire(struct flow_table *t, uint64_t now_us, size_t budget)
 	 * (lists are lazy, see enqueue); a touched head or a spent budget means
 	 * looking again at the next packet. */
 	t->next_deadline = UINT64_MAX;
-	for (int i = 0; i < FLOW_TMO_COUNT; i++) {
+	for (int i = 0; i < FLOW_LISTS; i++) {
 		uint32_t idx = t->lists[i].head;
 		if (idx == POOL_NONE)
 			continue;
@@ -477,13 +530,15 @@ void flow_table_flush(struct flow_table *t)
 	size_t n = 0;
 	struct id_idx *order = malloc((size_t)(pool_used(t->pool) + 1) * sizeof(*order));
 	if (!order) {
-		/* Out of memory at the very end: flush in list order instead. */
-		for (int i = 0; i < FLOW_TMO_COUNT; i++)
+		/* Out of memory at the very end: every flow still ends, in list
+		 * order instead. */
+		t->stats.alloc_failed++;
+		for (int i = 0; i < FLOW_LISTS; i++)
 			while (t->lists[i].head != POOL_NONE)
 				end_flow(t, t->lists[i].head, end_reason(t, &entry_at(t, t->lists[i].head)->f, FLOW_END_FLUSH));
 		return;
 	}
-	for (int i = 0; i < FLOW_TMO_COUNT; i++)
+	for (int i = 0; i < FLOW_LISTS; i++)
 		for (uint32_t idx = t->lists[i].head; idx != POOL_NONE; idx = entry_at(t, idx)->lru.next)
 			order[n++] = (struct id_idx){entry_at(t, idx)->f.id, idx};
 	qsort(order, n, sizeof(*order), by_id);
@@ -535,4 +590,16 @@ const char *flow_proto_name(uint8_t proto, char *buf, size_t len)
 		snprintf(buf, len, "%u", (unsigned)proto);
 		return buf;
 	}
+}
+
+void flow_table_keep(struct flow_table *t, struct flow *f)
+{
+	struct flow_entry *e = (struct flow_entry *)((char *)f - offsetof(struct flow_entry, f));
+	if (e->list >= FLOW_TMO_COUNT)
+		return;
+	uint32_t idx = (uint32_t)(((uint8_t *)e - (uint8_t *)pool_at(t->pool, 0)) / sizeof(*e));
+	unlist(t, idx);
+	e->list = (uint8_t)(FLOW_TMO_COUNT + e->f.tmo);
+	lru_push(t->pool, &t->lists[e->list], idx);
+	t->in_seg[1]++;
 }

@@ -13,8 +13,13 @@
  * list heads only and costs O(1) per flow. Lists are kept lazily (see
  * flow.c): a flow seen again is moved back only when it reaches the head.
  * When the table is full the flow evicted is, among the least recently used
- * of each class, the one nearest its own timeout: a SYN flood's half-open
- * flows go before a camera's hour-long upload.
+ * of each class, the one that has spent the largest share of its timeout
+ * idle (an established connection that carried nothing past its handshake
+ * counts as half-open): a SYN flood's half-open flows go before a camera's
+ * hour-long upload. Flows of settled devices (flow_table_keep, device.h)
+ * are a segment of their own, evicted only once the others hold no more
+ * than an eighth of the table, so a flood of spoofed sources churns
+ * through its own flows and a real device's connections end as they would.
  */
 #ifndef IOTIDS_FLOW_H
 #define IOTIDS_FLOW_H
@@ -126,6 +131,8 @@ struct flow_stats {
 	uint64_t created;
 	uint64_t ended[FLOW_END_FLUSH + 1];
 	uint64_t no_ports;    /* TCP/UDP packets without ports (unattributed fragments) */
+	/* Allocations that failed: an entry for a new flow (its packet is
+	 * dropped), or the flush's memory (it ends flows in list order) */
 	uint64_t alloc_failed;
 	uint64_t mem_bytes;   /* table memory: entries and buckets */
 };
@@ -153,11 +160,18 @@ int flow_table_update(struct flow_table *t, const struct pkt_meta *m, struct flo
 struct flow *flow_table_find(struct flow_table *t, const struct ip_addr *a, const struct ip_addr *b, uint16_t pa,
 			     uint16_t pb, uint8_t proto);
 
+/* The caller's word that f is a settled device's (device.h): when the
+ * table is full, fresh flows (a flood of spoofed sources) are evicted first
+ * while they hold more than an eighth of it. Call it at the packet that
+ * made it so (the flow then goes to the tail of its settled list). */
+void flow_table_keep(struct flow_table *t, struct flow *f);
+
 /* Ends at most budget flows whose timeout has passed at now_us (capture
  * time). Returns how many it ended. */
 size_t flow_table_expire(struct flow_table *t, uint64_t now_us, size_t budget);
 
-/* Ends every flow, oldest creation first (end of capture). */
+/* Ends every flow, oldest creation first (end of capture); out of memory
+ * (counted in alloc_failed), in list order. */
 void flow_table_flush(struct flow_table *t);
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t);

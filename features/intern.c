@@ -18,6 +18,7 @@ struct intern {
 	struct iname **buckets;
 	uint64_t mask;
 	uint32_t max_names;
+	uint32_t high_water;     /* max_names less the reserve (see the header) */
 	uint64_t seed;
 	struct intern_stats stats;
 };
@@ -55,6 +56,7 @@ struct intern *intern_new(uint32_t max_names, uint64_t seed)
 	}
 	t->mask = n - 1;
 	t->max_names = max_names;
+	t->high_water = max_names - max_names / 8;
 	t->seed = seed ? seed : hash_random_seed();
 	t->stats.bytes = n * sizeof(*t->buckets);
 	return t;
@@ -76,7 +78,7 @@ void intern_free(struct intern *t)
 	free(t);
 }
 
-struct iname *intern_get(struct intern *t, const char *s, size_t len)
+static struct iname *get(struct intern *t, const char *s, size_t len, uint32_t cap)
 {
 	if (len > INTERN_MAX_LEN) {
 		t->stats.refused++;
@@ -89,8 +91,9 @@ struct iname *intern_get(struct intern *t, const char *s, size_t len)
 			n->refs++;
 			return n;
 		}
-	if (t->stats.names >= t->max_names) {
+	if (t->stats.names >= cap) {
 		t->stats.refused++;
+		t->stats.refused_limited += cap < t->max_names;
 		return NULL;
 	}
 	struct iname *n = malloc(sizeof(*n) + len + 1);
@@ -109,6 +112,21 @@ struct iname *intern_get(struct intern *t, const char *s, size_t len)
 		t->stats.peak = t->stats.names;
 	t->stats.bytes += sizeof(*n) + len + 1;
 	return n;
+}
+
+struct iname *intern_get(struct intern *t, const char *s, size_t len)
+{
+	return get(t, s, len, t->max_names);
+}
+
+struct iname *intern_get_limited(struct intern *t, const char *s, size_t len)
+{
+	return get(t, s, len, t->high_water);
+}
+
+bool intern_above_high_water(const struct intern *t)
+{
+	return t->stats.names > t->high_water;
 }
 
 struct iname *intern_ref(struct iname *n)

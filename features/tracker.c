@@ -19,6 +19,10 @@
 #define PORT_MDNS 5353
 /* CNAMEs followed from a query to its addresses (resolvers stop near 8-16). */
 #define CNAME_CHAIN_MAX 8
+/* Fresh devices' DNS answers dropped per answer learned, at most, while the
+ * name table is past its high-water mark: bounded work per packet, and more
+ * than one answer's worth (DNS_MAX_RRS addresses) so the table comes back. */
+#define SHED_BUDGET 64
 
 struct tracker {
 	struct trk_cfg cfg;
@@ -80,6 +84,16 @@ static void count_failed(struct tracker *t, struct flow *f)
 		t->stats.no_memory++;
 }
 
+/* Whether names made for d (its DNS answers, its flows' SNI or Host) are
+ * kept below the name table's high-water mark (intern.h): so they are for
+ * a device not yet settled (device.h), for one already holding half its
+ * DNS cache (a device resolving a million names), and for flows with no
+ * local initiator. */
+static bool names_limited(const struct tracker *t, const struct device *d)
+{
+	return !d || d->fresh || dnsc_heavy(t->dns, d);
+}
+
 /* Names f after what nDPI saw (SNI, HTTP Host) when DNS did not name it. */
 static void name_from_dpi(struct tracker *t, struct flow *f, struct device *initiator, const struct dpi_result *r)
 {
@@ -91,7 +105,8 @@ static void name_from_dpi(struct tracker *t, struct flow *f, struct device *init
 	size_t len = strlen(r->host);
 	if (len > 1 && r->host[len - 1] == '.')
 		len--;
-	f->name = intern_get(t->names, r->host, len);
+	f->name = names_limited(t, initiator) ? intern_get_limited(t->names, r->host, len)
+					       : intern_get(t->names, r->host, len);
 	if (!f->name)
 		return;
 	f->name_source = r->host_source;
@@ -228,6 +243,13 @@ static struct device *endpoint_device(struct tracker *t, const struct pkt_meta *
 	return dev_table_by_ip(t->devs, ip, m->ts_us, true);
 }
 
+/* d sent a packet at ts_us: it may have settled now (device.h). */
+static void sent_by(struct tracker *t, struct device *d, uint64_t ts_us)
+{
+	if (dev_table_sent(t->devs, d, ts_us))
+		dnsc_device_settled(t->dns, d);
+}
+
 static void handle_arp(struct tracker *t, const struct pkt_meta *m)
 {
 	if (!mac_unicast(m->arp_sha) || !ip_unicast(&m->src) || !lan_is_local(t->lan, &m->src))
@@ -236,6 +258,7 @@ static void handle_arp(struct tracker *t, const struct pkt_meta *m)
 	if (!d)
 		return;
 	dev_table_bind_ip(t->devs, d, &m->src);
+	sent_by(t, d, m->ts_us);
 	d->packets_out += dec_meta_packets(m);
 	d->bytes_out += m->wirelen;
 }
@@ -336,7 +359,9 @@ static void learn_dns_answer(struct tracker *t, struct device *querier, struct d
 			}
 		}
 	}
-	struct iname *qname = intern_get(t->names, chain[0], strlen(chain[0]));
+	struct iname *(*get)(struct intern *, const char *, size_t) =
+		names_limited(t, querier) ? intern_get_limited : intern_get;
+	struct iname *qname = get(t->names, chain[0], strlen(chain[0]));
 	if (!qname)
 		return;
 	struct iname *cname = NULL;
@@ -347,7 +372,7 @@ static void learn_dns_answer(struct tracker *t, struct device *querier, struct d
 		for (size_t i = 1; i < n && off < sizeof(buf); i++)
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i > 1 ? "\n" : "", chain[i]);
 		if (off < sizeof(buf))
-			cname = intern_get(t->names, buf, off);
+			cname = get(t->names, buf, off);
 	}
 	for (uint8_t i = 0; i < msg->n_rrs; i++) {
 		const struct dns_rr *rr = &msg->rr[i];
@@ -357,6 +382,11 @@ static void learn_dns_answer(struct tracker *t, struct device *querier, struct d
 	}
 	intern_put(t->names, qname);
 	intern_put(t->names, cname);
+	/* Past the mark, what fresh devices were told goes first, so the
+	 * reserve comes back for the settled ones. */
+	for (int i = 0; i < SHED_BUDGET && intern_above_high_water(t->names); i++)
+		if (!dnsc_shed_fresh(t->dns))
+			break;
 }
 
 /* ---- who a device is: DHCP, mDNS, SSDP ---- */
@@ -542,6 +572,20 @@ static void name_from_dns(struct tracker *t, struct flow *f, struct device *init
 	ident_add_name(initiator, n, t->now_us);
 }
 
+/* nDPI states are capped (dpi.max_states) and a flow holds one until its
+ * detection ends, which for a one-packet flow is its end: a flood of
+ * spoofed UDP sources would hold them all. So, as with names (intern.h),
+ * the last eighth is kept: a flow none of whose local ends has settled
+ * (device.h) starts no detection there; it is left unclassified. */
+static bool dpi_may_start(const struct tracker *t, const struct flow *f, const struct device *snd,
+			  const struct device *rcv)
+{
+	if (f->l7_state != DPI_WAITING || (snd && !snd->fresh) || (rcv && !rcv->fresh))
+		return true;
+	uint64_t max = t->cfg.max_dpi_states;
+	return dpi_stats(t->dpi)->active < max - max / 8;
+}
+
 static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 {
 	if (m->proto == PROTO_ICMPV6)
@@ -574,18 +618,23 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	struct device *snd = flow_end_device(t, f, m, true, src_local, hit.forward);
 	struct device *rcv = flow_end_device(t, f, m, false, dst_local, !hit.forward);
 	struct device *initiator = hit.forward ? snd : rcv;
+	/* First: the packet that settles its sender counts as a settled one's. */
+	if (snd)
+		sent_by(t, snd, m->ts_us);
 	if (hit.created && initiator)
 		name_from_dns(t, f, initiator);
 	bool dpi_done = !t->dpi || f->name_source == FLOW_NAME_DNS || f->l7_state == DPI_NO_STATE;
 	/* A summary's header is made up and stands for many packets: nDPI
 	 * would take it for one real packet. */
-	if (t->dpi && !m->summarised && f->l7_state < DPI_DONE) {
+	if (t->dpi && !m->summarised && f->l7_state < DPI_DONE && dpi_may_start(t, f, snd, rcv)) {
 		struct dpi_result r;
 		dpi_packet(t->dpi, f, m, &r);
 		if (r.finished)
 			name_from_dpi(t, f, initiator, &r);
 		dpi_done |= r.finished || f->l7_state == DPI_NO_STATE;
 	}
+	if ((snd && !snd->fresh) || (rcv && !rcv->fresh))
+		flow_table_keep(t->flows, f);
 	set_flow_macs(f, hit.forward, snd, rcv);
 	if (!f->ready && (dpi_done || f->fwd.packets + f->rev.packets >= TRK_READY_PACKETS))
 		report_ready(t, f, initiator, hit.forward ? rcv : snd);

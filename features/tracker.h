@@ -8,6 +8,15 @@
  * eBPF events); every capture source feeds trk_packet() (and eBPF
  * trk_summary() too) with capture-time timestamps, which is what makes a
  * replay deterministic.
+ *
+ * Under hostile traffic every table stays within its cap, and what a flood
+ * of made-up sources or answers fills is its own share: a device settles
+ * when it sends again a millisecond after it was first seen (device.h),
+ * and the device table, the DNS answer
+ * cache (dnscache.h), the name table (intern.h) and the nDPI states keep
+ * an eighth for the settled ones. DNS answers of fresh or heavy devices
+ * (half their DNS cap) make names only below the name table's high-water
+ * mark, and past it the answers fresh devices were given are shed first.
  */
 #ifndef IOTIDS_TRACKER_H
 #define IOTIDS_TRACKER_H

@@ -697,6 +697,10 @@ Test(flow, eviction_takes_a_half_open_syn_before_an_older_established_flow)
 	flow_table_free(tbl);
 	tbl = table(2);
 	handshake("192.168.1.10", "8.8.8.8", 1 * S); /* deadline about 601 s */
+	/* Data past the handshake: an established connection that carried
+	 * nothing would rank as half-open. */
+	struct pkt_meta data = tcp("192.168.1.10", 50000, "8.8.8.8", 443, TCP_ACK | TCP_PSH, 2 * S);
+	upd(&data);
 	struct pkt_meta syn = tcp("192.168.1.66", 40000, "8.8.4.4", 80, TCP_SYN, 10 * S); /* deadline 40 s */
 	uint64_t syn_id = upd(&syn).flow->id;
 	struct pkt_meta u = udp("192.168.1.10", 50000, "1.1.1.1", 53, 20 * S);
@@ -706,6 +710,34 @@ Test(flow, eviction_takes_a_half_open_syn_before_an_older_established_flow)
 	cr_assert_eq(rec.e[0].f.id, syn_id);
 	struct ip_addr a = addr("192.168.1.10"), b = addr("8.8.8.8");
 	cr_assert_not_null(flow_table_find(tbl, &a, &b, 50000, 443, TCP));
+}
+
+Test(flow, a_flood_of_fresh_flows_never_evicts_the_flows_of_settled_devices)
+{
+	flow_table_free(tbl);
+	tbl = table(16);
+	struct flow *kept[2];
+	for (int i = 0; i < 2; i++) {
+		char from[32];
+		snprintf(from, sizeof(from), "192.168.1.%d", 10 + i);
+		struct pkt_meta u = udp(from, 50000, "1.1.1.1", 53, 1 * S);
+		kept[i] = upd(&u).flow;
+		flow_table_keep(tbl, kept[i]);
+	}
+	uint64_t ids[2] = {kept[0]->id, kept[1]->id};
+	struct ip_addr dns = addr("1.1.1.1"), src[2] = {addr("192.168.1.10"), addr("192.168.1.11")};
+	/* Spoofed sources, each a new flow, long after the kept ones went quiet. */
+	for (int i = 0; i < 1000; i++) {
+		char from[32];
+		snprintf(from, sizeof(from), "10.%d.%d.1", i / 200, i % 200);
+		struct pkt_meta syn = tcp(from, 40000, "192.168.1.50", 80, TCP_SYN, 60 * S + (uint64_t)i * 1000);
+		upd(&syn);
+	}
+	cr_assert_geq(rec.total, 1000 - 16, "the flood did not fill the table");
+	for (int i = 0; i < 2; i++) {
+		struct flow *f = flow_table_find(tbl, &src[i], &dns, 50000, 53, UDP);
+		cr_assert(f && f->id == ids[i], "a settled device's flow was evicted by the flood");
+	}
 }
 
 Test(flow, eviction_compares_deadlines_across_classes)

@@ -10,6 +10,8 @@
 #include "pcaps/gen/cli.h"
 #include "pcaps/gen/garbage.h"
 #include "pcaps/gen/home.h"
+#include "pcaps/gen/malformed.h"
+#include "pcaps/gen/hostile.h"
 #include "pcaps/gen/mix.h"
 #include "pcaps/gen/noise.h"
 #include "pcaps/gen/scenario.h"
@@ -27,8 +29,10 @@ static const struct {
 	{"alertstorm", gen_alertstorm_main, "~400 devices that, once learned, raise many alerts (benchmark)"},
 	{"bulkupload", gen_bulkupload_main, "security cameras uploading video to their cloud (benchmark)"},
 	{"synflood", gen_synflood_main, "64-byte TCP SYN flood toward one LAN host"},
+	{"hostile", gen_hostile_main, "the demo home under a spoofing, DNS-answer or names flood (--attack)"},
 	{"noise", gen_noise_main, "records of random bytes"},
 	{"garbage", gen_garbage_main, "malformed packets (see its --help)"},
+	{"malformed", gen_malformed_main, "the malformed-capture corpus (pcaps/malformed) into a directory"},
 };
 
 static void usage(FILE *f)
