@@ -1,5 +1,6 @@
 #include "detector/detector.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,7 +253,8 @@ struct detector {
 	struct dedup *dedup;       /* DEDUP_MAX slots, open addressing, cleared when full */
 	uint32_t n_dedup;
 	uint64_t last_tick_us;
-	uint64_t first_us;         /* the earliest event: the network is watched since */
+	uint64_t first_us;         /* the earliest event: the network is watched since (UINT64_MAX: none yet,
+	                              as 0 is a time a capture can hold) */
 	struct det_stats stats;
 };
 
@@ -333,9 +335,12 @@ static int kset_grow(struct kset *s)
 	return 0;
 }
 
-/* Room for the count and record of one more key. */
+/* Memory for one more key: its slot, count and record. 0, or -1 (the set
+ * unchanged but for spare room). */
 static int kset_reserve(struct kset *s)
 {
+	if ((s->n + 1) * 4 > s->slots * 3 && kset_grow(s) != 0)
+		return -1;
 	if (s->n < s->cap)
 		return 0;
 	uint32_t cap = s->cap ? s->cap * 2 : 8;
@@ -355,13 +360,30 @@ static int kset_reserve(struct kset *s)
 	return 0;
 }
 
-/* Counts k once more; returns its count before, or -1 when it is new and
- * the set is full (or out of memory). *ord gets its ordinal (NO_ORD when
- * refused). */
+/* Memory for k as a new key, when it is one and the set has room for it:
+ * after a 0, kset_add(s, k) cannot run out of memory. 0, or -1. */
+static int kset_room(struct kset *s, uint64_t k)
+{
+	if (s->n >= s->max || kset_slot(s, k) != NO_ORD)
+		return 0;
+	return kset_reserve(s);
+}
+
+#define KSET_FULL (-1)
+#define KSET_NOMEM (-2)
+
+/* Counts k once more; returns its count before, KSET_FULL when it is new
+ * and the set is full (counted in refused: the set is open-world), or
+ * KSET_NOMEM when it is new and memory ran out (the observation is
+ * dropped, the set unchanged: the caller counts it). *ord gets its
+ * ordinal (NO_ORD on either failure). */
 static int64_t kset_add(struct kset *s, uint64_t k, uint32_t *ord)
 {
-	s->total++;
 	uint32_t i = kset_slot(s, k);
+	*ord = NO_ORD;
+	if (i == NO_ORD && s->n < s->max && kset_reserve(s) != 0)
+		return KSET_NOMEM;
+	s->total++;
 	if (i != NO_ORD) {
 		uint32_t *c = &s->counts[s->ords[i]];
 		if (*c == 1)
@@ -371,10 +393,9 @@ static int64_t kset_add(struct kset *s, uint64_t k, uint32_t *ord)
 		*ord = s->ords[i];
 		return (int64_t)*c - 1;
 	}
-	if (s->n >= s->max || ((s->n + 1) * 4 > s->slots * 3 && kset_grow(s) != 0) || kset_reserve(s) != 0) {
+	if (s->n >= s->max) {
 		s->refused++;
-		*ord = NO_ORD;
-		return -1;
+		return KSET_FULL;
 	}
 	k = k ? k : 1;
 	i = (uint32_t)k & (s->slots - 1);
@@ -516,7 +537,7 @@ static void profile_insert(struct detector *d, struct det_profile *p)
 
 static struct det_profile *profile_for(struct detector *d, const struct device *dev, uint64_t now_us)
 {
-	if (!d->first_us || now_us < d->first_us)
+	if (now_us < d->first_us)
 		d->first_us = now_us;
 	uint8_t key[16];
 	det_device_key(dev, key);
@@ -532,10 +553,21 @@ static struct det_profile *profile_for(struct detector *d, const struct device *
 			}
 			return p;
 		}
-	struct det_profile *p = profile_alloc(key, dev->has_mac);
-	if (!p)
+	/* Only a settled device (device.h) gets a profile: a spoofed source,
+	 * which sends one packet, never settles, so a flood of them neither
+	 * evicts real profiles nor raises new_device alerts. */
+	if (dev->fresh)
 		return NULL;
-	p->first_us = p->last_us = p->learn_start_us = now_us;
+	struct det_profile *p = profile_alloc(key, dev->has_mac);
+	if (!p) {
+		/* The event goes unlearned; the next one tries again. */
+		d->stats.nomem++;
+		return NULL;
+	}
+	/* Learning runs from the device's first packet, not from the event
+	 * that made its profile once it settled. */
+	p->first_us = p->learn_start_us = dev->first_us && dev->first_us < now_us ? dev->first_us : now_us;
+	p->last_us = now_us;
 	profile_insert(d, p);
 	return p;
 }
@@ -728,10 +760,12 @@ static uint64_t flow_start(const struct flow *f, uint64_t now_us)
 	return f->fwd.first_us ? f->fwd.first_us : now_us;
 }
 
-static void dest_rec_init(struct dest_rec *r, const struct flow *f, const char *dest, const char *domain)
+/* A new record takes the copies of its texts (domain NULL when the same
+ * as dest). */
+static void dest_rec_init(struct dest_rec *r, const struct flow *f, char *dest, char *domain)
 {
-	r->dest = strdup(dest);
-	r->domain = strcmp(domain, dest) ? strdup(domain) : NULL;
+	r->dest = dest;
+	r->domain = domain;
 	r->port = f->dport;
 	r->proto = f->proto;
 	r->named = f->name != NULL;
@@ -848,31 +882,56 @@ static bool accepted_dest(struct det_profile *p, const struct flow *f, uint64_t 
 	return false;
 }
 
+/* While learning: the flow joins its destination's record and the sets.
+ * The memory all of it needs is had first, so running out drops the flow
+ * whole (counted) rather than learning half of it. */
+static void learn_destination(struct detector *d, struct det_profile *p, const struct flow *f, uint64_t kh,
+			      uint64_t kd, uint64_t kpre, uint64_t start, uint64_t now_us)
+{
+	char destbuf[64], domain[DET_TEXT_MAX];
+	const char *dom = NULL;
+	char *dest_copy = NULL, *dom_copy = NULL;
+	uint32_t ord;
+	bool known = kset_ord(&p->dests, kd) != NO_ORD, fresh = !known && p->dests.n < p->dests.max;
+	uint64_t kdom = domain_key(d, f, domain, sizeof(domain), fresh ? &dom : NULL);
+	if (fresh) {
+		const char *dest = dest_text(f, destbuf, sizeof(destbuf));
+		if (!(dest_copy = strdup(dest)) || (strcmp(dom, dest) && !(dom_copy = strdup(dom))))
+			goto nomem;
+	}
+	if (kset_room(&p->dests, kd) || kset_room(&p->prefixes, kpre) || kset_room(&p->domains, kdom) ||
+	    (!known && kset_room(&p->hosts, kh)))
+		goto nomem;
+	int64_t before = kset_add(&p->dests, kd, &ord);
+	struct dest_rec *r = kset_rec(&p->dests, ord);
+	if (r && before == 0)
+		dest_rec_init(r, f, dest_copy, dom_copy);
+	if (r)
+		dest_note(r, f, start, true);
+	kset_add(&p->prefixes, kpre, &ord);
+	timeline_add(&p->flows, now_us > p->first_us ? now_us - p->first_us : 0);
+	if (kset_add(&p->domains, kdom, &ord) == 0)
+		p->new_domain_s[p->new_domains++ % NEW_DOMAIN_RING] =
+			(uint32_t)(now_us > p->first_us ? (now_us - p->first_us) / US : 0);
+	if (before <= 0)
+		kset_add(&p->hosts, kh, &ord);
+	return;
+nomem:
+	free(dest_copy);
+	free(dom_copy);
+	d->stats.nomem++;
+}
+
 static void score_destination(struct detector *d, const struct device *dev, struct det_profile *p, const struct flow *f,
 			      uint64_t now_us)
 {
-	char destbuf[64], domain[260], obs[288], base[128];
+	char destbuf[64], domain[DET_TEXT_MAX], obs[DET_TEXT_MAX], base[128];
 	uint64_t service = (uint64_t)f->dport << 8 | f->proto;
 	uint64_t kh = dest_key(f), kd = hash_mix(kh, service), kpre = prefix_key(&f->dst);
 	uint64_t start = flow_start(f, now_us);
-	uint32_t ord;
 
 	if (!enforcing(d, p, now_us)) {
-		int64_t before = kset_add(&p->dests, kd, &ord);
-		struct dest_rec *r = kset_rec(&p->dests, ord);
-		const char *dom = NULL;
-		uint64_t kdom = domain_key(d, f, domain, sizeof(domain), before == 0 ? &dom : NULL);
-		if (r && before == 0)
-			dest_rec_init(r, f, dest_text(f, destbuf, sizeof(destbuf)), dom);
-		if (r)
-			dest_note(r, f, start, true);
-		kset_add(&p->prefixes, kpre, &ord);
-		timeline_add(&p->flows, now_us > p->first_us ? now_us - p->first_us : 0);
-		if (kset_add(&p->domains, kdom, &ord) == 0)
-			p->new_domain_s[p->new_domains++ % NEW_DOMAIN_RING] =
-				(uint32_t)(now_us > p->first_us ? (now_us - p->first_us) / US : 0);
-		if (before <= 0)
-			kset_add(&p->hosts, kh, &ord);
+		learn_destination(d, p, f, kh, kd, kpre, start, now_us);
 		return;
 	}
 	d->stats.flows_scored++;
@@ -934,7 +993,8 @@ static void *score_set(struct detector *d, const struct device *dev, struct det_
 {
 	uint32_t ord;
 	if (!enforcing(d, p, now_us)) {
-		kset_add(set, k, &ord);
+		if (kset_add(set, k, &ord) == KSET_NOMEM)
+			d->stats.nomem++;
 		return kset_rec(set, ord);
 	}
 	d->stats.flows_scored++;
@@ -1116,14 +1176,15 @@ static void announce(struct detector *d, struct det_profile *p, const struct dev
 {
 	p->announced = true;
 	uint64_t settle = d->cfg.learn_for_us ? d->cfg.learn_for_us : d->cfg.learn_min_us;
-	if (p->first_us - d->first_us < settle || NEW_DEVICE_SCORE < d->cfg.threshold || forced_learning(d, p))
+	uint64_t since = p->first_us > d->first_us ? p->first_us - d->first_us : 0;
+	if (since < settle || NEW_DEVICE_SCORE < d->cfg.threshold || forced_learning(d, p))
 		return;
 	struct det_alert a;
 	char obs[64], base[96];
 	alert_init(&a, w->dev, p, "new_device", w->end_us, NEW_DEVICE_SCORE);
 	a.state = DET_LEARNING;
 	snprintf(obs, sizeof(obs), "first seen %llu s after the capture began",
-		 (unsigned long long)((p->first_us - d->first_us) / US));
+		 (unsigned long long)(since / US));
 	snprintf(base, sizeof(base), "%u devices known", d->n_profiles - 1);
 	add_reason(&a, "device", NEW_DEVICE_SCORE, obs, base);
 	snprintf(a.key, sizeof(a.key), "new_device");
@@ -1336,7 +1397,7 @@ static void check_heartbeats(struct detector *d, struct det_profile *p, uint64_t
 		r->hb_reported = true;
 		struct det_alert a;
 		struct device dev;
-		char obs[288], base[128];
+		char obs[DET_TEXT_MAX], base[128];
 		double period = 0, jitter = 0;
 		dest_period(r, &period, &jitter);
 		profile_device(p, &dev);
@@ -1387,7 +1448,7 @@ void det_tick(struct detector *d, uint64_t now_us)
 			struct device dev;
 			profile_device(p, &dev);
 			alert_init(&a, &dev, p, "heartbeat_missing", now_us, score);
-			char obs[288], base[128];
+			char obs[DET_TEXT_MAX], base[128];
 			snprintf(obs, sizeof(obs), "silent %llu s", (unsigned long long)(silent / US));
 			snprintf(base, sizeof(base), "longest gap while learning %llu s, limit %llu s",
 				 (unsigned long long)(p->max_gap_us / US), (unsigned long long)(limit / US));
@@ -1410,6 +1471,7 @@ struct detector *det_new(const struct det_cfg *cfg, det_alert_fn emit, void *ctx
 	d->cfg = *cfg;
 	d->emit = emit;
 	d->ctx = ctx;
+	d->first_us = UINT64_MAX;
 	uint32_t n = 16;
 	while (n < cfg->max_devices && n < (1u << 24))
 		n <<= 1;
@@ -1573,17 +1635,27 @@ static CUR_CHECK bool get_bool(struct cursor *c, bool *v)
 	return true;
 }
 
+/* What reads a profile: the bytes, and whether reading stopped for want
+ * of memory rather than at bad bytes (the readers that allocate set it). */
+struct reader {
+	struct cursor c;
+	bool nomem;
+};
+
 /* A string of at most max bytes, without NULs, malloc'd; NULL when empty. */
-static CUR_CHECK bool get_str(struct cursor *c, char **out, size_t max)
+static CUR_CHECK bool get_str(struct reader *rd, char **out, size_t max)
 {
+	struct cursor *c = &rd->c;
 	uint16_t n;
 	*out = NULL;
 	if (!cur_be16(c, &n) || n > max || !cur_has(c, n) || memchr(cur_ptr(c), 0, n))
 		return false;
 	if (n) {
 		*out = malloc((size_t)n + 1);
-		if (!*out)
+		if (!*out) {
+			rd->nomem = true;
 			return false;
+		}
 		memcpy(*out, cur_ptr(c), n);
 		(*out)[n] = '\0';
 	}
@@ -1616,8 +1688,9 @@ static void put_kset(struct wbuf *w, const struct kset *s, uint64_t *by_ord)
 }
 
 /* Keys come in ordinal order, each once, each counted at least once. */
-static CUR_CHECK bool get_kset(struct cursor *c, struct kset *s)
+static CUR_CHECK bool get_kset(struct reader *rd, struct kset *s)
 {
+	struct cursor *c = &rd->c;
 	uint32_t n, refused;
 	uint64_t total;
 	if (!get_u32(c, &n) || !get_u32(c, &refused) || !get_u64(c, &total) || n > s->max)
@@ -1627,7 +1700,11 @@ static CUR_CHECK bool get_kset(struct cursor *c, struct kset *s)
 		if (!cur_be32(c, &hi) || !cur_be32(c, &lo) || !get_u32(c, &count) || count == 0)
 			return false;
 		uint64_t k = (uint64_t)hi << 32 | lo;
-		if (k == 0 || kset_slot(s, k) != NO_ORD || kset_add(s, k, &ord) != 0 || ord != i)
+		if (k == 0 || kset_slot(s, k) != NO_ORD)
+			return false;
+		int64_t added = kset_add(s, k, &ord);
+		rd->nomem |= added == KSET_NOMEM;
+		if (added != 0 || ord != i)
 			return false;
 		s->counts[i] = count;
 		s->singletons -= count != 1;
@@ -1748,13 +1825,14 @@ int det_profile_encode(const struct det_profile *p, uint8_t **out, size_t *len)
 	return 0;
 }
 
-static CUR_CHECK bool get_dests(struct cursor *c, struct det_profile *p)
+static CUR_CHECK bool get_dests(struct reader *rd, struct det_profile *p)
 {
-	if (!get_kset(c, &p->dests))
+	struct cursor *c = &rd->c;
+	if (!get_kset(rd, &p->dests))
 		return false;
 	for (uint32_t i = 0; i < p->dests.n; i++) {
 		struct dest_rec *r = kset_rec(&p->dests, i);
-		if (!get_str(c, &r->dest, 1023) || !r->dest || !get_str(c, &r->domain, 1023) ||
+		if (!get_str(rd, &r->dest, 1023) || !r->dest || !get_str(rd, &r->domain, 1023) ||
 		    !get_addr(c, &r->addr) || !get_u64(c, &r->flows) || !get_u64(c, &r->bytes_out) ||
 		    !get_u64(c, &r->bytes_in) || !get_u64(c, &r->first_us) || !get_u64(c, &r->last_us) ||
 		    !cur_be16(c, &r->port) || !cur_be16(c, &r->l7_master) || !cur_be16(c, &r->l7_app) ||
@@ -1769,10 +1847,11 @@ static CUR_CHECK bool get_dests(struct cursor *c, struct det_profile *p)
 	return true;
 }
 
-static CUR_CHECK bool get_sets(struct cursor *c, struct det_profile *p)
+static CUR_CHECK bool get_sets(struct reader *rd, struct det_profile *p)
 {
-	if (!get_kset(c, &p->hosts) || !get_kset(c, &p->domains) || !get_kset(c, &p->prefixes) ||
-	    !get_kset(c, &p->peers))
+	struct cursor *c = &rd->c;
+	if (!get_kset(rd, &p->hosts) || !get_kset(rd, &p->domains) || !get_kset(rd, &p->prefixes) ||
+	    !get_kset(rd, &p->peers))
 		return false;
 	for (uint32_t i = 0; i < p->peers.n; i++) {
 		struct peer_rec *r = kset_rec(&p->peers, i);
@@ -1783,7 +1862,7 @@ static CUR_CHECK bool get_sets(struct cursor *c, struct det_profile *p)
 			if (!get_u32(c, &r->services[j]))
 				return false;
 	}
-	if (!get_kset(c, &p->services))
+	if (!get_kset(rd, &p->services))
 		return false;
 	for (uint32_t i = 0; i < p->services.n; i++) {
 		struct service_rec *r = kset_rec(&p->services, i);
@@ -1836,14 +1915,14 @@ static CUR_CHECK bool get_rest(struct cursor *c, struct det_profile *p)
 
 /* dest as an accepted destination: an address or CIDR, or a host name
  * (lower-cased; a leading "*." or a trailing dot is dropped, as a name
- * covers its subdomains anyway). false on anything else. */
-static bool accept_parse(struct accept_rec *a, const char *dest)
+ * covers its subdomains anyway). 0, -EINVAL on anything else, or -ENOMEM. */
+static int accept_parse(struct accept_rec *a, const char *dest)
 {
 	char name[256];
 	if (ip_prefix_parse(dest, &a->net) == 0) {
 		a->is_prefix = true;
 		a->dest = strdup(ip_prefix_format(&a->net, name, sizeof(name)));
-		return a->dest != NULL;
+		return a->dest ? 0 : -ENOMEM;
 	}
 	if (!strncmp(dest, "*.", 2))
 		dest += 2;
@@ -1851,37 +1930,41 @@ static bool accept_parse(struct accept_rec *a, const char *dest)
 	if (n && dest[n - 1] == '.')
 		n--;
 	if (n == 0 || n >= sizeof(name) || dest[0] == '.')
-		return false;
+		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		char c = dest[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
 			  c == '_' || (c == '.' && dest[i + 1] != '.');
 		if (!ok)
-			return false;
+			return -EINVAL;
 		name[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 	}
 	name[n] = '\0';
 	a->is_prefix = false;
 	a->dest = strdup(name);
-	return a->dest != NULL;
+	return a->dest ? 0 : -ENOMEM;
 }
 
-static CUR_CHECK bool get_accepts(struct cursor *c, struct det_profile *p)
+static CUR_CHECK bool get_accepts(struct reader *rd, struct det_profile *p)
 {
+	struct cursor *c = &rd->c;
 	uint32_t n;
 	if (!get_u32(c, &n) || n > DET_MAX_ACCEPTS)
 		return false;
-	if (n && !(p->accepts = calloc(n, sizeof(*p->accepts))))
+	if (n && !(p->accepts = calloc(n, sizeof(*p->accepts)))) {
+		rd->nomem = true;
 		return false;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct accept_rec *a = &p->accepts[i];
 		char *dest;
-		if (!get_str(c, &dest, 1023))
+		if (!get_str(rd, &dest, 1023))
 			return false;
-		bool ok = dest && accept_parse(a, dest);
+		int rc = dest ? accept_parse(a, dest) : -EINVAL;
 		free(dest);
-		p->n_accepts += ok;
-		if (!ok || !get_str(c, &a->reason, DET_ACCEPT_REASON_MAX) || !cur_be16(c, &a->port) || !cur_u8(c, &a->proto) ||
+		rd->nomem |= rc == -ENOMEM;
+		p->n_accepts += rc == 0;
+		if (rc != 0 || !get_str(rd, &a->reason, DET_ACCEPT_REASON_MAX) || !cur_be16(c, &a->port) || !cur_u8(c, &a->proto) ||
 		    !get_u64(c, &a->since_us) || !get_u64(c, &a->until_us) || !get_u64(c, &a->flows) ||
 		    !get_u64(c, &a->last_us))
 			return false;
@@ -1905,13 +1988,14 @@ static void profile_remove(struct detector *d, const uint8_t key[16])
  * in err. */
 static struct det_profile *profile_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
-	struct cursor c;
+	struct reader rd = {.nomem = false};
+	struct cursor *c = &rd.c;
 	uint32_t magic;
 	uint16_t version;
 	uint8_t key[16];
 	bool has_mac;
-	cur_init(&c, buf, len);
-	if (!cur_be32(&c, &magic) || magic != CODEC_MAGIC || !cur_be16(&c, &version)) {
+	cur_init(c, buf, len);
+	if (!cur_be32(c, &magic) || magic != CODEC_MAGIC || !cur_be16(c, &version)) {
 		snprintf(err, errlen, "not a profile");
 		return NULL;
 	}
@@ -1920,8 +2004,8 @@ static struct det_profile *profile_decode(const uint8_t *buf, size_t len, char *
 			 DET_PROFILE_VERSION);
 		return NULL;
 	}
-	if (!cur_bytes(&c, key, 16) || !get_bool(&c, &has_mac)) {
-		snprintf(err, errlen, "truncated at byte %zu", c.off);
+	if (!cur_bytes(c, key, 16) || !get_bool(c, &has_mac)) {
+		snprintf(err, errlen, "truncated at byte %zu", c->off);
 		return NULL;
 	}
 	struct det_profile *p = profile_alloc(key, has_mac);
@@ -1929,11 +2013,16 @@ static struct det_profile *profile_decode(const uint8_t *buf, size_t len, char *
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	bool ok = get_u64(&c, &p->first_us) && get_u64(&c, &p->learn_start_us) && get_u64(&c, &p->last_us) &&
-		  get_u64(&c, &p->learn_end_us) && get_dests(&c, p) && get_sets(&c, p) && get_rest(&c, p) &&
-		  (version < 2 || get_accepts(&c, p)) && (version < 3 || get_u64(&c, &p->learn_until_us));
-	if (!ok || cur_left(&c)) {
-		snprintf(err, errlen, "%s at byte %zu", ok ? "trailing bytes" : "truncated or invalid", c.off);
+	bool ok = get_u64(c, &p->first_us) && get_u64(c, &p->learn_start_us) && get_u64(c, &p->last_us) &&
+		  get_u64(c, &p->learn_end_us) && get_dests(&rd, p) && get_sets(&rd, p) && get_rest(c, p) &&
+		  (version < 2 || get_accepts(&rd, p)) && (version < 3 || get_u64(c, &p->learn_until_us));
+	if (!ok && rd.nomem) {
+		snprintf(err, errlen, "out of memory");
+		profile_free(p);
+		return NULL;
+	}
+	if (!ok || cur_left(c)) {
+		snprintf(err, errlen, "%s at byte %zu", ok ? "trailing bytes" : "truncated or invalid", c->off);
 		profile_free(p);
 		return NULL;
 	}
@@ -1944,7 +2033,7 @@ static void profile_replace(struct detector *d, struct det_profile *p)
 {
 	profile_remove(d, p->key);
 	profile_insert(d, p);
-	if (!d->first_us || p->first_us < d->first_us)
+	if (p->first_us < d->first_us)
 		d->first_us = p->first_us;
 }
 
@@ -2024,7 +2113,12 @@ int det_profile_accept(struct detector *d, const uint8_t key[16], const char *de
 		snprintf(err, errlen, "a reason of at most %d bytes", DET_ACCEPT_REASON_MAX);
 		return -1;
 	}
-	if (!accept_parse(&a, dest)) {
+	int rc = accept_parse(&a, dest);
+	if (rc == -ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (rc != 0) {
 		snprintf(err, errlen, "'%s' is neither a host name, an address nor a CIDR", dest);
 		return -1;
 	}

@@ -48,6 +48,7 @@
 #include "features/device.h"
 #include "features/domain.h"
 #include "features/flow.h"
+#include "features/intern.h"
 #include "features/window.h"
 
 #define DET_SCHEMA_VERSION 1
@@ -79,9 +80,14 @@ struct det_cfg {
 	const struct domain_db *psl;
 };
 
+/* Room for any name the tracker holds (INTERN_MAX_LEN) and what follows
+ * it (":65535/tcp", " (never seen)"): a hostile name is never cut inside an
+ * escape or a character, and two long names never share a key. */
+#define DET_TEXT_MAX (INTERN_MAX_LEN + 32)
+
 struct det_reason {
 	const char *feature;
-	char observed[288];
+	char observed[DET_TEXT_MAX];
 	char baseline[128];
 	double contribution;      /* its share of the score, 0..1 */
 };
@@ -95,7 +101,7 @@ struct det_alert {
 	const struct device *dev;
 	enum det_state state;
 	double maturity;
-	char key[288];            /* what it is about: a destination, peer, service or feature */
+	char key[DET_TEXT_MAX];          /* what it is about: a destination, peer, service or feature */
 	uint32_t repeats;         /* alerts of the same device, kind and key folded into this one */
 	uint32_t others_folded;   /* alerts of the same device and kind, other keys, folded (see DET_KIND_BURST) */
 	int n_reasons;
@@ -111,6 +117,10 @@ struct det_stats {
 	uint64_t suppressed;      /* alerts emitted as suppressed (not in alerts) */
 	uint64_t flows_scored, windows_scored;
 	uint64_t profiles, profiles_evicted;
+	/* Allocations that failed while learning or scoring: each dropped the
+	 * one flow or window it was for (never the run); the requests below
+	 * report theirs instead. */
+	uint64_t nomem;
 };
 
 struct detector;

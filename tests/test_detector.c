@@ -44,7 +44,7 @@
 
 struct rec_reason {
 	char feature[32];
-	char observed[288];
+	char observed[DET_TEXT_MAX];
 	char baseline[128];
 	double contribution;
 };
@@ -59,7 +59,7 @@ struct rec {
 	uint8_t dev_mac[6];
 	enum det_state state;
 	double maturity;
-	char key[288];
+	char key[DET_TEXT_MAX];
 	uint32_t repeats, others_folded;
 	int n_reasons;
 	struct rec_reason reasons[DET_MAX_REASONS];
@@ -1491,6 +1491,21 @@ Test(detector, a_device_that_joins_after_the_network_was_learned_is_announced_on
 	det_window(det, &w);
 	out_flow(det, vacuum, "api.roborock.com", "47.254.1.1", 443, TCP, w.end_us + S);
 	cr_assert_eq(out.n, 1);
+}
+
+Test(detector, a_capture_that_begins_at_the_epoch_announces_none_of_its_first_devices)
+{
+	const struct device *a = &devs[0], *b = &devs[1];
+	/* Time 0 is a time like any other, not "no time yet". */
+	out_flow(det, a, "api.example.com", "203.0.113.9", 443, TCP, 0);
+	struct dev_window w;
+	memset(&w, 0, sizeof(w));
+	w.dev = b;
+	w.end_us = 60 * S;
+	det_window(det, &w);
+	w.dev = a;
+	det_window(det, &w);
+	cr_assert_eq(out.n, 0, "a device there from the first packet was announced as new");
 }
 
 Test(detector, a_device_kept_learning_by_name_never_alerts_nor_is_announced)
