@@ -36,8 +36,8 @@ TESTBIN  := $(BUILD)/iotids-tests
 DEMO     := pcaps/demo.pcap
 DEMO_ALERTS := $(BUILD)/demo-alerts.json
 
-.PHONY: all deps demo test asan check-banned bench bench-redis bench-live eval clean help golden demo-pcap \
-	fuzz fuzz-bins fuzz-seeds fuzz-smoke fuzz-long
+.PHONY: all deps demo test asan check-banned bench bench-redis bench-live bench-hostile eval clean help golden demo-pcap malformed-pcaps \
+	fuzz fuzz-bins fuzz-clang-objs fuzz-seeds fuzz-smoke fuzz-long fuzz-coverage
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(GEN)
@@ -54,6 +54,7 @@ help:
 	@echo "make bench   throughput and memory benchmarks (large generated captures)"
 	@echo "make bench-redis  the cost of publishing alerts to Redis, and its throughput"
 	@echo "make bench-live   (root) CPU and loss of the eBPF and libpcap sources on a veth pair"
+	@echo "make bench-hostile  10 M spoofed packets, a DNS-answer flood, 1 M names: memory bound, real devices kept"
 	@echo "make eval    detection on labelled attack/benign scenarios, false alerts per 100 device-days"
 
 # Installs only what is missing, so it is cheap to call before every build.
@@ -112,7 +113,8 @@ $(GEN): $(GEN_OBJ) $(BUILD)/libiotids.a
 
 $(TESTBIN): $(TEST_OBJ) $(BUILD)/libiotids.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion 2>/dev/null)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion 2>/dev/null) \
+		-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup,--wrap=free
 
 # Tests find the binaries through these variables, so the sanitizer run tests
 # the sanitizer build of everything.
@@ -120,6 +122,7 @@ test: deps
 	$(MAKE) --no-print-directory $(BIN) $(GEN) $(TESTBIN) check-banned
 	IOTIDS_BIN=$(abspath $(BIN)) IOTGEN_BIN=$(abspath $(GEN)) TZ=UTC \
 		LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) $(TESTBIN) $(TEST_ARGS)
+	$(if $(SAN)$(TEST_ARGS),,$(MAKE) --no-print-directory fuzz-smoke)
 
 asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/iotids \
@@ -132,10 +135,15 @@ golden: $(BIN)
 	@grep -v '^#' tests/golden/TESTLIST | while IFS='	' read -r out args; do \
 		[ -n "$$out" ] || continue; echo "  GOLDEN  tests/golden/$$out"; \
 		TZ=UTC ./$(BIN) $$args > tests/golden/$$out; done
+	IOTIDS_BIN=./$(BIN) sh tests/golden/malformed/update.sh
 
 # The bundled demo capture, from its seed (a test checks it still matches).
 demo-pcap: $(GEN)
 	$(GEN) demo --seed $(SEED) -o $(DEMO)
+
+# The malformed-capture corpus (a test checks it still matches).
+malformed-pcaps: $(GEN)
+	$(GEN) malformed -o pcaps/malformed
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): the library built again with
 # clang, coverage instrumentation and ASan + UBSan, in its own directory.
@@ -146,9 +154,13 @@ FUZZERS      := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 fuzz: deps
 	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-bins
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-bins fuzz-clang-objs
 
 fuzz-bins: $(FUZZERS:%=$(BUILD)/fuzz/%)
+
+# The daemon, generator and tests are compiled too (not linked): with the
+# library, that is all the C of the tree -Werror clean under clang as well.
+fuzz-clang-objs: $(BUILD)/cli/main.o $(GEN_OBJ) $(TEST_OBJ)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libiotids.a
 	@mkdir -p $(dir $@)
@@ -166,6 +178,12 @@ $(BUILD)/fuzz-seeds: tests/fuzz/seeds.c $(BUILD)/libiotids.a
 
 fuzz-smoke: fuzz
 	FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+# Line coverage of each harness's files from the corpus the fuzz runs grew.
+fuzz-coverage:
+	$(MAKE) --no-print-directory BUILD=build-fuzzcov CC=$(FUZZ_CC) CFLAGS="-O1 -g" \
+		SAN="-fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping" fuzz-bins
+	FUZZ_BUILD=$(FUZZ_BUILD) COV_BUILD=build-fuzzcov bash tests/fuzz/coverage.sh $(FUZZERS)
 
 fuzz-long: fuzz
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_JOBS=$${FUZZ_JOBS:-2} bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
@@ -194,10 +212,14 @@ bench-live: deps
 	$(MAKE) --no-print-directory all
 	BUILD=$(BUILD) bash bench/live.sh
 
+bench-hostile: deps
+	$(MAKE) --no-print-directory all
+	BUILD=$(BUILD) IOTIDS=$(abspath $(BIN)) bash bench/hostile.sh
+
 eval: all
 	BUILD=$(BUILD) bash bench/eval.sh
 
 clean:
-	rm -rf build build-asan $(FUZZ_BUILD) $(BIN)
+	rm -rf build build-asan $(FUZZ_BUILD) build-fuzzcov $(BIN)
 
 -include $(LIB_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/cli/main.d $(FUZZERS:%=$(BUILD)/fuzz/%.d)

@@ -236,7 +236,7 @@ int cli_profile_export_mud(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = CLI_DEFAULT_DB, *url = NULL, *output = NULL;
-	char err[1024], device[64], host[256], urlbuf[128], sysinfo[128], *json = NULL;
+	char err[1024], device[64], host[INTERN_MAX_LEN + 1], urlbuf[128], sysinfo[128], *json = NULL;
 	struct det_cfg dc = {.learn_min_us = 1, .learn_max_us = 1, .maturity_target = 1, .threshold = 1,
 			     .max_devices = 1};
 	struct store *s = NULL;

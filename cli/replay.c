@@ -267,7 +267,7 @@ static void publish_devices(struct replay *r)
 	struct device **all = dev_table_list(trk_devices(r->trk), &n);
 	for (size_t i = 0; all && i < n; i++) {
 		const struct device *d = all[i];
-		char id[IP_STRLEN], ips[8 * (IP_STRLEN + 1)] = "", host[256], first[40], last[40], mat[16], dests[16],
+		char id[IP_STRLEN], ips[8 * (IP_STRLEN + 1)] = "", host[INTERN_MAX_LEN + 1], first[40], last[40], mat[16], dests[16],
 			flows[24], bytes_out[24], bytes_in[24];
 		if (d->has_mac)
 			dev_mac_format(d->mac, id, sizeof(id));
@@ -340,7 +340,7 @@ static const char *suppress_alert(void *ctx, const struct det_alert *a)
 	struct replay *r = ctx;
 	struct rules_device rd;
 	struct rules_peer peer;
-	char host[256];
+	char host[INTERN_MAX_LEN + 1];
 	uint8_t key[16];
 	det_device_key(a->dev, key);
 	rules_device_of(r, a->dev, &rd, host, sizeof(host));
@@ -361,7 +361,7 @@ static void rules_flow(struct replay *r, const struct device *dev, const struct 
 	struct rules_device rd;
 	struct rules_peer peer;
 	struct rules_update up;
-	char host[256], err[512];
+	char host[INTERN_MAX_LEN + 1], err[512];
 	uint8_t key[16];
 	rules_peer_of_flow(f, true, &peer);
 	/* Every named flow comes here: what selectors need (vendor, hostname,
@@ -605,9 +605,12 @@ static void print_summary_text(FILE *out, const struct replay *r, const struct c
 		(unsigned long long)ts->flows_named[FLOW_NAME_HTTP]);
 	if (r->det) {
 		const struct det_stats *d = det_stats(r->det);
-		fprintf(out, "alerts      %llu (%llu more folded into them), %llu profiles\n",
-			(unsigned long long)d->alerts, (unsigned long long)d->deduplicated,
-			(unsigned long long)d->profiles);
+		fprintf(out, "alerts      %llu (%llu more folded into them), %llu profiles", (unsigned long long)d->alerts,
+			(unsigned long long)d->deduplicated, (unsigned long long)d->profiles);
+		if (d->nomem)
+			fprintf(out, "; %llu flows or windows not learned or scored for want of memory",
+				(unsigned long long)d->nomem);
+		fputc('\n', out);
 	}
 	if (r->rules)
 		print_rules_text(out, r);
@@ -650,7 +653,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	json_t *o = json_object(), *mal = json_object(), *fl = json_object(), *ended = json_object();
 	json_t *dv = json_object(), *pfx = json_array();
 	json_object_set_new(o, "type", json_string("summary"));
-	json_object_set_new(o, "file", json_string(r->path));
+	json_object_set_new(o, "file", out_json_text(r->path));
 	json_object_set_new(o, "linktype", json_string(cap_linktype_name(src)));
 	json_object_set_new(o, "packets", json_integer((json_int_t)ts->packets));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)ts->bytes));
@@ -680,6 +683,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	json_object_set_new(dv, "count", json_integer((json_int_t)vs->active));
 	json_object_set_new(dv, "created", json_integer((json_int_t)vs->created));
 	json_object_set_new(dv, "evicted", json_integer((json_int_t)vs->evicted));
+	json_object_set_new(dv, "alloc_failed", json_integer((json_int_t)vs->alloc_failed));
 	json_object_set_new(o, "devices", dv);
 	struct cap_stats kst;
 	if (r->live && cap_stats(src, &kst) == 0) {
@@ -739,6 +743,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 		json_object_set_new(al, "flows_scored", json_integer((json_int_t)d->flows_scored));
 		json_object_set_new(al, "windows_scored", json_integer((json_int_t)d->windows_scored));
 		json_object_set_new(al, "profiles", json_integer((json_int_t)d->profiles));
+		json_object_set_new(al, "nomem", json_integer((json_int_t)d->nomem));
 		json_object_set_new(o, "alerts", al);
 	} else {
 		json_object_set_new(o, "alerts", json_null());
@@ -748,7 +753,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 		size_t nu, ne;
 		struct rules_stat rs;
 		rules_count(rules_engine_rules(r->rules), &nu, &ne);
-		json_object_set_new(ru, "path", json_string(r->rules_path));
+		json_object_set_new(ru, "path", out_json_text(r->rules_path));
 		json_object_set_new(ru, "updates", json_integer((json_int_t)nu));
 		json_object_set_new(ru, "exceptions", json_integer((json_int_t)ne));
 		for (size_t i = 0; rules_engine_stat(r->rules, i, &rs); i++) {
@@ -793,7 +798,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	}
 	json_object_set_new(o, "lan_prefixes_learned", pfx);
 	json_object_set_new(o, "lan_prefixes_dropped", json_integer((json_int_t)lan_learned_dropped(trk_lan(t))));
-	json_object_set_new(o, "error", error ? json_string(error) : json_null());
+	json_object_set_new(o, "error", out_json_text(error));
 	return o;
 }
 
@@ -1412,9 +1417,18 @@ static int run_pipeline(int argc, char **argv, bool live)
 		 * already holds is still read (for a second at most), so that
 		 * traffic before the signal is all seen. */
 		double until = now_s() + 1.0;
+		uint64_t before = trk_stats(t)->packets;
+		bool cut = false;
 		cap_stop(src);
-		while (now_s() < until && (st = cap_next(src, &p)) == CAP_PACKET)
+		while (!cut && (st = cap_next(src, &p)) == CAP_PACKET) {
 			track(t, linktype, &p);
+			cut = now_s() >= until;
+		}
+		if (cut)
+			fprintf(stderr,
+				"iotids: warning: stopped reading what the kernel held after 1 s (%llu packets read); "
+				"the rest is not counted\n",
+				(unsigned long long)(trk_stats(t)->packets - before));
 		fprintf(stderr, "iotids: info: signal %d: stopping (flushing alerts, checkpointing profiles)\n",
 			(int)stop_signal);
 		log_stats(&r, src, t);

@@ -4,7 +4,8 @@
 # corpus. New inputs go to $FUZZ_BUILD/corpus (the committed seeds are only
 # read), anything found to $FUZZ_BUILD/findings. Prints one line per harness:
 # executions, coverage (edges), features, corpus size, peak RSS.
-#   usage: run.sh SECONDS HARNESS...   (FUZZ_BUILD, FUZZ_JOBS in the environment)
+#   usage: run.sh SECONDS HARNESS...   (FUZZ_BUILD, FUZZ_JOBS, FUZZ_TIMEOUT in the environment;
+#   the timeout is wall time, long for a loaded machine)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=$1
@@ -16,7 +17,7 @@ mkdir -p "$build/logs" "$build/findings"
 run_one() {
 	local name=$1 secs=$2 build=$3
 	local bin=$build/fuzz/$name seeds=tests/fuzz/corpus/$name work=$build/corpus/$name
-	local log=$build/logs/$name.log opts=(-timeout=10 -rss_limit_mb=1024 -print_final_stats=1)
+	local log=$build/logs/$name.log opts=(-timeout=${FUZZ_TIMEOUT:-30} -rss_limit_mb=1024 -print_final_stats=1)
 	mkdir -p "$work" "$seeds"
 	case $name in
 	fuzz_pcap) opts+=(-max_len=65536) ;;
