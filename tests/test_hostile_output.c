@@ -1138,7 +1138,8 @@ Test(hostout, hostile_names_in_json_read_as_the_escaped_bytes_the_devices_sent)
 	cr_expect_gt(strlen(str(b, "hostname")), 255, "longer than a fixed buffer of 256");
 	char inst[TEXT_MAX];
 	expect(inst, sizeof(inst), hw.mdns_inst_b.b, hw.mdns_inst_b.n, true);
-	strcat(inst, "._hap._tcp.local");
+	size_t used = strlen(inst);
+	snprintf(inst + used, sizeof(inst) - used, "._hap._tcp.local");
 	cr_expect_str_eq(str(evidence(b, "mdns_instance"), "value"), inst);
 	cr_expect(strncmp(inst, "Living\\x2eRoom\\x0a", 17) == 0, "a dot inside a label is \\x2e: %s", inst);
 	struct name model = {.n = 0};
