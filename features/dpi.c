@@ -63,17 +63,12 @@ void dpi_free(struct dpi *d)
 	free(d);
 }
 
-static void record(struct dpi *d, struct flow *f, ndpi_protocol p, struct dpi_result *out)
+/* The protocol nDPI found, and the server name it saw for it, if any. */
+static void take_result(struct flow *f, const struct ndpi_flow_struct *s, ndpi_protocol p, struct dpi_result *out)
 {
-	struct ndpi_flow_struct *s = d->states[f->l7_slot];
 	f->l7_master = p.master_protocol;
 	f->l7_app = p.app_protocol;
 	f->l7_category = (uint16_t)p.category;
-	if (p.master_protocol == NDPI_PROTOCOL_UNKNOWN && p.app_protocol == NDPI_PROTOCOL_UNKNOWN)
-		d->stats.unknown++;
-	else
-		d->stats.classified++;
-	out->finished = true;
 	/* host_server_name also holds DNS queries and DHCP names, which are
 	 * not the flow's destination. */
 	uint16_t m = p.master_protocol ? p.master_protocol : p.app_protocol;
@@ -87,6 +82,17 @@ static void record(struct dpi *d, struct flow *f, ndpi_protocol p, struct dpi_re
 		out->host_source = src;
 		text_sanitize(out->host, sizeof(out->host), (const uint8_t *)s->host_server_name, n);
 	}
+}
+
+static void record(struct dpi *d, struct flow *f, ndpi_protocol p, struct dpi_result *out)
+{
+	struct ndpi_flow_struct *s = d->states[f->l7_slot];
+	if (p.master_protocol == NDPI_PROTOCOL_UNKNOWN && p.app_protocol == NDPI_PROTOCOL_UNKNOWN)
+		d->stats.unknown++;
+	else
+		d->stats.classified++;
+	out->finished = true;
+	take_result(f, s, p, out);
 	ndpi_free_flow(s);
 	d->states[f->l7_slot] = NULL;
 	d->free_slots[d->n_free++] = f->l7_slot;
@@ -130,6 +136,10 @@ void dpi_packet(struct dpi *d, struct flow *f, const struct pkt_meta *m, struct 
 		record(d, f, p, out);
 		return;
 	}
+	/* TLS is read on for the certificate, but the server name is there
+	 * from the ClientHello: the flow can be named now, before it is scored. */
+	if (known)
+		take_result(f, s, p, out);
 	if (f->l7_packets >= DPI_MAX_PACKETS)
 		dpi_flow_end(d, f, out);
 }

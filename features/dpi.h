@@ -40,7 +40,9 @@ enum dpi_state {
 
 struct dpi_result {
 	bool finished;             /* detection ended with this call */
-	uint8_t host_source;       /* enum flow_name_source; NONE: no host */
+	/* enum flow_name_source; NONE: no host. Set as soon as nDPI knows the
+	 * protocol and saw the name, which may be before it finishes. */
+	uint8_t host_source;
 	char host[DPI_HOST_MAX];   /* safe text (see text.h) */
 };
 

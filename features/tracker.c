@@ -629,9 +629,11 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	if (t->dpi && !m->summarised && f->l7_state < DPI_DONE && dpi_may_start(t, f, snd, rcv)) {
 		struct dpi_result r;
 		dpi_packet(t->dpi, f, m, &r);
-		if (r.finished)
-			name_from_dpi(t, f, initiator, &r);
-		dpi_done |= r.finished || f->l7_state == DPI_NO_STATE;
+		name_from_dpi(t, f, initiator, &r);
+		/* Named by its SNI or Host, the flow is as known as it will be,
+		 * though nDPI may read on (a TLS certificate). */
+		dpi_done |= r.finished || f->l7_state == DPI_NO_STATE || f->name_source == FLOW_NAME_SNI ||
+			    f->name_source == FLOW_NAME_HTTP;
 	}
 	if ((snd && !snd->fresh) || (rcv && !rcv->fresh))
 		flow_table_keep(t->flows, f);

@@ -858,6 +858,35 @@ Test(naming, a_tls_flow_without_dns_is_named_after_its_sni)
 	cr_assert_eq(trk_stats(trk)->flows_named[FLOW_NAME_SNI], 1);
 }
 
+static struct {
+	bool seen;
+	char name[NAME_BUF];
+} ready_tcp;
+
+static void on_ready_tcp(void *ctx, const struct flow *f, const struct device *initiator,
+			 const struct device *responder)
+{
+	(void)ctx;
+	(void)initiator;
+	(void)responder;
+	if (f->proto == TCP && !ready_tcp.seen) {
+		ready_tcp.seen = true;
+		copy_name(ready_tcp.name, f->name);
+	}
+}
+
+Test(naming, a_tls_flow_is_scored_with_its_sni_while_ndpi_still_reads_the_handshake)
+{
+	struct trk_cfg c = config();
+	c.on_flow_ready = on_ready_tcp;
+	start_with(&c);
+	memset(&ready_tcp, 0, sizeof(ready_tcp));
+	tls_connect(MAC_A, IP_A, 50002, "198.51.100.22", "early.iot.example.org", 1 * S);
+	cr_assert(ready_tcp.seen, "the flow waited for its end to be scored");
+	cr_assert_str_eq(ready_tcp.name, "early.iot.example.org");
+	trk_finish(trk);
+}
+
 Test(naming, an_sni_with_a_trailing_dot_names_the_flow_as_dns_would)
 {
 	tls_connect(MAC_A, IP_A, 50001, "198.51.100.21", "dot.example.org.", 1 * S);
