@@ -77,6 +77,10 @@ char *out_accept_text(const struct det_accept_info *a, char *buf, size_t len);
  * not (features/text.h): jansson refuses invalid UTF-8, and a hostile name
  * or file name must never cost a field. NULL only out of memory. */
 struct json_t *out_json_text(const char *s);
+/* The same for bytes that were never made safe (a file name, a message
+ * holding one): every byte text_sanitize would escape is escaped, the last
+ * ones too, where out_json_text takes a cut-off end for a buffer's cut. */
+struct json_t *out_json_bytes(const char *s);
 
 /* The alert as the JSON lines output has it, malloc'd (no newline); NULL
  * out of memory. */

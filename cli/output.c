@@ -157,6 +157,22 @@ json_t *out_json_text(const char *s)
 	return j;
 }
 
+json_t *out_json_bytes(const char *s)
+{
+	if (!s)
+		return json_null();
+	if (text_is_safe(s))
+		return json_string(s);
+	size_t n = strlen(s), cap = 4 * n + 1;
+	char *t = malloc(cap);
+	if (!t)
+		return NULL;
+	text_sanitize(t, cap, (const uint8_t *)s, n);
+	json_t *j = json_string(t);
+	free(t);
+	return j;
+}
+
 /* nDPI's name for a protocol pair; NULL when nDPI is off. */
 static const char *l7_name(const struct out_ctx *c, uint16_t master, uint16_t app, char *buf, size_t len)
 {

@@ -653,7 +653,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	json_t *o = json_object(), *mal = json_object(), *fl = json_object(), *ended = json_object();
 	json_t *dv = json_object(), *pfx = json_array();
 	json_object_set_new(o, "type", json_string("summary"));
-	json_object_set_new(o, "file", out_json_text(r->path));
+	json_object_set_new(o, "file", out_json_bytes(r->path));
 	json_object_set_new(o, "linktype", json_string(cap_linktype_name(src)));
 	json_object_set_new(o, "packets", json_integer((json_int_t)ts->packets));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)ts->bytes));
@@ -753,7 +753,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 		size_t nu, ne;
 		struct rules_stat rs;
 		rules_count(rules_engine_rules(r->rules), &nu, &ne);
-		json_object_set_new(ru, "path", out_json_text(r->rules_path));
+		json_object_set_new(ru, "path", out_json_bytes(r->rules_path));
 		json_object_set_new(ru, "updates", json_integer((json_int_t)nu));
 		json_object_set_new(ru, "exceptions", json_integer((json_int_t)ne));
 		for (size_t i = 0; rules_engine_stat(r->rules, i, &rs); i++) {
@@ -798,7 +798,7 @@ static json_t *summary_json(const struct replay *r, const struct cap_source *src
 	}
 	json_object_set_new(o, "lan_prefixes_learned", pfx);
 	json_object_set_new(o, "lan_prefixes_dropped", json_integer((json_int_t)lan_learned_dropped(trk_lan(t))));
-	json_object_set_new(o, "error", out_json_text(error));
+	json_object_set_new(o, "error", out_json_bytes(error));
 	return o;
 }
 

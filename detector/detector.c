@@ -445,6 +445,11 @@ static uint64_t prefix_key(const struct ip_addr *ip)
 	return hash_final(hash_bytes16(DET_SEED ^ 2, net.b));
 }
 
+/* How long after a device's first packet its profile may be made and
+ * still learn from that packet: the profile comes when the device settles
+ * (features/device.h), which a real device does within its first window. */
+#define SETTLE_SLACK_US (300ull * US)
+
 /* ---- profiles ---- */
 
 void det_device_key(const struct device *dev, uint8_t key[16])
@@ -565,8 +570,11 @@ static struct det_profile *profile_for(struct detector *d, const struct device *
 		return NULL;
 	}
 	/* Learning runs from the device's first packet, not from the event
-	 * that made its profile once it settled. */
-	p->first_us = p->learn_start_us = dev->first_us && dev->first_us < now_us ? dev->first_us : now_us;
+	 * that made its profile once it settled (its second packet, at most a
+	 * window later). A device seen long before (a profile forgotten or
+	 * evicted while the device stayed) learns anew from now. */
+	bool just_settled = dev->first_us < now_us && now_us - dev->first_us <= SETTLE_SLACK_US;
+	p->first_us = p->learn_start_us = just_settled ? dev->first_us : now_us;
 	p->last_us = now_us;
 	profile_insert(d, p);
 	return p;

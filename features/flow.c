@@ -297,6 +297,11 @@ static bool evict_one(struct flow_table *t)
 		}
 		const struct flow *f = &entry_at(t, idx)->f;
 		uint64_t idle = t->now_us > f->last_us ? t->now_us - f->last_us : 0;
+		/* Past its whole timeout a flow is as evictable as can be; the
+		 * bound also keeps the products below from overflowing after a
+		 * jump in capture time. */
+		if (idle > tmo * 1000000u)
+			idle = tmo * 1000000u;
 		/* The largest share of its timeout spent idle: idle/tmo > best. */
 		if (victim == POOL_NONE || idle * best_tmo > best_idle * tmo) {
 			best_idle = idle;

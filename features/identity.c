@@ -46,7 +46,10 @@ void ident_add(struct ident_table *t, struct device *d, enum ident_source src, c
 		}
 	}
 	struct iname *v;
-	if (r->n_evidence == IDENT_MAX_EVIDENCE || !(v = intern_get(t->names, value, len))) {
+	/* A device not yet settled (a spoofed source) gets no room from the
+	 * name table's reserve (intern.h, device.h). */
+	if (r->n_evidence == IDENT_MAX_EVIDENCE ||
+	    !(v = d->fresh ? intern_get_limited(t->names, value, len) : intern_get(t->names, value, len))) {
 		r->evidence_dropped++;
 		return;
 	}

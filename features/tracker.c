@@ -577,10 +577,20 @@ static void name_from_dns(struct tracker *t, struct flow *f, struct device *init
  * spoofed UDP sources would hold them all. So, as with names (intern.h),
  * the last eighth is kept: a flow none of whose local ends has settled
  * (device.h) starts no detection there; it is left unclassified. */
-static bool dpi_may_start(const struct tracker *t, const struct flow *f, const struct device *snd,
-			  const struct device *rcv)
+/* A flow counts as a settled device's when a settled device started it,
+ * or when it is a real exchange with one (both ways, past a handshake):
+ * a flood aimed at a real device, from spoofed sources, is neither, even
+ * though the device answers its SYNs. */
+static bool flow_of_settled(const struct flow *f, const struct device *initiator)
 {
-	if (f->l7_state != DPI_WAITING || (snd && !snd->fresh) || (rcv && !rcv->fresh))
+	if (initiator && !initiator->fresh)
+		return true;
+	return f->fwd.packets > 0 && f->rev.packets > 0 && f->fwd.packets + f->rev.packets > 3;
+}
+
+static bool dpi_may_start(const struct tracker *t, const struct flow *f, const struct device *initiator)
+{
+	if (f->l7_state != DPI_WAITING || flow_of_settled(f, initiator))
 		return true;
 	uint64_t max = t->cfg.max_dpi_states;
 	return dpi_stats(t->dpi)->active < max - max / 8;
@@ -626,7 +636,7 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 	bool dpi_done = !t->dpi || f->name_source == FLOW_NAME_DNS || f->l7_state == DPI_NO_STATE;
 	/* A summary's header is made up and stands for many packets: nDPI
 	 * would take it for one real packet. */
-	if (t->dpi && !m->summarised && f->l7_state < DPI_DONE && dpi_may_start(t, f, snd, rcv)) {
+	if (t->dpi && !m->summarised && f->l7_state < DPI_DONE && dpi_may_start(t, f, initiator)) {
 		struct dpi_result r;
 		dpi_packet(t->dpi, f, m, &r);
 		name_from_dpi(t, f, initiator, &r);
@@ -635,7 +645,7 @@ static void handle_ip(struct tracker *t, const struct pkt_meta *m)
 		dpi_done |= r.finished || f->l7_state == DPI_NO_STATE || f->name_source == FLOW_NAME_SNI ||
 			    f->name_source == FLOW_NAME_HTTP;
 	}
-	if ((snd && !snd->fresh) || (rcv && !rcv->fresh))
+	if (flow_of_settled(f, initiator))
 		flow_table_keep(t->flows, f);
 	set_flow_macs(f, hit.forward, snd, rcv);
 	if (!f->ready && (dpi_done || f->fwd.packets + f->rev.packets >= TRK_READY_PACKETS))

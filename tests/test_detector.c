@@ -2054,6 +2054,23 @@ Test(detector, a_forgotten_device_is_learned_anew)
 	cr_assert_eq(info.destinations, 1);
 }
 
+Test(detector, a_forgotten_device_seen_long_before_still_learns_from_now)
+{
+	/* A device of the tracker, with the time of its first packet. */
+	struct device a = devs[0];
+	a.first_us = T0;
+	learn_closed(det, &a);
+	uint8_t key[16];
+	det_device_key(&a, key);
+	cr_assert_eq(det_profile_forget(det, key), 0);
+	out_flow(det, &a, "evil.example.net", "203.0.113.66", 443, TCP, ENFORCE + 600 * S);
+	cr_assert_eq(out.n, 0, "a forgotten device alerted as if it had learned since its first packet");
+	struct det_profile_info info;
+	profile_of(det, &a, &info);
+	cr_assert_eq(info.state, DET_LEARNING);
+	cr_assert_eq(info.first_us, ENFORCE + 600 * S);
+}
+
 /* ---- accepted destinations, versions ---- */
 
 static void accept_ok(const struct device *dv, const char *dest, uint16_t port, uint8_t proto, uint64_t for_us,

@@ -860,6 +860,37 @@ static void scenario(void)
 	trk_finish(trk);
 }
 
+Test(tracker, a_flood_aimed_at_a_real_device_does_not_evict_its_own_connections)
+{
+	struct trk_cfg c = config(default_home, N_DEFAULT_HOME);
+	c.max_flows = 32;
+	start_with(&c);
+	/* The camera settles, then keeps a connection to its cloud. */
+	struct fb dns = udp(MAC_R, MAC_A, "192.168.1.23", 40000, "192.168.1.1", 53, 32);
+	feed(&dns, 1 * S);
+	struct fb syn = tcp(MAC_R, MAC_A, "192.168.1.23", 50000, "203.0.113.5", 443, TCP_SYN);
+	struct fb synack = tcp(MAC_A, MAC_R, "203.0.113.5", 443, "192.168.1.23", 50000, TCP_SYN | TCP_ACK);
+	struct fb ack = tcp(MAC_R, MAC_A, "192.168.1.23", 50000, "203.0.113.5", 443, TCP_ACK);
+	struct fb back = tcp(MAC_A, MAC_R, "203.0.113.5", 443, "192.168.1.23", 50000, TCP_ACK | TCP_PSH);
+	feed(&syn, 2 * S);
+	feed(&synack, 2 * S + 1000);
+	feed(&ack, 2 * S + 2000);
+	feed(&ack, 3 * S);
+	feed(&back, 3 * S + 1000);
+	/* Minutes later, datagrams from spoofed sources, a flow each. */
+	for (int i = 0; i < 400; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "198.51.%d.%d", i / 200, i % 200 + 1);
+		struct fb flood = udp(MAC_A, MAC_R, src, (uint16_t)(1024 + i), "192.168.1.23", 9999, 512);
+		feed(&flood, 400 * S + (uint64_t)i * 1000);
+	}
+	cr_assert_gt(seen.n_flow, 300, "the flood did not fill the table");
+	for (size_t i = 0; i < seen.n_flow; i++)
+		cr_assert(seen.flow[i].f.sport != 50000, "the camera's own connection ended (%s) in a flood aimed at it",
+			  flow_end_name(seen.flow[i].why));
+	trk_finish(trk);
+}
+
 static void run_scenario(struct text *out)
 {
 	struct trk_cfg c = config(default_home, N_DEFAULT_HOME);

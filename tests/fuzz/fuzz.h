@@ -60,9 +60,9 @@ static inline int fuzz_memfile(const uint8_t *data, size_t size, char *path, siz
 	return fd;
 }
 
-/* What every name a parser hands on must be: NUL-terminated within cap,
- * valid UTF-8 and free of control characters (features/text.h). */
-static inline void fuzz_check_text(const char *s, size_t cap)
+/* What a message for a terminal must be: NUL-terminated within cap, valid
+ * UTF-8 and free of control characters (C0, DEL, C1). */
+static inline void fuzz_check_line(const char *s, size_t cap)
 {
 	size_t n = strnlen(s, cap);
 	FUZZ_CHECK(n < cap);
@@ -75,6 +75,15 @@ static inline void fuzz_check_text(const char *s, size_t cap)
 		FUZZ_CHECK(!(k == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0));
 		i += k;
 	}
+}
+
+/* What every name a parser hands on must be: a terminal-safe line that is
+ * also safe text (features/text.h: no format character either, a
+ * backslash only as an escape). */
+static inline void fuzz_check_text(const char *s, size_t cap)
+{
+	fuzz_check_line(s, cap);
+	FUZZ_CHECK(text_is_safe(s));
 }
 
 #endif

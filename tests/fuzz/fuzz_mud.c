@@ -1,6 +1,7 @@
 /*
- * The MUD importer on hostile JSON. Reports and errors are safe text; what
- * an import writes is always a rules file the rules loader accepts.
+ * The MUD importer on hostile JSON. Reports and errors are terminal-safe
+ * lines; what an import writes is always a rules file the rules loader
+ * accepts.
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -10,8 +11,8 @@
 static void on_report(void *ctx, const char *path, const char *msg)
 {
 	(void)ctx;
-	fuzz_check_text(path, 1 << 16);
-	fuzz_check_text(msg, 1 << 16);
+	fuzz_check_line(path, 1 << 16);
+	fuzz_check_line(msg, 1 << 16);
 }
 
 static void on_rules_error(void *ctx, const char *msg)
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rc == 0 || rc == MUD_ERR_INVALID || rc == MUD_ERR_NOMEM);
 	if (rc) {
 		FUZZ_CHECK(yaml == NULL);
-		fuzz_check_text(err, sizeof(err));
+		fuzz_check_line(err, sizeof(err));
 		FUZZ_CHECK(err[0] != 0);
 	} else {
 		FUZZ_CHECK(yaml != NULL);

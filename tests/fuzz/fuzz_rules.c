@@ -1,7 +1,8 @@
 /*
- * The rules loader on hostile YAML. Every error is one line of safe text
- * (it goes to a terminal), at most RULES_MAX_ERRORS plus the one counting
- * the rest; a file that loads is put in force and asked about a device.
+ * The rules loader on hostile YAML. Every error is one terminal-safe line
+ * (valid UTF-8, no control character), at most RULES_MAX_ERRORS plus the one
+ * counting the rest; a file that loads is put in force and asked about a
+ * device.
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -15,7 +16,7 @@ static void on_error(void *ctx, const char *msg)
 {
 	struct errs *e = ctx;
 	e->n++;
-	fuzz_check_text(msg, 4096);
+	fuzz_check_line(msg, 4096);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
