@@ -158,9 +158,10 @@ fuzz: deps
 
 fuzz-bins: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
-# The daemon, generator and tests are compiled too (not linked): with the
-# library, that is all the C of the tree -Werror clean under clang as well.
-fuzz-clang-objs: $(BUILD)/cli/main.o $(GEN_OBJ) $(TEST_OBJ)
+# The daemon and the generator are compiled too (not linked): with the
+# library, every program of the tree is -Werror clean under clang as well.
+# (The tests are left to gcc: compiling them again would cost CI a minute.)
+fuzz-clang-objs: $(BUILD)/cli/main.o $(GEN_OBJ)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libiotids.a
 	@mkdir -p $(dir $@)
