@@ -36,6 +36,7 @@
 
 #include "features/domain.h"
 #include "features/oui.h"
+#include "features/text.h"
 
 #define MINUTE 60u
 #define HOUR (60u * MINUTE)
@@ -49,7 +50,9 @@
 
 /* How much of an offending value a message quotes, and room for describe(). */
 #define QUOTE_MAX 40
-#define GOT_MAX (QUOTE_MAX * 2 + 8)
+/* Its safe text: every byte may become "\\xHH", and "..." follows. */
+#define QUOTE_TEXT (QUOTE_MAX * 4 + 4)
+#define GOT_MAX (QUOTE_TEXT + 8)
 
 enum kind {
 	KIND_SECTION,   /* a nested mapping, described by .sub */
@@ -420,29 +423,16 @@ static int fail_at(struct loader *ld, yaml_mark_t m, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Copies at most QUOTE_MAX bytes of v into buf as one printable line: control
- * bytes become '?', and a cut never splits a UTF-8 sequence. */
+/* At most QUOTE_MAX bytes of v as safe text (features/text.h), for messages. */
 static const char *quote(const unsigned char *v, size_t len, char *buf, size_t size)
 {
-	size_t n = len < QUOTE_MAX ? len : QUOTE_MAX;
-	if (n < len)
-		while (n > 0 && (v[n] & 0xc0) == 0x80)
-			n--;
-	size_t o = 0;
-	for (size_t i = 0; i < n && o + 1 < size; i++)
-		buf[o++] = (v[i] < 0x20 || v[i] == 0x7f) ? '?' : (char)v[i];
-	if (n < len && o + 4 < size) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return text_quote(v, len, QUOTE_MAX, buf, size);
 }
 
 /* "'value'", "nothing", "a list" or "a mapping", for "got ..." in messages. */
 static const char *describe(const yaml_event_t *ev, char *buf, size_t size)
 {
-	char q[QUOTE_MAX * 2];
+	char q[QUOTE_TEXT];
 	/* next() refuses aliases, so a node is one of these three. */
 	if (ev->type == YAML_SEQUENCE_START_EVENT)
 		return "a list";
@@ -529,7 +519,7 @@ static int next(struct loader *ld)
 	if (anchor)
 		return fail_at(ld, ev->start_mark, "anchors and aliases are not supported");
 	if (tag) {
-		char q[QUOTE_MAX * 2];
+		char q[QUOTE_TEXT];
 		return fail_at(ld, ev->start_mark, "tags are not supported (found '%s')",
 			       quote(tag, strlen((const char *)tag), q, sizeof(q)));
 	}

@@ -332,3 +332,16 @@ size_t text_cell(char *out, size_t outlen, const char *s, unsigned width)
 	out[o] = '\0';
 	return o;
 }
+
+const char *text_quote(const uint8_t *v, size_t len, size_t max, char *buf, size_t size)
+{
+	if (size < 4) {
+		if (size)
+			buf[0] = '\0';
+		return buf;
+	}
+	size_t o = text_sanitize(buf, size - 3, v, len < max ? len : max);
+	if (len > max)
+		memcpy(buf + o, "...", 4);
+	return buf;
+}

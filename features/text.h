@@ -88,4 +88,8 @@ char *text_safe_dup(const char *s);
  * hold multi-byte characters. Returns the length written. */
 size_t text_cell(char *out, size_t outlen, const char *s, unsigned width);
 
+/* At most max bytes of v[0..len) as safe text for a message, with "..."
+ * after it when v is longer: what a loader quotes of a hostile value. */
+const char *text_quote(const uint8_t *v, size_t len, size_t max, char *buf, size_t size);
+
 #endif

@@ -30,12 +30,15 @@
 #include "cli/config.h"
 #include "detector/detector.h"
 #include "features/kind.h"
+#include "features/text.h"
 
 #define US 1000000ull
 #define DEFAULT_WINDOW_US (3600 * US)
 #define MAX_WINDOW_US (7 * 86400 * US)
 #define MAX_RELEARN_US (30 * 86400 * US)
 #define QUOTE_MAX 48
+/* Its safe text: every byte may become "\\xHH", and "..." follows. */
+#define QUOTE_TEXT (QUOTE_MAX * 4 + 4)
 
 /* ---- arena ---- */
 
@@ -223,22 +226,10 @@ static void report(struct loader *ld, const char *file, size_t line, size_t col,
 
 #define err_at(ld, node, ...) report((ld), (ld)->file, (node)->line, (node)->col, __VA_ARGS__)
 
-/* At most QUOTE_MAX bytes of s as one printable line, for messages. */
+/* At most QUOTE_MAX bytes of s as safe text (features/text.h), for messages. */
 static const char *quote(const char *s, char *buf, size_t size)
 {
-	size_t o = 0, i = 0;
-	for (; s[i] && i < QUOTE_MAX && o + 1 < size; i++)
-		buf[o++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	if (s[i] && o + 4 < size) {
-		while (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
-			o--; /* never end inside a UTF-8 sequence: */
-		if (o > 0 && (unsigned char)buf[o - 1] >= 0xc0)
-			o--; /* its lead byte goes too */
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return text_quote((const uint8_t *)s, strlen(s), QUOTE_MAX, buf, size);
 }
 
 /* Line and column of a byte offset; reader errors report only the offset. */
@@ -333,7 +324,7 @@ static bool event_refused(struct loader *ld, const yaml_event_t *ev)
 		return true;
 	}
 	if (tag) {
-		char q[QUOTE_MAX * 2];
+		char q[QUOTE_TEXT];
 		report(ld, ld->file, line, col, "tags are not supported (found '%s')", quote((const char *)tag, q, sizeof(q)));
 		return true;
 	}
@@ -440,7 +431,7 @@ out:
 
 static const char *describe(const struct ynode *n, char *buf, size_t size)
 {
-	char q[QUOTE_MAX * 2];
+	char q[QUOTE_TEXT];
 	if (n->type == Y_SEQ)
 		return "a list";
 	if (n->type == Y_MAP)
@@ -521,7 +512,7 @@ static bool name_ok(char *s, bool allow_star)
 
 static bool parse_pattern(struct loader *ld, const struct ynode *n, const char *key, bool update, struct pattern *p)
 {
-	char q[QUOTE_MAX * 2], buf[300];
+	char q[QUOTE_TEXT], buf[300];
 	const char *t = scalar(ld, n, key, "a destination pattern");
 	if (!t)
 		return false;
@@ -589,7 +580,7 @@ static bool parse_pattern(struct loader *ld, const struct ynode *n, const char *
 
 static bool parse_port(struct loader *ld, const struct ynode *n, struct port_range *pr)
 {
-	char q[QUOTE_MAX * 2];
+	char q[QUOTE_TEXT];
 	const char *t = scalar(ld, n, "ports", "a port ('443', '443/tcp', '8000-8100/udp')");
 	if (!t)
 		return false;
@@ -826,7 +817,7 @@ static bool parse_selector(struct loader *ld, const struct ynode *n, struct sele
 
 static bool parse_duration(struct loader *ld, const struct ynode *n, const char *key, uint64_t max_us, uint64_t *us)
 {
-	char q[QUOTE_MAX * 2];
+	char q[QUOTE_TEXT];
 	uint64_t s;
 	const char *t = scalar(ld, n, key, "a duration ('90m', '2h', '7d')");
 	if (!t)
@@ -842,7 +833,7 @@ static bool parse_duration(struct loader *ld, const struct ynode *n, const char 
 
 static bool parse_hours(struct loader *ld, const struct ynode *n, struct rule *r)
 {
-	char q[QUOTE_MAX * 2];
+	char q[QUOTE_TEXT];
 	const char *t = scalar(ld, n, "hours", "'HH:MM-HH:MM'");
 	unsigned h1, m1, h2, m2;
 	int end = -1;
@@ -1301,7 +1292,7 @@ static void resolve_controllers(struct loader *ld)
 			while (c < rs->n_ctl && strcmp(rs->ctl[c].uri, p->text))
 				c++;
 			if (c == rs->n_ctl) {
-				char q[QUOTE_MAX * 2];
+				char q[QUOTE_TEXT];
 				report(ld, p->file, p->line, p->col, "destinations: controller %s is not listed under controllers:",
 				       quote(p->text, q, sizeof(q)));
 				continue;

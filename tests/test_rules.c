@@ -3,6 +3,7 @@
  * column; hostile files), each selector and destination matcher, scope,
  * expiry and hours in capture time, update windows, and reload.
  */
+#include "features/text.h"
 #include "rules/rules.h"
 
 #include <criterion/criterion.h>
@@ -620,6 +621,20 @@ Test(rules, deeply_nested_yaml_stops_at_the_depth_limit)
 	cr_expect_null(load_text(text));
 	cr_expect(strstr(errors, "nested deeper than 16 levels") != NULL, "%s", errors);
 	free(text);
+}
+
+Test(rules, a_hostile_value_is_quoted_in_an_error_as_safe_text)
+{
+	/* C1 NEL, a line separator and a right-to-left override: a terminal
+	 * acts on each (found by fuzz_rules). */
+	cr_assert_null(load_text("version: 1\nupdates: \"a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xae" "d\\\\e\"\n"));
+	cr_assert_eq(n_errors, 1, "%s", errors);
+	char line[sizeof(errors)];
+	snprintf(line, sizeof(line), "%s", errors);
+	line[strcspn(line, "\n")] = '\0';
+	cr_assert(text_is_safe(line), "%s", errors);
+	/* YAML folds the NEL of a quoted scalar into a space. */
+	cr_assert_not_null(strstr(errors, "'a b\\xe2\\x80\\xa8" "c\\xe2\\x80\\xae" "d\\x5ce'"), "%s", errors);
 }
 
 Test(rules, ten_megabytes_of_garbage_are_refused_whole_and_a_megabyte_is_a_parse_error)
