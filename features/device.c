@@ -35,6 +35,11 @@ struct dev_table {
 	uint32_t dev_mask, ip_mask;
 	struct lru_list fresh, settled; /* see the eviction policy in device.h */
 	uint32_t fresh_reserve;
+	/* The entry a lookup returned last, and when: a creation at that same
+	 * time must not evict it (a packet's sender while its receiver is
+	 * made). */
+	uint32_t pinned;
+	uint64_t pinned_us;
 	uint64_t next_id;
 	struct dev_stats stats;
 };
@@ -82,6 +87,7 @@ struct dev_table *dev_table_new(const struct dev_table_cfg *cfg)
 	}
 	lru_init(&t->fresh, offsetof(struct dev_entry, lru));
 	lru_init(&t->settled, offsetof(struct dev_entry, lru));
+	t->pinned = POOL_NONE;
 	t->fresh_reserve = cfg->max_devices / FRESH_RESERVE_DIV ? cfg->max_devices / FRESH_RESERVE_DIV : 1;
 	t->next_id = 1;
 	return t;
@@ -144,18 +150,36 @@ static void remove_ip(struct device *d, const struct ip_addr *ip)
 	}
 }
 
-/* Called with the table full. */
-static void evict(struct dev_table *t)
+/* The entry to evict from l: its least recently active, not the pinned
+ * one. POOL_NONE if l holds nothing else. */
+static uint32_t evict_choice(struct dev_table *t, struct lru_list *l)
 {
-	uint64_t fresh = t->stats.active - t->stats.settled;
-	struct lru_list *l = fresh > t->fresh_reserve || t->stats.settled == 0 ? &t->fresh : &t->settled;
-	uint32_t idx;
-	for (int moves = 0; moves < EVICT_MOVES && dev_at(t, l->head)->touched; moves++) {
-		idx = l->head;
+	for (int moves = 0; moves < EVICT_MOVES && l->head != POOL_NONE && dev_at(t, l->head)->touched; moves++) {
+		uint32_t idx = l->head;
 		dev_at(t, idx)->touched = false;
 		lru_touch(t->devs, l, idx);
 	}
-	idx = l->head;
+	if (l->head != POOL_NONE && l->head == t->pinned)
+		lru_touch(t->devs, l, l->head);
+	return l->head == t->pinned ? POOL_NONE : l->head;
+}
+
+/* Called with the table full, to make a device at now_us. False when the
+ * only device is the pinned one. */
+static bool evict(struct dev_table *t, uint64_t now_us)
+{
+	if (t->pinned_us != now_us)
+		t->pinned = POOL_NONE;
+	uint64_t fresh = t->stats.active - t->stats.settled;
+	bool from_fresh = fresh > t->fresh_reserve || t->stats.settled == 0;
+	struct lru_list *l = from_fresh ? &t->fresh : &t->settled;
+	uint32_t idx = evict_choice(t, l);
+	if (idx == POOL_NONE) {
+		l = from_fresh ? &t->settled : &t->fresh;
+		idx = evict_choice(t, l);
+	}
+	if (idx == POOL_NONE)
+		return false;
 	struct device *d = &dev_at(t, idx)->d;
 	if (t->cfg.on_evict)
 		t->cfg.on_evict(t->cfg.ctx, d);
@@ -174,15 +198,14 @@ static void evict(struct dev_table *t)
 	pool_release(t->devs, idx);
 	t->stats.active--;
 	t->stats.evicted++;
+	return true;
 }
 
 static struct device *create(struct dev_table *t, const uint8_t *mac, const struct ip_addr *ip, uint64_t now_us)
 {
 	uint32_t idx = pool_alloc(t->devs);
-	if (idx == POOL_NONE && t->stats.active > 0) {
-		evict(t);
+	if (idx == POOL_NONE && t->stats.active > 0 && evict(t, now_us))
 		idx = pool_alloc(t->devs);
-	}
 	if (idx == POOL_NONE) {
 		t->stats.alloc_failed++;
 		return NULL;
@@ -203,6 +226,8 @@ static struct device *create(struct dev_table *t, const uint8_t *mac, const stru
 	e->hnext = t->dev_buckets[b];
 	t->dev_buckets[b] = idx;
 	lru_push(t->devs, &t->fresh, idx);
+	t->pinned = idx;
+	t->pinned_us = now_us;
 	t->stats.created++;
 	if (++t->stats.active > t->stats.peak)
 		t->stats.peak = t->stats.active;
@@ -226,6 +251,8 @@ static struct device *touch(struct dev_table *t, uint32_t idx, uint64_t now_us)
 	if (now_us > d->last_us)
 		d->last_us = now_us;
 	dev_at(t, idx)->touched = true;
+	t->pinned = idx;
+	t->pinned_us = now_us;
 	return d;
 }
 

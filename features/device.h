@@ -29,6 +29,11 @@
  * EVICT_MOVES of them) before choosing. stats.evicted_settled counts the
  * settled devices evicted: under a spoofing flood it stays 0.
  *
+ * The device a lookup returned last is not evicted by a creation at the
+ * same time (now_us): a packet's sender survives the creation of its
+ * receiver. When it is the only one left to evict, the creation fails
+ * (stats.alloc_failed).
+ *
  * The limit of the policy: a flood that sends twice from each source, a
  * millisecond apart, settles its sources, and is then ordinary churn among
  * settled devices (the least recently active goes), as it was without it.

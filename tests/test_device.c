@@ -312,6 +312,55 @@ Test(device, a_handle_to_an_evicted_device_no_longer_matches)
 	cr_assert_eq(dev_table_by_handle(tbl, dev_table_handle(tbl, b), mac(2), 3 * S), b);
 }
 
+/* ---- the device a packet is about ---- */
+
+Test(device, a_creation_does_not_evict_the_device_looked_up_at_the_same_time)
+{
+	/* All 64 recently active, the last looked up first in line: the
+	 * eviction scan (64 moves) would otherwise come back round to it. */
+	for (uint8_t n = 1; n <= 64; n++)
+		by_mac(n, n * S);
+	for (uint8_t n = 2; n <= 64; n++)
+		by_mac(n, 100 * S);
+	struct device *a = by_mac(1, 200 * S);
+	struct device *b = by_mac(65, 200 * S);
+	cr_assert_neq(a, b);
+	cr_assert_eq(ev.n, 1);
+	cr_assert_eq(memcmp(ev.d[0].mac, mac(2), 6), 0, "evicted %02x, not the next in line",
+		     (unsigned)ev.d[0].mac[5]);
+	cr_assert_eq(memcmp(a->mac, mac(1), 6), 0, "the sender's entry was reused");
+	cr_assert_eq(dev_table_by_mac(tbl, mac(1), 201 * S, false), a);
+}
+
+Test(device, a_pinned_settled_device_sends_the_eviction_to_the_fresh_ones)
+{
+	dev_table_free(tbl);
+	tbl = table(2);
+	struct device *a = by_mac(1, 1 * S);
+	dev_table_sent(tbl, a, 1 * S);
+	cr_assert(dev_table_sent(tbl, a, 2 * S), "a did not settle");
+	by_mac(2, 3 * S); /* fresh, within the reserve: the settled list is next */
+	cr_assert_eq(dev_table_by_mac(tbl, mac(1), 4 * S, false), a);
+	cr_assert_not_null(dev_table_by_mac(tbl, mac(3), 4 * S, true));
+	cr_assert_eq(ev.n, 1);
+	cr_assert_eq(memcmp(ev.d[0].mac, mac(2), 6), 0);
+	cr_assert_eq(dev_table_stats(tbl)->evicted_settled, 0);
+}
+
+Test(device, with_only_the_pinned_device_left_a_creation_fails_and_is_counted)
+{
+	dev_table_free(tbl);
+	tbl = table(1);
+	struct device *a = by_mac(1, 1 * S);
+	cr_assert_null(dev_table_by_mac(tbl, mac(2), 1 * S, true));
+	cr_assert_eq(ev.n, 0);
+	cr_assert_eq(dev_table_stats(tbl)->alloc_failed, 1);
+	cr_assert_eq(dev_table_by_mac(tbl, mac(1), 1 * S, false), a);
+	/* A moment later it is just the least recently active. */
+	cr_assert_not_null(dev_table_by_mac(tbl, mac(2), 2 * S, true));
+	cr_assert_eq(ev.n, 1);
+}
+
 Test(device, looking_an_address_up_counts_as_activity)
 {
 	dev_table_free(tbl);

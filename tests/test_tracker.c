@@ -708,6 +708,29 @@ Test(tracker, a_device_evicted_from_a_full_table_emits_its_partial_window)
 	cr_assert_eq(seen.n_win, 3);
 }
 
+Test(tracker, making_a_packets_receiver_in_a_full_table_never_evicts_its_sender)
+{
+	struct trk_cfg c = config(default_home, N_DEFAULT_HOME);
+	c.max_devices = 2;
+	start_with(&c);
+	struct fb a = udp(MAC_R, MAC_A, IP_A, 40000, "8.8.8.8", 53, 20);
+	struct fb b = udp(MAC_R, MAC_B, IP_B, 40000, "8.8.8.8", 53, 20);
+	struct fb a_to_c = udp(MAC_C, MAC_A, IP_A, 40001, IP_C, 8080, 20);
+	feed(&a, 1 * S);
+	feed(&b, 2 * S);
+	feed(&b, 2 * S + 500); /* too soon to settle: both fresh */
+	/* Both recently active: without care the scan comes back round to A. */
+	feed(&a_to_c, 3 * S);
+	const struct device *da = device(MAC_A), *dc = device(MAC_C);
+	cr_assert_not_null(da, "the sender was evicted");
+	cr_assert_not_null(dc);
+	cr_assert_null(device(MAC_B));
+	cr_assert_eq(da->packets_out, 2);
+	cr_assert_eq(da->packets_in, 0);
+	cr_assert_eq(dc->packets_in, 1);
+	cr_assert_eq(dc->packets_out, 0);
+}
+
 Test(tracker, stats_count_packets_bytes_and_late_timestamps)
 {
 	struct fb q = udp(MAC_R, MAC_A, IP_A, 40000, "8.8.8.8", 53, 20);
