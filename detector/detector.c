@@ -193,6 +193,14 @@ struct samples {
 	uint64_t seen;   /* values offered while learning */
 };
 
+/* Of one alert kind: when the last DET_KIND_BURST were raised (a ring, n of
+ * them, next the oldest once full), and alerts folded since the last one
+ * raised. */
+struct kind_burst {
+	uint64_t raised_us[DET_KIND_BURST];
+	uint32_t n, next, folded;
+};
+
 struct det_profile {
 	struct det_profile *next;      /* hash chain */
 	uint8_t key[16];           /* MAC, or IP for a device without one */
@@ -227,12 +235,7 @@ struct det_profile {
 	uint64_t max_gap_us;       /* longest silence between its windows while learning */
 	bool announced;            /* its first window was seen (new_device) */
 	bool silence_reported;     /* heartbeat_missing raised for the current silence */
-	/* Per alert kind: the DET_DEDUP_S interval counted, alerts raised in
-	 * it, and alerts folded since the last one raised. */
-	struct {
-		uint64_t interval;
-		uint32_t raised, folded;
-	} burst[N_KINDS];
+	struct kind_burst burst[N_KINDS];
 };
 
 struct dedup {
@@ -694,20 +697,21 @@ static void raise_alert(struct detector *d, struct det_profile *p, struct det_al
 	}
 	/* Nothing a rule suppresses counts toward the burst. */
 	if (!a->suppressed_by) {
-		size_t ki = kind_index(a->kind);
-		uint64_t interval = a->ts_us / (DET_DEDUP_S * US);
-		if (p->burst[ki].interval != interval) {
-			p->burst[ki].interval = interval;
-			p->burst[ki].raised = 0;
-		}
-		if (p->burst[ki].raised >= DET_KIND_BURST) {
-			p->burst[ki].folded++;
+		/* A sliding DET_DEDUP_S: fixed intervals would let a burst
+		 * straddling one's end through twice. */
+		struct kind_burst *b = &p->burst[kind_index(a->kind)];
+		uint64_t oldest = b->raised_us[b->next];
+		if (b->n == DET_KIND_BURST && (a->ts_us < oldest || a->ts_us - oldest < DET_DEDUP_S * US)) {
+			b->folded++;
 			d->stats.deduplicated++;
 			return;
 		}
-		p->burst[ki].raised++;
-		a->others_folded = p->burst[ki].folded;
-		p->burst[ki].folded = 0;
+		b->raised_us[b->next] = a->ts_us;
+		b->next = (b->next + 1) % DET_KIND_BURST;
+		if (b->n < DET_KIND_BURST)
+			b->n++;
+		a->others_folded = b->folded;
+		b->folded = 0;
 	}
 	if (!e->key)
 		d->n_dedup++;

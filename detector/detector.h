@@ -35,7 +35,8 @@
  *
  * Alerts are deduplicated: one per device, kind and destination per
  * DET_DEDUP_S of capture time, and at most DET_KIND_BURST per device and
- * kind in that time; the next one carries how many were folded into it.
+ * kind in any DET_DEDUP_S (a sliding window); the next one carries how
+ * many were folded into it.
  * Everything runs in capture time, so a replay gives the same alerts byte
  * for byte.
  */
@@ -53,8 +54,8 @@
 
 #define DET_SCHEMA_VERSION 1
 #define DET_DEDUP_S 3600
-/* Alerts of one kind per device per DET_DEDUP_S interval at most; past it
- * (a scan touching 30,000 hosts) the rest are counted into the next one. */
+/* Alerts of one kind per device in any DET_DEDUP_S at most; past it (a
+ * scan touching 30,000 hosts) the rest are counted into the next one. */
 #define DET_KIND_BURST 5
 #define DET_MAX_REASONS 6
 #define DET_MAX_DESTS 1024   /* destinations kept per device (beyond: counted, the device is open-world) */

@@ -1017,7 +1017,7 @@ Test(detector, two_devices_alerting_on_the_same_destination_are_not_folded_toget
 	cr_assert_str_neq(out.r[0].alert_id, out.r[1].alert_id);
 }
 
-Test(detector, past_the_burst_limit_alerts_of_one_kind_are_counted_into_the_next_hour)
+Test(detector, past_the_burst_limit_alerts_of_one_kind_are_counted_into_the_next_one_raised)
 {
 	const struct device *a = &devs[0];
 	char name[64];
@@ -1036,18 +1036,40 @@ Test(detector, past_the_burst_limit_alerts_of_one_kind_are_counted_into_the_next
 	cr_assert_eq(out.n, DET_KIND_BURST + 1);
 	cr_assert_str_eq(out.r[DET_KIND_BURST].kind, "new_port");
 
-	/* The next hour: the first alert of the kind carries the three. */
+	/* An hour after the first: the next alert of the kind carries the three. */
 	out_flow(det, a, "c2-99.example.net", "192.0.2.66", 443, TCP, ENFORCE + 3600 * S);
 	cr_assert_eq(out.n, DET_KIND_BURST + 2);
 	const struct rec *r = &out.r[DET_KIND_BURST + 1];
 	cr_assert_str_eq(r->key, "c2-99.example.net:443/tcp");
 	cr_assert_eq(r->others_folded, 3);
 	cr_assert_eq(r->repeats, 0);
+	/* The hour is a sliding one: the second alert (at +1 min) still
+	 * counts until +61 min. */
+	out_flow(det, a, "c2-6.example.net", "192.0.2.66", 443, TCP, ENFORCE + 3659 * S);
+	cr_assert_eq(out.n, DET_KIND_BURST + 2);
 	/* A destination held back then alerts now, as new. */
-	out_flow(det, a, "c2-7.example.net", "192.0.2.66", 443, TCP, ENFORCE + 3601 * S);
+	out_flow(det, a, "c2-7.example.net", "192.0.2.66", 443, TCP, ENFORCE + 3660 * S);
 	cr_assert_eq(out.n, DET_KIND_BURST + 3);
 	cr_assert_str_eq(out.r[DET_KIND_BURST + 2].key, "c2-7.example.net:443/tcp");
-	cr_assert_eq(out.r[DET_KIND_BURST + 2].others_folded, 0);
+	cr_assert_eq(out.r[DET_KIND_BURST + 2].others_folded, 1);
+}
+
+Test(detector, a_burst_straddling_the_hour_goes_out_once)
+{
+	const struct device *a = &devs[0];
+	char name[64];
+	learn_closed(det, a);
+	/* ENFORCE is on the hour: half before it ends, half after. */
+	uint64_t t0 = ENFORCE + 3600 * S - 5 * 60 * S;
+	for (uint64_t i = 0; i < 2 * DET_KIND_BURST; i++) {
+		snprintf(name, sizeof(name), "c2-%u.example.net", (unsigned)i);
+		out_flow(det, a, name, "192.0.2.66", 443, TCP, t0 + i * 60 * S);
+	}
+	cr_assert_eq(out.n, DET_KIND_BURST, "%zu alerts of one kind within ten minutes", out.n);
+	cr_assert_eq(det_stats(det)->deduplicated, DET_KIND_BURST);
+	out_flow(det, a, "c2-99.example.net", "192.0.2.66", 443, TCP, t0 + 3600 * S);
+	cr_assert_eq(out.n, DET_KIND_BURST + 1);
+	cr_assert_eq(out.r[DET_KIND_BURST].others_folded, DET_KIND_BURST);
 }
 
 /* A rule that suppresses every alert about a name under cdn.example. */
