@@ -921,8 +921,9 @@ int store_load_one(struct store *s, struct detector *d, const char *device, char
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		char why[160];
+		/* Safe however the file was written. */
 		if (sqlite3_column_text(st, 1))
-			snprintf(host, hostlen, "%s", (const char *)sqlite3_column_text(st, 1));
+			text_copy(host, hostlen, (const char *)sqlite3_column_text(st, 1));
 		const void *data = sqlite3_column_blob(st, 0);
 		if (!data || det_profile_decode(d, data, (size_t)sqlite3_column_bytes(st, 0), why, sizeof(why)) != 0) {
 			snprintf(err, errlen, "%s: profile of %s: %s", s->path, device, data ? why : "empty");

@@ -1583,15 +1583,11 @@ static void export_accepts(struct jb *b, struct aces *x, const struct det_profil
 	}
 }
 
-static int systeminfo_ok(const char *s)
+/* Safe text (text.h): a MUD manager shows it to people. */
+static bool systeminfo_ok(const char *s)
 {
 	size_t n = utf8_chars(s);
-	if (!utf8_ok(s) || n < 1 || n > MUD_SYSTEMINFO_MAX)
-		return false;
-	for (; *s; s++)
-		if ((uint8_t)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
+	return text_is_safe(s) && n >= 1 && n <= MUD_SYSTEMINFO_MAX;
 }
 
 int mud_export(const struct det_profile *p, const char *mud_url, const char *systeminfo, char **json_out, char *err,
@@ -1612,7 +1608,7 @@ int mud_export(const struct det_profile *p, const char *mud_url, const char *sys
 		return MUD_ERR_USAGE;
 	}
 	if (systeminfo && !systeminfo_ok(systeminfo)) {
-		set_err(err, errlen, "systeminfo: want 1 to %d characters, no control characters", MUD_SYSTEMINFO_MAX);
+		set_err(err, errlen, "systeminfo: want 1 to %d characters of safe text (no control or format characters)", MUD_SYSTEMINFO_MAX);
 		return MUD_ERR_USAGE;
 	}
 	det_profile_info(p, &info);

@@ -49,7 +49,8 @@ int mud_import(const char *json, size_t len, const char *selector, char **yaml_o
 
 /* Writes the profile p as a MUD file: *json_out is malloc'd JSON, 2-space
  * indented (the caller frees it). mud_url must be an https URL; systeminfo
- * (1 to 60 characters) may be NULL for "iotids learned profile of DEVICE".
+ * (1 to 60 characters of safe text, text.h) may be NULL for "iotids
+ * profile of DEVICE".
  * 0, MUD_ERR_USAGE for a bad URL or systeminfo, or MUD_ERR_NOMEM. */
 int mud_export(const struct det_profile *p, const char *mud_url, const char *systeminfo, char **json_out, char *err,
 	       size_t errlen) __attribute__((warn_unused_result));

@@ -14,6 +14,7 @@
 
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -991,8 +992,14 @@ Test(mud, export_refuses_a_url_that_is_not_https_and_a_systeminfo_past_60_charac
 	memset(long_info, 'x', 61);
 	long_info[61] = '\0';
 	cr_expect_eq(mud_export(p, "https://m.example/x", long_info, &json, err, sizeof(err)), MUD_ERR_USAGE);
-	cr_expect_str_eq(err, "systeminfo: want 1 to 60 characters, no control characters");
-	cr_expect_eq(mud_export(p, "https://m.example/x", "two\nlines", &json, err, sizeof(err)), MUD_ERR_USAGE);
+	cr_expect_str_eq(err, "systeminfo: want 1 to 60 characters of safe text (no control or format characters)");
+	/* A line feed, a C1 control (NEL), a right-to-left override, a lone backslash. */
+	static const char *const unsafe[] = {"two\nlines", "two\xc2\x85" "lines", "abc\xe2\x80\xae" "fed", "a\\b"};
+	for (size_t i = 0; i < N(unsafe); i++) {
+		cr_expect_eq(mud_export(p, "https://m.example/x", unsafe[i], &json, err, sizeof(err)), MUD_ERR_USAGE,
+			     "systeminfo %zu", i);
+		cr_expect_null(json);
+	}
 	/* 60 characters of UTF-8 are fine, however many bytes. */
 	cr_expect_eq(mud_export(p, "https://m.example/x",
 				"ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé", &json, err,
@@ -1166,6 +1173,41 @@ Test(mud, import_mud_exits_1_on_an_invalid_file_and_2_on_usage)
 	cr_expect(strstr(errs, "device selector \"mac=nope\"") != NULL, "%s", errs);
 	const char *two[] = {"import-mud", RFC_EXAMPLE, RFC_EXAMPLE, "--device", "all", NULL};
 	cr_expect_eq(run(cli_rules_import_mud, two, errs, sizeof(errs)), 2);
+}
+
+Test(mud, export_mud_of_a_device_whose_stored_name_is_hostile_writes_it_as_safe_text)
+{
+	char db[128], out[128], errs[4096];
+	snprintf(db, sizeof(db), "%s/s.db", dir);
+	snprintf(out, sizeof(out), "%s/plug.json", dir);
+	struct device dv = the_device();
+	struct detector *d = learned(&dv);
+	int code;
+	struct store *s = store_open(db, true, errs, sizeof(errs), &code);
+	cr_assert_not_null(s, "%s", errs);
+	cr_assert_eq(store_checkpoint(s, d, T0 + LAST_S * S, NULL, NULL, errs, sizeof(errs)), 0, "%s", errs);
+	store_close(s);
+	/* As a hand-edited or foreign store could hold it: a C1 control and
+	 * a terminal escape. */
+	sqlite3 *db3;
+	cr_assert_eq(sqlite3_open(db, &db3), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db3, "UPDATE profiles SET hostname = CAST(X'706c7567c2851b5b33316d' AS TEXT)", NULL,
+				  NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db3);
+
+	const char *args[] = {"export-mud", MAC, "--db", db, "-o", out, NULL};
+	cr_assert_eq(run(cli_profile_export_mud, args, errs, sizeof(errs)), 0, "%s", errs);
+	size_t len;
+	char *json = slurp(out, &len);
+	json_t *doc = json_loads(json, 0, NULL);
+	cr_assert_not_null(doc);
+	cr_expect_str_eq(json_string_value(jpath(doc, "ietf-mud:mud", "systeminfo", NULL)),
+			 "iotids profile of plug\\xc2\\x85\\x1b[31m");
+	json_decref(doc);
+	free(json);
+	det_free(d);
+	drop_names();
 }
 
 Test(mud, export_mud_writes_the_stored_profile_of_a_device)
