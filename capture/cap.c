@@ -71,6 +71,11 @@ int cap_iface_check(const char *iface, char *err, size_t errlen)
 	return (int)idx;
 }
 
+const char *cap_hook(const struct cap_source *s)
+{
+	return s->ops->hook ? s->ops->hook(s) : NULL;
+}
+
 void cap_progress(const struct cap_source *s, uint64_t *done, uint64_t *total)
 {
 	s->ops->progress(s, done, total);

@@ -58,9 +58,13 @@ struct cap_live_config {
 	uint32_t timeout_ms;   /* longest wait in cap_next before CAP_IDLE */
 };
 
+/* Where the eBPF programs go: tcx where the kernel has it, else clsact. */
+enum cap_hook_choice { CAP_HOOK_AUTO, CAP_HOOK_TCX, CAP_HOOK_CLSACT };
+
 /* The TC (eBPF) source: programs on the interface's ingress and egress. */
 struct cap_ebpf_config {
 	const char *iface;
+	enum cap_hook_choice hook;
 	uint32_t snaplen;      /* bytes copied of a packet, at most 4096 */
 	bool promisc;
 	uint32_t ring_bytes;   /* the ring buffer, rounded up to a power of 2 */
@@ -79,6 +83,8 @@ struct cap_ops {
 	int (*stats)(const struct cap_source *s, struct cap_stats *st);
 	/* Live sources: stop waiting (NULL for files). */
 	void (*stop)(struct cap_source *s);
+	/* The eBPF source: see cap_hook (NULL for the others). */
+	const char *(*hook)(const struct cap_source *s);
 };
 
 /* Opens a pcap or pcapng file (libpcap decides which) without reading it
@@ -93,7 +99,10 @@ struct cap_source *cap_open_live(const struct cap_live_config *c, char *err, siz
 
 /* Attaches the TC programs; NULL on failure with one line in err, worded
  * as cap_open_live's (the eBPF ones: the kernel refused the programs, the
- * interface is not Ethernet). cap_close detaches them. */
+ * interface is not Ethernet). cap_close detaches them. They go on tcx
+ * links where the kernel has them (6.6): several iotids may then watch one
+ * interface, and the links go with the process however it ends. Else on
+ * the clsact qdisc, as filters a later start replaces. */
 struct cap_source *cap_open_ebpf(const struct cap_ebpf_config *c, char *err, size_t errlen);
 
 enum cap_status cap_next(struct cap_source *s, struct cap_packet *p);
@@ -103,6 +112,9 @@ enum cap_status cap_next(struct cap_source *s, struct cap_packet *p);
 void cap_stop(struct cap_source *s);
 /* "file", "pcap" or "ebpf". */
 const char *cap_kind(const struct cap_source *s);
+/* Where the eBPF source's programs are: "tcx", or "clsact" (filters that
+ * only CAP_NET_ADMIN can detach). NULL for the other sources. */
+const char *cap_hook(const struct cap_source *s);
 /* 0 with the kernel's counters, or -ENOTSUP for a file. */
 int cap_stats(const struct cap_source *s, struct cap_stats *st);
 /* The interface's index when it exists and is up; else -1 with the words

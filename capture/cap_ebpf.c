@@ -1,6 +1,7 @@
 /*
  * cap_ebpf — the TC (eBPF) source: ebpf/flowcap.bpf.c on the interface's
- * ingress and egress, loaded through the skeleton the Makefile generates.
+ * ingress and egress (tcx links, or clsact filters on kernels before 6.6),
+ * loaded through the skeleton the Makefile generates.
  *
  * The kernel copies to a ring buffer the packets whose bytes matter (the
  * first of each flow, SYN/FIN/RST, DNS/DHCP/mDNS/SSDP, anything it does not
@@ -51,7 +52,12 @@
  * later packet starts them afresh, its first packets copied again, which
  * is harmless: the tracker keeps its own flows). */
 #define FC_IDLE_S 60
-/* Our filters on the clsact hook: a later iotids replaces a stale one. */
+/* enum bpf_attach_type's BPF_TCX_INGRESS and BPF_TCX_EGRESS (Linux 6.6):
+ * kernel ABI, newer than this libbpf's headers. */
+#define FC_TCX_INGRESS 46
+#define FC_TCX_EGRESS 47
+/* Our filters on the clsact hook, where there is no tcx: a later iotids
+ * replaces a stale one. */
 #define FC_TC_HANDLE 0x10d5
 #define FC_TC_PRIO 0xc0de
 #define BATCH 256
@@ -89,8 +95,11 @@ struct ebpf_impl {
 	struct flowcap *skel;
 	int ifindex;
 	char iface[IF_NAMESIZE];
+	/* tcx links (fd-owned: gone with the process, however it ends), or
+	 * failing them clsact filters, ingress then egress. */
+	int link_fd[2];
 	struct bpf_tc_hook hook;
-	struct bpf_tc_opts tc[2];   /* ingress, egress */
+	struct bpf_tc_opts tc[2];
 	bool attached[2];
 	int promisc_fd;
 	int ring_fd, flows_fd, stats_fd;
@@ -640,17 +649,34 @@ static void ebpf_stop(struct cap_source *s)
 	e->stop_pos = ring_producer(&e->ring);
 }
 
+/* Detaches our clsact filter from hook i if it is still ours: another
+ * iotids (or tc) may have put its own program there since. */
+static void tc_detach_ours(struct ebpf_impl *e, int i)
+{
+	struct bpf_prog_info info = {0};
+	uint32_t len = sizeof(info);
+	e->hook.attach_point = i ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+	e->tc[i].prog_fd = e->tc[i].prog_id = 0;
+	e->tc[i].flags = 0;
+	if (bpf_tc_query(&e->hook, &e->tc[i]) != 0 ||
+	    bpf_obj_get_info_by_fd(bpf_program__fd(i ? e->skel->progs.fc_egress : e->skel->progs.fc_ingress), &info,
+				   &len) != 0 ||
+	    e->tc[i].prog_id != info.id)
+		return;
+	e->tc[i].prog_fd = e->tc[i].prog_id = 0;
+	e->tc[i].flags = 0;
+	bpf_tc_detach(&e->hook, &e->tc[i]);
+}
+
 static void ebpf_close(struct cap_source *s)
 {
 	struct ebpf_impl *e = s->impl;
 	if (e) {
 		for (int i = 0; i < 2; i++) {
-			if (!e->attached[i])
-				continue;
-			e->hook.attach_point = i ? BPF_TC_EGRESS : BPF_TC_INGRESS;
-			e->tc[i].prog_fd = e->tc[i].prog_id = 0;
-			e->tc[i].flags = 0;
-			bpf_tc_detach(&e->hook, &e->tc[i]);
+			if (e->link_fd[i] >= 0)
+				close(e->link_fd[i]);
+			if (e->attached[i])
+				tc_detach_ours(e, i);
 		}
 		ring_close(&e->ring);
 		if (e->promisc_fd >= 0)
@@ -662,6 +688,12 @@ static void ebpf_close(struct cap_source *s)
 	free(s);
 }
 
+static const char *ebpf_hook(const struct cap_source *s)
+{
+	const struct ebpf_impl *e = s->impl;
+	return e->link_fd[0] >= 0 ? "tcx" : "clsact";
+}
+
 static const struct cap_ops ebpf_ops = {
 	.name = "ebpf",
 	.next = ebpf_next,
@@ -669,6 +701,7 @@ static const struct cap_ops ebpf_ops = {
 	.close = ebpf_close,
 	.stats = ebpf_stats,
 	.stop = ebpf_stop,
+	.hook = ebpf_hook,
 };
 
 /* What libbpf said that a failure's one line should carry: the verifier's
@@ -750,12 +783,40 @@ static int set_promisc(struct ebpf_impl *e)
 	return 0;
 }
 
-static int attach(struct ebpf_impl *e, char *err, size_t errlen)
+/* tcx links: several programs per hook, each run in turn (ours passes
+ * every packet on), detached when the process ends. -EINVAL from a kernel
+ * older than 6.6. */
+static int attach_tcx(struct ebpf_impl *e)
 {
+	struct bpf_program *prog[2] = {e->skel->progs.fc_ingress, e->skel->progs.fc_egress};
+	for (int i = 0; i < 2; i++) {
+		int fd = bpf_link_create(bpf_program__fd(prog[i]), e->ifindex, i ? FC_TCX_EGRESS : FC_TCX_INGRESS,
+					 NULL);
+		if (fd < 0) {
+			for (int j = 0; j < i; j++) {
+				close(e->link_fd[j]);
+				e->link_fd[j] = -1;
+			}
+			return fd;
+		}
+		e->link_fd[i] = fd;
+	}
+	return 0;
+}
+
+static int attach(struct ebpf_impl *e, enum cap_hook_choice hook, char *err, size_t errlen)
+{
+	int rc = hook == CAP_HOOK_CLSACT ? -EOPNOTSUPP : attach_tcx(e);
+	if (rc == 0 || (rc != -EINVAL && rc != -EOPNOTSUPP) || hook == CAP_HOOK_TCX) {
+		if (rc)
+			snprintf(err, errlen, "%s: cannot attach the eBPF programs with tcx: %s%s", e->iface, strerror(-rc),
+				 rc == -EINVAL || rc == -EOPNOTSUPP ? " (tcx needs Linux 6.6; try --ebpf-hook clsact)" : "");
+		return rc;
+	}
 	e->hook.sz = sizeof(e->hook);
 	e->hook.ifindex = e->ifindex;
 	e->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-	int rc = bpf_tc_hook_create(&e->hook);
+	rc = bpf_tc_hook_create(&e->hook);
 	if (rc && rc != -EEXIST) {
 		snprintf(err, errlen, "%s: cannot add the clsact qdisc: %s", e->iface, strerror(-rc));
 		return rc;
@@ -802,6 +863,7 @@ struct cap_source *cap_open_ebpf(const struct cap_ebpf_config *c, char *err, siz
 	s->impl = e;
 	s->linktype = DLT_EN10MB;
 	e->promisc_fd = -1;
+	e->link_fd[0] = e->link_fd[1] = -1;
 	e->ifindex = idx;
 	e->timeout_ms = c->timeout_ms;
 	e->seed = hash_random_seed();
@@ -854,7 +916,7 @@ struct cap_source *cap_open_ebpf(const struct cap_ebpf_config *c, char *err, siz
 	}
 	e->mono_to_real_ns = clock_offset();
 	e->next_poll = mono_s() + FC_POLL_MS / 1000.0;
-	if (attach(e, err, errlen) != 0)
+	if (attach(e, c->hook, err, errlen) != 0)
 		goto fail;
 	return s;
 fail:

@@ -170,10 +170,12 @@ static const struct key redis_keys[] = {
 static const struct section redis_section = {"redis", redis_keys, N_KEYS(redis_keys)};
 
 static const char *const source_choices[] = {"auto", "ebpf", "pcap", NULL};
+static const char *const hook_choices[] = {"auto", "tcx", "clsact", NULL};
 
 static const struct key capture_keys[] = {
 	{"interface", KIND_STRING, FIELD(capture.interface), 1, 15, NULL, NULL},
 	{"source", KIND_CHOICE, FIELD(capture.source), 0, 0, NULL, source_choices},
+	{"ebpf_hook", KIND_CHOICE, FIELD(capture.ebpf_hook), 0, 0, NULL, hook_choices},
 	{"buffer", KIND_SIZE, FIELD(capture.buffer_bytes), 64, 1u << 20, NULL, NULL},
 	{"snaplen", KIND_UINT, FIELD(capture.snaplen), 64, 262144, NULL, NULL},
 	{"promisc", KIND_BOOL, FIELD(capture.promisc), 0, 0, NULL, NULL},

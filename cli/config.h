@@ -52,11 +52,14 @@ struct cfg_redis {
 };
 
 enum cfg_capture_source { CFG_CAPTURE_AUTO, CFG_CAPTURE_EBPF, CFG_CAPTURE_PCAP };
+/* In the order of enum cap_hook_choice (capture/cap.h). */
+enum cfg_ebpf_hook { CFG_HOOK_AUTO, CFG_HOOK_TCX, CFG_HOOK_CLSACT };
 
 /* iotids run: the live source (see cli/live.h). */
 struct cfg_capture {
 	char interface[CFG_STR_MAX];  /* empty: -i names it */
 	uint32_t source;              /* enum cfg_capture_source */
+	uint32_t ebpf_hook;           /* enum cfg_ebpf_hook */
 	uint64_t buffer_bytes;        /* the eBPF ring or libpcap's kernel buffer */
 	uint32_t snaplen;             /* libpcap; eBPF copies at most 4096 */
 	bool promisc;

@@ -21,6 +21,7 @@
 static struct cap_source *open_ebpf(const struct cfg_capture *c, uint32_t max_flows, char *err, size_t errlen)
 {
 	struct cap_ebpf_config ec = {.iface = c->interface,
+				     .hook = (enum cap_hook_choice)c->ebpf_hook,
 				     .snaplen = c->snaplen < EBPF_SNAP_MAX ? c->snaplen : EBPF_SNAP_MAX,
 				     .promisc = c->promisc,
 				     .ring_bytes = (uint32_t)c->buffer_bytes,
@@ -65,7 +66,8 @@ struct cap_source *live_open(const struct cfg_capture *c, uint32_t max_flows, ch
 
 const char *live_source_name(const struct cap_source *src)
 {
-	return !strcmp(cap_kind(src), "ebpf") ? "eBPF" : "libpcap";
+	const char *hook = cap_hook(src);
+	return !hook ? "libpcap" : !strcmp(hook, "tcx") ? "eBPF on tcx" : "eBPF on clsact";
 }
 
 void live_capture_stats(const struct cap_source *src, char *buf, size_t len)
@@ -116,9 +118,12 @@ int live_drop_privileges(const char *user, struct cap_source *src, char *err, si
 		snprintf(err, errlen, "--user %s: no such user", user);
 		return -1;
 	}
-	bool ebpf = !strcmp(cap_kind(src), "ebpf");
+	/* clsact filters need CAP_NET_ADMIN to be detached at stop; tcx links
+	 * go with the process. */
+	const char *hook = cap_hook(src);
 	uint64_t admin = 1ull << CAP_NET_ADMIN, bpf = 1ull << CAP_BPF;
-	uint64_t keep = ebpf ? admin | bpf : 0;
+	uint64_t need = hook && !strcmp(hook, "clsact") ? admin : 0;
+	uint64_t keep = hook ? need | bpf : 0;
 	if (bound_to(keep) != 0 || (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)) {
 		snprintf(err, errlen, "--user %s: cannot give up capabilities: %s", user, strerror(errno));
 		return -1;
@@ -136,14 +141,11 @@ int live_drop_privileges(const char *user, struct cap_source *src, char *err, si
 		/* Try the maps without CAP_BPF first: recent kernels check it
 		 * only where maps and programs are made. */
 		struct cap_stats cs;
-		if (cap_set(admin, keep) != 0) {
-			snprintf(err, errlen, "--user %s: cannot keep CAP_NET_ADMIN: %s", user, strerror(errno));
+		if (cap_set(need, keep) != 0) {
+			snprintf(err, errlen, "--user %s: cannot keep capabilities: %s", user, strerror(errno));
 			return -1;
 		}
-		if (cap_stats(src, &cs) != 0)
-			keep = admin | bpf;
-		else
-			keep = admin;
+		keep = cap_stats(src, &cs) != 0 ? need | bpf : need;
 		if (cap_set(keep, keep) != 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
 			snprintf(err, errlen, "--user %s: cannot set capabilities: %s", user, strerror(errno));
 			return -1;
@@ -154,11 +156,11 @@ int live_drop_privileges(const char *user, struct cap_source *src, char *err, si
 		return -1;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	fprintf(stderr, "iotids: info: running as %s (uid %u, gid %u), %s\n", user, (unsigned)pw->pw_uid,
-		(unsigned)pw->pw_gid,
-		!keep		? "no capabilities"
-		: keep & bpf	? "keeping CAP_NET_ADMIN (to detach the eBPF programs at stop) and CAP_BPF (to read "
-				  "their maps on this kernel)"
-				: "keeping CAP_NET_ADMIN (to detach the eBPF programs at stop)");
+	fprintf(stderr, "iotids: info: running as %s (uid %u, gid %u), %s%s%s\n", user, (unsigned)pw->pw_uid,
+		(unsigned)pw->pw_gid, !keep ? "no capabilities" : "keeping ",
+		keep & admin ? "CAP_NET_ADMIN (to detach the eBPF programs at stop)" : "",
+		keep == (admin | bpf) ? " and CAP_BPF (to read their maps on this kernel)"
+		: keep == bpf	      ? "CAP_BPF (to read the eBPF maps on this kernel)"
+				      : "");
 	return 0;
 }

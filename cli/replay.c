@@ -200,6 +200,8 @@ static const char run_usage[] =
 	"  -i, --interface IFACE  the interface to watch\n"
 	"  --capture ebpf|pcap|auto  the packet source (default auto: eBPF when the\n"
 	"                         kernel takes its programs, else libpcap)\n"
+	"  --ebpf-hook tcx|clsact|auto  where the eBPF programs go (default auto: tcx\n"
+	"                         links on Linux 6.6 and later, else clsact filters)\n"
 	"  --filter EXPR          a BPF filter (tcpdump syntax) on what is captured\n"
 	"                         (libpcap only)\n"
 	"  --snaplen N            bytes kept of each packet (default 65535; eBPF copies\n"
@@ -209,6 +211,7 @@ static const char run_usage[] =
 	"  --stats-every DUR      one stats line on stderr this often (default 60s; 0: never)\n"
 	"  --user NAME            once the capture is open, run as NAME (files are made\n"
 	"                         after, as NAME), keeping only CAP_NET_ADMIN with eBPF\n"
+	"                         on clsact\n"
 	"  The capture: section of the configuration file sets the same.\n"
 	"  --config PATH, --db PATH, --alerts FILE, --rules PATH, --redis URL,\n"
 	"  --redis-spool DIR, --learn-for DUR, --learn[=DEVICES], --devices, --json,\n"
@@ -812,7 +815,7 @@ struct overrides {
 	const char *alerts_path, *learn_for, *learn_list, *db_path, *rules_path, *redis_url, *redis_spool;
 	/* iotids run */
 	bool live, no_promisc;
-	const char *iface, *capture, *filter, *snaplen, *buffer, *stats_every, *user;
+	const char *iface, *capture, *ebpf_hook, *filter, *snaplen, *buffer, *stats_every, *user;
 	bool learn_all, no_detect;
 };
 
@@ -847,6 +850,7 @@ static int build_config(const struct overrides *ov, struct iotids_config *cfg)
 		cfg->capture.promisc = false;
 	const char *const capture[][2] = {
 		{"capture.interface", ov->iface}, {"capture.source", ov->capture},	 {"capture.filter", ov->filter},
+		{"capture.ebpf_hook", ov->ebpf_hook},
 		{"capture.snaplen", ov->snaplen},  {"capture.buffer", ov->buffer},	 {"capture.stats_every", ov->stats_every},
 	};
 	for (size_t i = 0; i < sizeof(capture) / sizeof(capture[0]); i++) {
@@ -868,7 +872,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 	enum {
 		O_FLOWS = 256, O_DEVICES, O_WINDOWS, O_JSON, O_CONFIG, O_HOME, O_WINDOW, O_MAXF, O_MAXD, O_NODPI,
 		O_ALERTS, O_LEARN_FOR, O_LEARN, O_NODETECT, O_PROFILES, O_DB, O_RULES, O_REDIS, O_REDIS_SPOOL,
-		O_CAPTURE, O_FILTER, O_SNAPLEN, O_BUFFER, O_NOPROMISC, O_STATS_EVERY, O_USER
+		O_CAPTURE, O_FILTER, O_SNAPLEN, O_BUFFER, O_NOPROMISC, O_STATS_EVERY, O_USER, O_EBPF_HOOK
 	};
 	static const struct option opts[] = {
 		{"flows", no_argument, NULL, O_FLOWS},		{"devices", no_argument, NULL, O_DEVICES},
@@ -885,6 +889,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 		{"filter", required_argument, NULL, O_FILTER},	{"snaplen", required_argument, NULL, O_SNAPLEN},
 		{"buffer", required_argument, NULL, O_BUFFER},	{"no-promisc", no_argument, NULL, O_NOPROMISC},
 		{"stats-every", required_argument, NULL, O_STATS_EVERY}, {"user", required_argument, NULL, O_USER},
+		{"ebpf-hook", required_argument, NULL, O_EBPF_HOOK},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -894,7 +899,7 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 	while ((c = getopt_long(argc, argv, ov->live ? "hi:" : "h", opts, NULL)) != -1) {
 		/* Capture options belong to run, tables to replay. */
 		bool live_only = c == 'i' || c == O_CAPTURE || c == O_FILTER || c == O_SNAPLEN || c == O_BUFFER ||
-				 c == O_NOPROMISC || c == O_STATS_EVERY || c == O_USER;
+				 c == O_NOPROMISC || c == O_STATS_EVERY || c == O_USER || c == O_EBPF_HOOK;
 		if (live_only != ov->live && (live_only || c == O_FLOWS || c == O_WINDOWS || c == O_PROFILES)) {
 			fprintf(stderr, "iotids %s: %s is not an option of this command\n%s", ov->live ? "run" : "replay",
 				argv[optind - 1], usage);
@@ -906,6 +911,9 @@ static int parse_args(int argc, char **argv, struct replay *r, struct overrides 
 			break;
 		case O_CAPTURE:
 			ov->capture = optarg;
+			break;
+		case O_EBPF_HOOK:
+			ov->ebpf_hook = optarg;
 			break;
 		case O_FILTER:
 			ov->filter = optarg;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture/cap.h"
+
 static char dir[PATH_MAX];
 static char path[PATH_MAX + 16];  /* dir/cfg.yaml, the file most tests write */
 static char err[512];
@@ -713,6 +715,7 @@ Test(config, the_capture_section_sets_the_live_source)
 {
 	struct iotids_config c = defaults();
 	cr_expect_eq(c.capture.source, CFG_CAPTURE_AUTO);
+	cr_expect_eq(c.capture.ebpf_hook, CFG_HOOK_AUTO);
 	cr_expect_eq(c.capture.buffer_bytes, 16u << 20);
 	cr_expect_eq(c.capture.snaplen, 65535);
 	cr_expect(c.capture.promisc);
@@ -728,14 +731,18 @@ Test(config, the_capture_section_sets_the_live_source)
 	cr_expect(!c.capture.promisc);
 	cr_expect_str_eq(c.capture.filter, "not port 22");
 	cr_expect_eq(c.capture.stats_every_s, 300);
-	c = load_ok("capture:\n  source: ebpf\n  stats_every: 0\n");
+	c = load_ok("capture:\n  source: ebpf\n  ebpf_hook: clsact\n  stats_every: 0\n");
 	cr_expect_eq(c.capture.source, CFG_CAPTURE_EBPF);
+	cr_expect_eq(c.capture.ebpf_hook, CFG_HOOK_CLSACT);
+	cr_expect_eq((int)CFG_HOOK_CLSACT, (int)CAP_HOOK_CLSACT, "the live source takes the value as it is");
+	cr_expect_eq((int)CFG_HOOK_TCX, (int)CAP_HOOK_TCX);
 	cr_expect_eq(c.capture.stats_every_s, 0);
 }
 
 Test(config, bad_capture_values_are_refused_with_what_is_expected)
 {
 	expect_error("capture:\n  source: xdp\n", "2:11", "one of auto, ebpf, pcap");
+	expect_error("capture:\n  ebpf_hook: xdp\n", "2:14", "one of auto, tcx, clsact");
 	expect_error("capture:\n  buffer: 2GiB\n", "2:11", "a size from 64 KiB to");
 	expect_error("capture:\n  snaplen: 10\n", "2:12", "an integer from 64 to 262144");
 	expect_error("capture:\n  interface: a-name-too-long-for-linux\n", "2:14", "text of 1 to 15");

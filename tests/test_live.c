@@ -6,8 +6,12 @@
  * TC program left attached, are deleted at the end, failed or not. Needs
  * root (CI runs as root); without it the tests say so and are skipped.
  */
+#define _GNU_SOURCE /* setns */
+#include <bpf/bpf.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -214,6 +218,34 @@ static char *tc_filters(void)
 	return genrun_slurp(out, NULL);
 }
 
+/* Programs on vb's tcx ingress and egress hooks (BPF_TCX_INGRESS and
+ * _EGRESS, numbered as in cap_ebpf.c), asked from inside ns_b: ingress * 10
+ * + egress, or -1 if the kernel could not say. */
+static int tcx_programs(void)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char path[96];
+		snprintf(path, sizeof(path), "/run/netns/%s", ns_b);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		unsigned idx;
+		if (fd < 0 || setns(fd, CLONE_NEWNET) != 0 || !(idx = if_nametoindex("vb")))
+			_exit(255);
+		int n[2];
+		for (int i = 0; i < 2; i++) {
+			__u32 ids[8], cnt = 8;
+			if (bpf_prog_query((int)idx, (enum bpf_attach_type)(46 + i), 0, NULL, ids, &cnt) != 0)
+				_exit(255);
+			n[i] = (int)cnt;
+		}
+		_exit(n[0] * 10 + n[1]);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) && WEXITSTATUS(st) != 255 ? WEXITSTATUS(st) : -1;
+}
+
 /* Replays pcap into iotids run --capture source and checks that it saw
  * what iotids replay sees in tcpdump's copy of the same packets. */
 static void same_as_replay(const char *source, const char *pcap)
@@ -239,10 +271,15 @@ static void same_as_replay(const char *source, const char *pcap)
 	cr_assert(genrun_wait_for_text(dump_err, "listening on vb"), "tcpdump did not start");
 	cr_assert(genrun_wait_for_text(run_err, "watching vb"), "iotids did not start: %s", genrun_slurp(run_err, NULL));
 	bool ebpf = !strcmp(source, "ebpf");
+	char *said = genrun_slurp(run_err, NULL);
+	bool tcx = strstr(said, "eBPF on tcx") != NULL;
+	free(said);
 	char *tc = tc_filters();
-	cr_expect_eq(strstr(tc, "fc_ingress") != NULL && strstr(tc, "fc_egress") != NULL, ebpf,
-		     "TC programs on both hooks with eBPF only: %s", tc);
+	cr_expect_eq(strstr(tc, "fc_ingress") != NULL && strstr(tc, "fc_egress") != NULL, ebpf && !tcx,
+		     "clsact programs on both hooks with eBPF on clsact only: %s", tc);
 	free(tc);
+	if (tcx)
+		cr_expect_eq(tcx_programs(), 11, "one tcx program on each hook");
 	/* At a pace both keep up with: the same packets for both. */
 	cr_assert_eq(sh("ip netns exec %s tcpreplay -q -i va --pps 5000 %s >%s 2>&1", ns_a, pcap, genrun_path("tcpreplay.out")),
 		     0, "%s", genrun_slurp(genrun_path("tcpreplay.out"), NULL));
@@ -261,7 +298,7 @@ static void same_as_replay(const char *source, const char *pcap)
 	if (ebpf) {
 		/* Everything seen, nothing lost, and the bulk of the long flows
 		 * counted in the kernel rather than copied. */
-		cr_expect(strstr(err, "(EN10MB, eBPF)") != NULL, "%s", err);
+		cr_expect(strstr(err, "(EN10MB, eBPF on ") != NULL, "%s", err);
 		cr_expect(strstr(err, "ring-buffer losses 0 (0 more counted, not copied), flow map full 0, evicted 0") !=
 				  NULL,
 			  "%s", err);
@@ -275,6 +312,8 @@ static void same_as_replay(const char *source, const char *pcap)
 		tc = tc_filters();
 		cr_expect(strstr(tc, "fc_") == NULL, "the programs are detached at stop: %s", tc);
 		free(tc);
+		if (tcx)
+			cr_expect_eq(tcx_programs(), 0, "the tcx links are gone at stop");
 	} else {
 		cr_expect(strstr(err, "kernel drops 0 ") != NULL, "%s", err);
 	}
@@ -361,12 +400,13 @@ Test(live, auto_falls_back_to_libpcap_and_says_why)
 	free(text);
 }
 
-Test(live, programs_left_by_a_killed_run_are_replaced_not_doubled)
+Test(live, clsact_programs_left_by_a_killed_run_are_replaced_not_doubled)
 {
 	if (!can_make_namespaces())
 		return;
 	make_pair(true);
-	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--capture", "ebpf", "--stats-every", "0", NULL};
+	const char *run[] = {getenv("IOTIDS_BIN"), "run",	  "-i",		   "vb", "--capture", "ebpf",
+			     "--ebpf-hook",	 "clsact", "--stats-every", "0",  NULL};
 	char err[160];
 	snprintf(err, sizeof(err), "%s", genrun_path("err"));
 	pid_t pid = spawn_in(ns_b, genrun_path("out"), err, run);
@@ -388,6 +428,82 @@ Test(live, programs_left_by_a_killed_run_are_replaced_not_doubled)
 	cr_expect_eq(stop(pid), 0);
 	tc = tc_filters();
 	cr_expect(strstr(tc, "fc_") == NULL, "and none after a clean stop: %s", tc);
+	free(tc);
+}
+
+Test(live, a_clsact_run_that_stops_leaves_the_programs_that_replaced_its_own)
+{
+	if (!can_make_namespaces())
+		return;
+	make_pair(true);
+	const char *run[] = {getenv("IOTIDS_BIN"), "run",	  "-i",		   "vb", "--capture", "ebpf",
+			     "--ebpf-hook",	 "clsact", "--stats-every", "0",  NULL};
+	char err1[160], err2[160];
+	snprintf(err1, sizeof(err1), "%s", genrun_path("err1"));
+	snprintf(err2, sizeof(err2), "%s", genrun_path("err2"));
+	pid_t first = spawn_in(ns_b, genrun_path("out1"), err1, run);
+	cr_assert(genrun_wait_for_text(err1, "watching vb"), "%s", genrun_slurp(err1, NULL));
+	pid_t second = spawn_in(ns_b, genrun_path("out2"), err2, run);
+	cr_assert(genrun_wait_for_text(err2, "watching vb"), "%s", genrun_slurp(err2, NULL));
+	cr_expect_eq(stop(first), 0);
+	char *tc = tc_filters();
+	cr_expect(strstr(tc, "fc_ingress") != NULL && strstr(tc, "fc_egress") != NULL,
+		  "the first run detached the second one's programs: %s", tc);
+	free(tc);
+	cr_expect_eq(stop(second), 0);
+	tc = tc_filters();
+	cr_expect(strstr(tc, "fc_") == NULL, "the second run's stop detaches them: %s", tc);
+	free(tc);
+}
+
+/* Waits until the run writing err says it is watching (true) or exits
+ * (false). */
+static bool started(pid_t pid, const char *err)
+{
+	for (int i = 0; i < 1500; i++) {
+		char *text = genrun_slurp(err, NULL);
+		bool watching = text && strstr(text, "watching vb");
+		free(text);
+		if (watching)
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+	}
+	return false;
+}
+
+Test(live, with_tcx_two_runs_watch_one_interface_and_either_may_stop_or_die)
+{
+	if (!can_make_namespaces())
+		return;
+	make_pair(true);
+	const char *run[] = {getenv("IOTIDS_BIN"), "run",	    "-i", "vb", "--capture", "ebpf", "--ebpf-hook",
+			     "tcx",		 "--stats-every", "1s", NULL};
+	char err1[160], err2[160];
+	snprintf(err1, sizeof(err1), "%s", genrun_path("err1"));
+	snprintf(err2, sizeof(err2), "%s", genrun_path("err2"));
+	pid_t first = spawn_in(ns_b, genrun_path("out1"), err1, run);
+	if (!started(first, err1)) {
+		char *text = genrun_slurp(err1, NULL);
+		cr_assert(text && strstr(text, "tcx needs Linux 6.6"), "%s", text);
+		cr_log_warn("this kernel has no tcx: test skipped (%s)", text);
+		free(text);
+		return;
+	}
+	pid_t second = spawn_in(ns_b, genrun_path("out2"), err2, run);
+	cr_assert(started(second, err2), "%s", genrun_slurp(err2, NULL));
+	cr_expect_eq(tcx_programs(), 22, "each run has a program on each hook");
+	cr_expect_eq(stop(first), 0);
+	cr_expect_eq(tcx_programs(), 11, "a stop takes only its own programs away");
+	cr_assert_eq(sh("ip netns exec %s tcpreplay -q -i va --pps 5000 --limit 200 %s >/dev/null 2>&1", ns_a, DEMO), 0);
+	cr_expect(genrun_wait_for_text(err2, "stats: packets 200,"), "the second run is blind: %s",
+		  genrun_slurp(err2, NULL));
+	cr_assert_eq(kill(second, SIGKILL), 0);
+	cr_assert_eq(waitpid(second, NULL, 0), second);
+	cr_expect_eq(tcx_programs(), 0, "a killed run's links go with it");
+	char *tc = tc_filters();
+	cr_expect(strstr(tc, "fc_") == NULL, "nothing on clsact either: %s", tc);
 	free(tc);
 }
 
@@ -455,8 +571,8 @@ static char *status_field(pid_t pid, const char *name, char *buf, size_t len)
 	return buf;
 }
 
-/* Runs as nobody with source; said: how it says what it kept. */
-static void drops_privileges_and_reloads(const char *source, const char *said)
+/* Runs as nobody with source on hook; said: how it says what it kept. */
+static void drops_privileges_and_reloads(const char *source, const char *hook, const char *said)
 {
 	if (!can_make_namespaces())
 		return;
@@ -476,19 +592,22 @@ static void drops_privileges_and_reloads(const char *source, const char *said)
 	cr_assert_eq(chown(genrun_path("data"), 65534, 65534), 0);
 	char db[160];
 	snprintf(db, sizeof(db), "%s", genrun_path("data/profiles.db"));
-	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--capture", source, "--user", "nobody",
-			     "--rules", rules, "--db", db, "--stats-every", "0", NULL};
+	const char *run[] = {getenv("IOTIDS_BIN"), "run", "-i", "vb", "--capture", source, "--ebpf-hook", hook,
+			     "--user", "nobody", "--rules", rules, "--db", db, "--stats-every", "0", NULL};
 	pid_t pid = spawn_in(ns_b, genrun_path("out"), err, run);
 	cr_assert(genrun_wait_for_text(err, "watching vb"), "%s", genrun_slurp(err, NULL));
 	cr_expect(genrun_wait_for_text(err, said), "%s", genrun_slurp(err, NULL));
 	char buf[128];
 	cr_expect_str_eq(status_field(pid, "Uid:", buf, sizeof(buf)), "65534\t65534\t65534\t65534");
-	/* eBPF keeps CAP_NET_ADMIN (bit 12), and CAP_BPF (bit 39) only on
-	 * older kernels, where reading a map needs it. */
+	/* eBPF on clsact keeps CAP_NET_ADMIN (bit 12) to detach; on tcx
+	 * nothing detaches. CAP_BPF (bit 39) only on older kernels, where
+	 * reading a map needs it. */
 	char *text = genrun_slurp(err, NULL);
-	const char *capeff = strcmp(source, "ebpf")		 ? "0000000000000000"
-			     : strstr(text, "and CAP_BPF") ? "0000008000001000"
-							   : "0000000000001000";
+	bool admin = strstr(text, "CAP_NET_ADMIN") != NULL, bpf = strstr(text, "CAP_BPF") != NULL;
+	cr_expect_eq(admin, strstr(text, "eBPF on clsact") != NULL, "%s", text);
+	cr_expect(!strcmp(source, "ebpf") || !bpf, "%s", text);
+	char capeff[17];
+	snprintf(capeff, sizeof(capeff), "%016llx", (admin ? 1ull << 12 : 0) | (bpf ? 1ull << 39 : 0));
 	free(text);
 	cr_expect_str_eq(status_field(pid, "CapEff:", buf, sizeof(buf)), capeff);
 	cr_expect_str_eq(status_field(pid, "CapPrm:", buf, sizeof(buf)), capeff);
@@ -506,16 +625,22 @@ static void drops_privileges_and_reloads(const char *source, const char *said)
 	char *tc = tc_filters();
 	cr_expect(strstr(tc, "fc_") == NULL, "the programs are detached at stop: %s", tc);
 	free(tc);
+	cr_expect_leq(tcx_programs(), 0, "and the tcx links gone");
 }
 
 Test(live, it_drops_privileges_once_open_and_reloads_rules_on_sighup)
 {
-	drops_privileges_and_reloads("pcap", "running as nobody (uid 65534, gid 65534), no capabilities");
+	drops_privileges_and_reloads("pcap", "auto", "running as nobody (uid 65534, gid 65534), no capabilities");
 }
 
-Test(live, with_ebpf_it_keeps_only_what_detaching_needs_and_reloads_rules_on_sighup)
+Test(live, with_ebpf_on_clsact_it_keeps_only_what_detaching_needs_and_reloads_rules_on_sighup)
 {
-	drops_privileges_and_reloads("ebpf", "running as nobody (uid 65534, gid 65534), keeping CAP_NET_ADMIN");
+	drops_privileges_and_reloads("ebpf", "clsact", "running as nobody (uid 65534, gid 65534), keeping CAP_NET_ADMIN");
+}
+
+Test(live, with_ebpf_on_tcx_where_the_kernel_has_it_it_keeps_no_capability_to_detach)
+{
+	drops_privileges_and_reloads("ebpf", "auto", "running as nobody (uid 65534, gid 65534), ");
 }
 
 Test(live, time_moves_on_a_silent_lan_so_idle_flows_end_without_traffic)
