@@ -56,6 +56,7 @@
  * kernel ABI, newer than this libbpf's headers. */
 #define FC_TCX_INGRESS 46
 #define FC_TCX_EGRESS 47
+#define FC_F_BEFORE (1u << 3) /* BPF_F_BEFORE: alone, first on the hook */
 /* Our filters on the clsact hook, where there is no tcx: a later iotids
  * replaces a stale one. */
 #define FC_TC_HANDLE 0x10d5
@@ -650,7 +651,8 @@ static void ebpf_stop(struct cap_source *s)
 }
 
 /* Detaches our clsact filter from hook i if it is still ours: another
- * iotids (or tc) may have put its own program there since. */
+ * iotids (or tc) may have put its own program there since. tc has no
+ * compare-and-delete: one replacing ours between the two calls goes too. */
 static void tc_detach_ours(struct ebpf_impl *e, int i)
 {
 	struct bpf_prog_info info = {0};
@@ -783,15 +785,17 @@ static int set_promisc(struct ebpf_impl *e)
 	return 0;
 }
 
-/* tcx links: several programs per hook, each run in turn (ours passes
- * every packet on), detached when the process ends. -EINVAL from a kernel
- * older than 6.6. */
+/* tcx links: several programs per hook, each run in turn, detached when
+ * the process ends. Ours goes first: it passes every packet on, while a
+ * program before it could end a packet's way (drop, redirect) unseen.
+ * -EINVAL from a kernel older than 6.6. */
 static int attach_tcx(struct ebpf_impl *e)
 {
 	struct bpf_program *prog[2] = {e->skel->progs.fc_ingress, e->skel->progs.fc_egress};
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = FC_F_BEFORE);
 	for (int i = 0; i < 2; i++) {
 		int fd = bpf_link_create(bpf_program__fd(prog[i]), e->ifindex, i ? FC_TCX_EGRESS : FC_TCX_INGRESS,
-					 NULL);
+					 &opts);
 		if (fd < 0) {
 			for (int j = 0; j < i; j++) {
 				close(e->link_fd[j]);
@@ -810,7 +814,9 @@ static int attach(struct ebpf_impl *e, enum cap_hook_choice hook, char *err, siz
 	if (rc == 0 || (rc != -EINVAL && rc != -EOPNOTSUPP) || hook == CAP_HOOK_TCX) {
 		if (rc)
 			snprintf(err, errlen, "%s: cannot attach the eBPF programs with tcx: %s%s", e->iface, strerror(-rc),
-				 rc == -EINVAL || rc == -EOPNOTSUPP ? " (tcx needs Linux 6.6; try --ebpf-hook clsact)" : "");
+				 rc == -EINVAL || rc == -EOPNOTSUPP
+					 ? " (a kernel before 6.6 has no tcx: --ebpf-hook clsact works there)"
+					 : "");
 		return rc;
 	}
 	e->hook.sz = sizeof(e->hook);
