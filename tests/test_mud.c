@@ -1175,18 +1175,26 @@ Test(mud, import_mud_exits_1_on_an_invalid_file_and_2_on_usage)
 	cr_expect_eq(run(cli_rules_import_mud, two, errs, sizeof(errs)), 2);
 }
 
+/* A store at db holding the learned profile of dv, whose detector it returns. */
+static struct detector *stored(const char *db, struct device *dv)
+{
+	char err[512];
+	int code;
+	struct detector *d = learned(dv);
+	struct store *s = store_open(db, true, err, sizeof(err), &code);
+	cr_assert_not_null(s, "%s", err);
+	cr_assert_eq(store_checkpoint(s, d, T0 + LAST_S * S, NULL, NULL, err, sizeof(err)), 0, "%s", err);
+	store_close(s);
+	return d;
+}
+
 Test(mud, export_mud_of_a_device_whose_stored_name_is_hostile_writes_it_as_safe_text)
 {
 	char db[128], out[128], errs[4096];
 	snprintf(db, sizeof(db), "%s/s.db", dir);
 	snprintf(out, sizeof(out), "%s/plug.json", dir);
 	struct device dv = the_device();
-	struct detector *d = learned(&dv);
-	int code;
-	struct store *s = store_open(db, true, errs, sizeof(errs), &code);
-	cr_assert_not_null(s, "%s", errs);
-	cr_assert_eq(store_checkpoint(s, d, T0 + LAST_S * S, NULL, NULL, errs, sizeof(errs)), 0, "%s", errs);
-	store_close(s);
+	struct detector *d = stored(db, &dv);
 	/* As a hand-edited or foreign store could hold it: a C1 control and
 	 * a terminal escape. */
 	sqlite3 *db3;
@@ -1216,12 +1224,7 @@ Test(mud, export_mud_writes_the_stored_profile_of_a_device)
 	snprintf(db, sizeof(db), "%s/s.db", dir);
 	snprintf(out, sizeof(out), "%s/plug.json", dir);
 	struct device dv = the_device();
-	struct detector *d = learned(&dv);
-	int code;
-	struct store *s = store_open(db, true, errs, sizeof(errs), &code);
-	cr_assert_not_null(s, "%s", errs);
-	cr_assert_eq(store_checkpoint(s, d, T0 + LAST_S * S, NULL, NULL, errs, sizeof(errs)), 0, "%s", errs);
-	store_close(s);
+	struct detector *d = stored(db, &dv);
 
 	const char *args[] = {"export-mud", "02:00:00:00:00", "--db", db, "-o", out, NULL};
 	cr_assert_eq(run(cli_profile_export_mud, args, errs, sizeof(errs)), 0, "%s", errs);
